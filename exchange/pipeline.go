@@ -1,0 +1,313 @@
+package exchange
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/oidc-exchange/oidc-exchange/internal/version"
+)
+
+// DefaultRefreshBefore is how close to expiry a held token is replaced by a
+// fresh one before another attempt. GitHub tokens live about five minutes;
+// a minute leaves room for an STS round trip and clock skew.
+const DefaultRefreshBefore = 60 * time.Second
+
+// Pipeline runs one exchange in the one order that keeps secrets safe:
+//
+//  1. start discovery of the issuer (overlaps the token fetch);
+//  2. fetch the token (the source masks it);
+//  3. peek at its payload and check issuer, audience, expiry and the claim
+//     expectations, failing before any provider call;
+//  4. verify the signature while the provider exchanges the token;
+//  5. once both succeeded, mask every issued secret, export, and report.
+//
+// The audit record is reported on failure too.
+type Pipeline struct {
+	// Platform names the CI platform in the audit record.
+	Platform     string
+	Tokens       TokenSource
+	Verifier     *Verifier
+	Expectations Expectations
+	ProviderName string
+	Provider     Provider
+	Masker       Masker
+	Exporter     Exporter
+	Reporters    []Reporter
+	Logger       *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// RefreshBefore overrides [DefaultRefreshBefore].
+	RefreshBefore time.Duration
+}
+
+// Result is what a successful run produced.
+type Result struct {
+	Credentials *Credentials
+	Audit       *AuditRecord
+}
+
+func (p *Pipeline) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+func (p *Pipeline) logger() *slog.Logger {
+	if p.Logger != nil {
+		return p.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Run performs the exchange. On failure it returns the error and the audit
+// record (also reported); nothing is exported.
+func (p *Pipeline) Run(ctx context.Context) (*Result, error) {
+	start := p.now()
+	rec := &AuditRecord{
+		Schema:   AuditSchema,
+		Time:     start.UTC().Format(time.RFC3339),
+		CI:       p.Platform,
+		Provider: p.ProviderName,
+		Version:  version.Get().Version,
+	}
+	creds, err := p.run(ctx, rec, start)
+	rec.LatencyMS.Total = millis(p.now().Sub(start))
+	if err != nil {
+		rec.Outcome = OutcomeFailure
+		rec.ErrorClass = Classify(err)
+		rec.ErrorCode = ErrorCode(err)
+	} else {
+		rec.Outcome = OutcomeSuccess
+	}
+	var reportErrs []error
+	for _, r := range p.Reporters {
+		if rerr := r.Report(ctx, rec); rerr != nil {
+			reportErrs = append(reportErrs, rerr)
+		}
+	}
+	if err != nil {
+		if len(reportErrs) > 0 {
+			p.logger().Warn("writing the audit record failed", "error", errors.Join(reportErrs...))
+		}
+		return &Result{Audit: rec}, err
+	}
+	if len(reportErrs) > 0 {
+		// The credentials are already exported; a missing audit record is
+		// a failure the user must see, not a silent gap.
+		return &Result{Credentials: creds, Audit: rec}, fmt.Errorf("writing the audit record: %w", errors.Join(reportErrs...))
+	}
+	return &Result{Credentials: creds, Audit: rec}, nil
+}
+
+func (p *Pipeline) run(ctx context.Context, rec *AuditRecord, start time.Time) (*Credentials, error) {
+	log := p.logger()
+	p.Verifier.Warm(ctx)
+
+	sup := &tokenSupplier{
+		source:        p.Tokens,
+		verifier:      p.Verifier,
+		expectations:  p.Expectations,
+		now:           p.now,
+		refreshBefore: p.RefreshBefore,
+		logger:        log,
+	}
+	if sup.refreshBefore <= 0 {
+		sup.refreshBefore = DefaultRefreshBefore
+	}
+	id, err := sup.first(ctx)
+	rec.LatencyMS.Token = millis(p.now().Sub(start))
+	rec.fillIdentity(id)
+	if t := sup.token; !t.IsZero() {
+		rec.TokenSHA256 = t.SHA256()
+	}
+	if err != nil {
+		return nil, err
+	}
+	log.Debug("token accepted for exchange", "iss", id.Issuer, "sub", Sanitize(id.Subject), "jti", id.Claim("jti"))
+
+	// The provider call and the signature check run together; a failed
+	// check cancels the call, and credentials are released only after both.
+	pctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sup.onVerifyError = func(err error) { cancel(err) }
+	exchangeStart := p.now()
+	creds, perr := p.Provider.Exchange(pctx, id, &Request{Issuer: p.Verifier.Issuer(), Audience: p.Verifier.Audience()})
+	rec.LatencyMS.Exchange = millis(p.now().Sub(exchangeStart))
+	verr := sup.wait()
+	rec.LatencyMS.Verify = millis(sup.verifiedAt.Sub(start) - time.Duration(rec.LatencyMS.Token)*time.Millisecond)
+	rec.TokenVerified = verr == nil && sup.verifiedCount > 0
+	if creds != nil {
+		creds.Provider = p.ProviderName
+		rec.fillCredentials(creds)
+		// Mask whatever arrived even when we are about to fail: it is
+		// cheap, and a later log line can then never show it.
+		if err := p.mask(creds); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case verr != nil:
+		return nil, verr
+	case perr != nil:
+		return nil, perr
+	case creds == nil:
+		return nil, fmt.Errorf("provider %s returned no credentials", p.ProviderName)
+	}
+
+	exportStart := p.now()
+	if err := p.Exporter.Export(ctx, creds); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrExport, err)
+	}
+	rec.LatencyMS.Export = millis(p.now().Sub(exportStart))
+	return creds, nil
+}
+
+func (p *Pipeline) mask(c *Credentials) error {
+	for _, s := range c.Secrets() {
+		for _, form := range MaskForms(s) {
+			if err := p.Masker.Mask(form); err != nil {
+				return fmt.Errorf("masking credentials: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// ErrorCode is the short code the audit record keeps for a failure: the
+// upstream's code when there is one, else a name for the sentinel.
+func ErrorCode(err error) string {
+	var pe *ProviderError
+	if errors.As(err, &pe) && pe.Code != "" {
+		return pe.Code
+	}
+	for _, c := range []struct {
+		err  error
+		code string
+	}{
+		{ErrPolicyDenied, "ClaimMismatch"},
+		{ErrTokenExpired, "TokenExpired"},
+		{ErrAudienceMismatch, "AudienceMismatch"},
+		{ErrIssuerMismatch, "IssuerMismatch"},
+		{ErrTokenUnavailable, "TokenUnavailable"},
+		{ErrTokenInvalid, "TokenInvalid"},
+		{ErrUpstreamUnavailable, "UpstreamUnavailable"},
+		{ErrProviderUnavailable, "ProviderUnavailable"},
+		{ErrInvalidInput, "InvalidInput"},
+		{ErrExport, "ExportFailed"},
+		{context.DeadlineExceeded, "Timeout"},
+		{context.Canceled, "Cancelled"},
+	} {
+		if errors.Is(err, c.err) {
+			return c.code
+		}
+	}
+	if err != nil {
+		return "Internal"
+	}
+	return ""
+}
+
+// tokenSupplier holds the job's current token. Every token it hands out has
+// passed Peek and the expectations, and has a signature verification
+// running; wait joins them all.
+type tokenSupplier struct {
+	source        TokenSource
+	verifier      *Verifier
+	expectations  Expectations
+	now           func() time.Time
+	refreshBefore time.Duration
+	logger        *slog.Logger
+	onVerifyError func(error)
+	fixed         bool // test identities: never refresh
+
+	mu            sync.Mutex
+	token         Secret
+	identity      *Identity
+	wg            sync.WaitGroup
+	verifyErr     error
+	verifiedAt    time.Time
+	verifiedCount int
+}
+
+func (s *tokenSupplier) first(ctx context.Context) (*Identity, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fetchLocked(ctx)
+}
+
+// fetchLocked gets a token, checks it and starts verifying it.
+func (s *tokenSupplier) fetchLocked(ctx context.Context) (*Identity, error) {
+	raw, err := s.source.Token(ctx, s.verifier.Audience())
+	if err != nil {
+		return nil, err
+	}
+	if raw.IsZero() {
+		return nil, fmt.Errorf("the CI platform returned an empty token: %w", ErrTokenUnavailable)
+	}
+	s.token = raw
+	id, err := s.verifier.Peek(raw.Reveal())
+	if err != nil {
+		return id, err
+	}
+	if err := s.expectations.Check(id); err != nil {
+		return id, err
+	}
+	id.supplier = s
+	s.identity = id
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		_, verr := s.verifier.Verify(ctx, raw.Reveal())
+		s.mu.Lock()
+		s.verifiedAt = s.now()
+		if verr != nil && s.verifyErr == nil {
+			s.verifyErr = verr
+		}
+		if verr == nil {
+			s.verifiedCount++
+		}
+		cb := s.onVerifyError
+		s.mu.Unlock()
+		if verr != nil && cb != nil {
+			cb(verr)
+		}
+	}()
+	return id, nil
+}
+
+// current returns the held token, or a fresh one when the held one expires
+// within refreshBefore.
+func (s *tokenSupplier) current(ctx context.Context) (Secret, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fixed || s.identity == nil || s.identity.Expiry.IsZero() || s.identity.Expiry.Sub(s.now()) > s.refreshBefore {
+		return s.token, nil
+	}
+	s.logger.Debug("token expires soon; fetching a fresh one", "exp", s.identity.Expiry)
+	old := s.identity
+	id, err := s.fetchLocked(ctx)
+	if err != nil {
+		return Secret{}, fmt.Errorf("refreshing the token: %w", err)
+	}
+	// The job's identity cannot change within a run; a fresh token that
+	// claims a different subject is refused rather than silently used.
+	if id.Subject != old.Subject {
+		return Secret{}, fmt.Errorf("%w: refreshed token has a different sub", ErrTokenInvalid)
+	}
+	*old = *id
+	return s.token, nil
+}
+
+// wait blocks until every started verification finished and returns the
+// first failure.
+func (s *tokenSupplier) wait() error {
+	s.wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.verifyErr
+}

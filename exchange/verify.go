@@ -1,0 +1,349 @@
+package exchange
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
+)
+
+// stringClaims must be strings when present. GitHub encodes ids and booleans
+// as strings; a number or object there means the token is not what a policy
+// written against GitHub's documentation expects.
+var stringClaims = []string{
+	"sub", "jti", "actor", "actor_id", "repository", "repository_id", "repository_owner", "repository_owner_id",
+	"ref", "ref_type", "sha", "workflow", "workflow_ref", "job_workflow_ref", "environment", "event_name",
+	"run_id", "run_attempt", "runner_environment", "enterprise", "enterprise_id",
+}
+
+// VerifierConfig configures a [Verifier].
+type VerifierConfig struct {
+	// Issuer is the exact expected iss; discovery is fetched from it.
+	Issuer string
+	// Audience is the exact aud the token must carry.
+	Audience string
+	// HTTPClient is the hardened client for discovery and JWKS. Required
+	// unless KeySet is set.
+	HTTPClient *http.Client
+	// KeySet, when set, replaces discovery and the remote JWKS. Tests use it
+	// with the real GitHub JWKS; production leaves it nil.
+	KeySet oidc.KeySet
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Retry bounds retries of discovery and JWKS fetches.
+	Retry httpclient.Policy
+}
+
+// Verifier checks a CI job's OIDC token with go-oidc: RS256 only, exact
+// issuer and audience, a valid exp and nbf, a non-empty sub and string-typed
+// claims. It discovers the issuer's metadata once and follows jwks_uri, so
+// enterprise slug issuers whose JWKS lives elsewhere work.
+type Verifier struct {
+	cfg VerifierConfig
+
+	once     sync.Once
+	verifier *oidc.IDTokenVerifier
+	err      error
+}
+
+// NewVerifier validates cfg and returns a verifier. No network call is made
+// until [Verifier.Warm] or [Verifier.Verify].
+func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
+	if err := ValidateIssuer(cfg.Issuer); err != nil {
+		return nil, err
+	}
+	if cfg.Audience == "" {
+		return nil, InputError("audience", "must not be empty")
+	}
+	if cfg.HTTPClient == nil && cfg.KeySet == nil {
+		return nil, errors.New("verifier needs an HTTP client or a key set")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Retry.MaxAttempts == 0 {
+		cfg.Retry = httpclient.DefaultPolicy()
+	}
+	return &Verifier{cfg: cfg}, nil
+}
+
+// Issuer returns the expected issuer.
+func (v *Verifier) Issuer() string { return v.cfg.Issuer }
+
+// Audience returns the expected audience.
+func (v *Verifier) Audience() string { return v.cfg.Audience }
+
+var slugRE = regexp.MustCompile(`^[A-Za-z0-9-]{1,100}$`)
+
+// ValidateIssuer accepts an https URL without query, fragment or userinfo,
+// or plain http on a loopback host (tests, the demo). A path is allowed
+// (GHES "/_services/token", enterprise slugs) but each segment must be a
+// plain slug-like name, so a crafted issuer cannot smuggle dot-segments.
+func ValidateIssuer(issuer string) error {
+	if issuer == "" {
+		return InputError("oidc-issuer", "must not be empty")
+	}
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return InputError("oidc-issuer", "not a URL: %v", err)
+	}
+	if err := httpclient.CheckURL(u); err != nil {
+		return InputError("oidc-issuer", "%v", err)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(issuer, "?") || strings.HasSuffix(issuer, "#") {
+		return InputError("oidc-issuer", "must not have a query or fragment")
+	}
+	if strings.HasSuffix(u.Path, "/") {
+		return InputError("oidc-issuer", "must not end with a slash: the token's iss never does")
+	}
+	for _, seg := range strings.Split(strings.TrimPrefix(u.Path, "/"), "/") {
+		if u.Path != "" && !slugRE.MatchString(strings.TrimPrefix(seg, "_")) {
+			return InputError("oidc-issuer", "path segment %q is not a plain name", Sanitize(seg))
+		}
+	}
+	return nil
+}
+
+// noKeys is the key set of [Verifier.Peek], which never checks signatures.
+type noKeys struct{}
+
+func (noKeys) VerifySignature(context.Context, string) ([]byte, error) {
+	return nil, errors.New("peek does not verify signatures")
+}
+
+// Peek reads and checks the token's payload without verifying its
+// signature: issuer, audience, exp/nbf, sub and claim types. It makes no
+// network call, so claim expectations can fail a job before any token leaves
+// the runner. Nothing it returns is trusted until [Verifier.Verify] succeeds
+// on the same token; [Pipeline] enforces that.
+func (v *Verifier) Peek(raw string) (*Identity, error) {
+	pv := oidc.NewVerifier(v.cfg.Issuer, noKeys{}, &oidc.Config{
+		// Issuer and audience are compared right below so that a mismatch
+		// gets its own error; Verify checks both again with ClientID set.
+		SkipClientIDCheck: true,
+		SkipIssuerCheck:   true,
+		// Peek must work before the JWKS is fetched. Verify checks the
+		// signature before any credential is released.
+		InsecureSkipSignatureCheck: true,
+		SupportedSigningAlgs:       []string{oidc.RS256},
+		Now:                        v.cfg.Now,
+	})
+	tok, err := pv.Verify(context.Background(), raw)
+	if err != nil {
+		var expired *oidc.TokenExpiredError
+		if errors.As(err, &expired) {
+			return nil, fmt.Errorf("token expired at %s: %w", expired.Expiry.UTC().Format(time.RFC3339), ErrTokenExpired)
+		}
+		return nil, fmt.Errorf("%w: %v", ErrTokenInvalid, err)
+	}
+	var claims map[string]any
+	if err := tok.Claims(&claims); err != nil {
+		return nil, fmt.Errorf("%w: reading claims: %v", ErrTokenInvalid, err)
+	}
+	id := identityFromClaims(claims)
+	if id.Issuer != v.cfg.Issuer {
+		return id, fmt.Errorf("token issuer %q, expected %q (set oidc-issuer to match your GitHub deployment): %w",
+			Sanitize(id.Issuer), v.cfg.Issuer, ErrIssuerMismatch)
+	}
+	if !containsString(id.Audience, v.cfg.Audience) {
+		return id, fmt.Errorf("token audience %q, expected %q: %w",
+			Sanitize(strings.Join(id.Audience, ",")), v.cfg.Audience, ErrAudienceMismatch)
+	}
+	for _, name := range stringClaims {
+		if raw, ok := claims[name]; ok {
+			if _, isString := raw.(string); !isString {
+				return id, fmt.Errorf("%w: claim %q is not a string", ErrTokenInvalid, name)
+			}
+		}
+	}
+	if id.Subject == "" {
+		// Other JWTs signed by GitHub's key (runner credentials) carry no
+		// sub and no aud; requiring both keeps them out.
+		return id, fmt.Errorf("%w: token has no sub claim", ErrTokenInvalid)
+	}
+	return id, nil
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Warm starts discovery in the background so that it overlaps with the
+// token fetch. It is safe to call more than once.
+func (v *Verifier) Warm(ctx context.Context) {
+	go func() { _, _ = v.idTokenVerifier(ctx) }()
+}
+
+// Verify checks the token fully: signature against the issuer's JWKS,
+// issuer, audience (as go-oidc's ClientID, never skipped), exp and nbf, then
+// everything Peek checks.
+func (v *Verifier) Verify(ctx context.Context, raw string) (*Identity, error) {
+	iv, err := v.idTokenVerifier(ctx)
+	if err != nil {
+		return nil, err
+	}
+	probe := &keySetProbe{}
+	if _, err := iv.Verify(context.WithValue(ctx, keySetProbeKey{}, probe), raw); err != nil {
+		var expired *oidc.TokenExpiredError
+		switch {
+		case errors.As(err, &expired):
+			return nil, fmt.Errorf("token expired at %s: %w", expired.Expiry.UTC().Format(time.RFC3339), ErrTokenExpired)
+		case httpclient.IsRetryable(probe.get()):
+			return nil, fmt.Errorf("fetching the issuer's JWKS: %w: %w", ErrUpstreamUnavailable, probe.get())
+		}
+		return nil, fmt.Errorf("%w: %v", ErrTokenInvalid, err)
+	}
+	return v.Peek(raw)
+}
+
+func (v *Verifier) idTokenVerifier(ctx context.Context) (*oidc.IDTokenVerifier, error) {
+	v.once.Do(func() { v.verifier, v.err = v.discover(ctx) })
+	return v.verifier, v.err
+}
+
+func (v *Verifier) discover(ctx context.Context) (*oidc.IDTokenVerifier, error) {
+	config := &oidc.Config{
+		ClientID:             v.cfg.Audience,
+		SupportedSigningAlgs: []string{oidc.RS256},
+		Now:                  v.cfg.Now,
+	}
+	if v.cfg.KeySet != nil {
+		return oidc.NewVerifier(v.cfg.Issuer, v.cfg.KeySet, config), nil
+	}
+	client := classifyingClient(v.cfg.HTTPClient)
+	cctx := oidc.ClientContext(ctx, client)
+	var provider *oidc.Provider
+	err := httpclient.Retry(ctx, v.cfg.Retry, func(ctx context.Context, _ int) error {
+		var err error
+		provider, err = oidc.NewProvider(oidc.ClientContext(ctx, client), v.cfg.Issuer)
+		return err
+	})
+	if err != nil {
+		var mismatch *oidc.IssuerMismatchError
+		switch {
+		case errors.As(err, &mismatch):
+			return nil, fmt.Errorf("discovery at %s names issuer %q: %w", v.cfg.Issuer, Sanitize(mismatch.Discovered), ErrIssuerMismatch)
+		case httpclient.IsRetryable(err) || httpclient.IsNetworkError(err):
+			return nil, fmt.Errorf("fetching OIDC discovery from %s: %w: %w", v.cfg.Issuer, ErrUpstreamUnavailable, err)
+		}
+		return nil, fmt.Errorf("fetching OIDC discovery from %s: %w: %v", v.cfg.Issuer, ErrTokenInvalid, err)
+	}
+	var meta struct {
+		JWKSURI string `json:"jwks_uri"`
+	}
+	if err := provider.Claims(&meta); err != nil || meta.JWKSURI == "" {
+		return nil, fmt.Errorf("%w: discovery document of %s has no jwks_uri", ErrTokenInvalid, v.cfg.Issuer)
+	}
+	ju, err := url.Parse(meta.JWKSURI)
+	if err == nil {
+		err = httpclient.CheckURL(ju)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: jwks_uri of %s: %v", ErrTokenInvalid, v.cfg.Issuer, err)
+	}
+	keys := &retryingKeySet{remote: oidc.NewRemoteKeySet(cctx, meta.JWKSURI), policy: v.cfg.Retry}
+	return oidc.NewVerifier(v.cfg.Issuer, keys, config), nil
+}
+
+// retryingKeySet retries JWKS fetches that failed transiently and records
+// the last failure in a probe carried by the context, because go-oidc
+// flattens key-set errors to text and the type would otherwise be lost.
+type retryingKeySet struct {
+	remote *oidc.RemoteKeySet
+	policy httpclient.Policy
+}
+
+type keySetProbeKey struct{}
+
+type keySetProbe struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (p *keySetProbe) set(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.err = err
+}
+
+func (p *keySetProbe) get() error {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
+
+func (k *retryingKeySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
+	var payload []byte
+	err := httpclient.Retry(ctx, k.policy, func(ctx context.Context, _ int) error {
+		var err error
+		payload, err = k.remote.VerifySignature(ctx, jwt)
+		if err != nil && httpclient.IsNetworkError(err) && !httpclient.IsRetryable(err) {
+			err = httpclient.MarkTransient(err)
+		}
+		return err
+	})
+	if probe, ok := ctx.Value(keySetProbeKey{}).(*keySetProbe); ok && err != nil {
+		probe.set(err)
+	}
+	return payload, err
+}
+
+// classifyingClient returns a copy of c whose transport turns 408, 429 and
+// 5xx answers into a typed transient error, so retries of go-oidc's requests
+// are decided by type rather than by parsing its error text.
+func classifyingClient(c *http.Client) *http.Client {
+	cc := *c
+	base := c.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	cc.Transport = statusClassifier{base: base}
+	return &cc
+}
+
+type statusClassifier struct{ base http.RoundTripper }
+
+// StatusError is an HTTP answer that was not a success.
+type StatusError struct {
+	URL        string
+	StatusCode int
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("GET %s: HTTP %d %s", e.URL, e.StatusCode, http.StatusText(e.StatusCode))
+}
+
+func (s statusClassifier) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := s.base.RoundTrip(req)
+	if err != nil {
+		if httpclient.IsNetworkError(err) {
+			return nil, httpclient.MarkTransient(err)
+		}
+		return nil, err
+	}
+	if httpclient.IsTransientStatus(resp.StatusCode) {
+		resp.Body.Close()
+		return nil, &httpclient.TransientError{
+			Err:        &StatusError{URL: req.URL.Redacted(), StatusCode: resp.StatusCode},
+			RetryAfter: httpclient.RetryAfter(resp.Header),
+		}
+	}
+	return resp, nil
+}

@@ -1,0 +1,156 @@
+package httpclient
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+)
+
+// Retryable is implemented by errors that know whether repeating the same
+// request can succeed. Classification is by type, never by message text.
+type Retryable interface {
+	Retryable() bool
+}
+
+// IsRetryable reports whether any error in err's tree is marked retryable.
+func IsRetryable(err error) bool {
+	var r Retryable
+	return errors.As(err, &r) && r.Retryable()
+}
+
+// TransientError marks a failure as worth another attempt.
+type TransientError struct {
+	Err error
+	// RetryAfter, when positive, is the delay the server asked for.
+	RetryAfter time.Duration
+}
+
+func (e *TransientError) Error() string   { return e.Err.Error() }
+func (e *TransientError) Unwrap() error   { return e.Err }
+func (e *TransientError) Retryable() bool { return true }
+
+// MarkTransient wraps err so [IsRetryable] reports true.
+func MarkTransient(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &TransientError{Err: err}
+}
+
+// IsNetworkError reports whether err is a transport failure (refused, reset,
+// DNS, timeout) rather than an answer from the server. A context cancelled by
+// the caller is not one: retrying it is pointless.
+func IsNetworkError(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return true
+	}
+	var opErr *net.OpError
+	return errors.As(err, &opErr)
+}
+
+// IsTransientStatus reports whether an HTTP status is worth retrying:
+// 408, 429 and every 5xx.
+func IsTransientStatus(code int) bool {
+	return code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500
+}
+
+// RetryAfter parses a Retry-After header given in seconds; HTTP dates are
+// ignored since STS-style endpoints do not send them.
+func RetryAfter(h http.Header) time.Duration {
+	s, err := strconv.Atoi(h.Get("Retry-After"))
+	if err != nil || s <= 0 {
+		return 0
+	}
+	return time.Duration(s) * time.Second
+}
+
+// Policy bounds a retry loop.
+type Policy struct {
+	// MaxAttempts counts the first try; 1 disables retries.
+	MaxAttempts int
+	// MaxElapsed caps the whole loop, sleeps included.
+	MaxElapsed time.Duration
+	// InitialDelay is the first backoff, randomised by ±50 %.
+	InitialDelay time.Duration
+	// MaxDelay caps one backoff, including a server's Retry-After.
+	MaxDelay time.Duration
+	// OnRetry, when set, is told about every failure that will be retried.
+	OnRetry func(attempt int, err error, wait time.Duration)
+}
+
+// DefaultPolicy gives three attempts within 20 seconds: enough to ride out a
+// throttle or a brief 5xx, short enough that a five-minute ID token is still
+// valid and a broken job fails within the minute.
+func DefaultPolicy() Policy {
+	return Policy{MaxAttempts: 3, MaxElapsed: 20 * time.Second, InitialDelay: 200 * time.Millisecond, MaxDelay: 5 * time.Second}
+}
+
+// Retry calls fn until it succeeds, returns an error not marked retryable,
+// the attempts are spent, the elapsed cap would be passed, or ctx ends. It
+// never sleeps after the last attempt. The returned error is fn's last error,
+// joined with the context's error when the context ended the loop.
+func Retry(ctx context.Context, p Policy, fn func(ctx context.Context, attempt int) error) error {
+	if p.MaxAttempts < 1 {
+		p.MaxAttempts = 1
+	}
+	if p.InitialDelay <= 0 {
+		p.InitialDelay = 200 * time.Millisecond
+	}
+	if p.MaxDelay <= 0 {
+		p.MaxDelay = 5 * time.Second
+	}
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = p.InitialDelay
+	b.MaxInterval = p.MaxDelay
+	b.Multiplier = 2
+	b.RandomizationFactor = 0.5
+
+	attempt := 0
+	var last error
+	_, err := backoff.Retry(ctx, func() (struct{}, error) {
+		attempt++
+		err := fn(ctx, attempt)
+		if err == nil {
+			return struct{}{}, nil
+		}
+		last = err
+		if !IsRetryable(err) {
+			return struct{}{}, backoff.Permanent(err)
+		}
+		var te *TransientError
+		if errors.As(err, &te) && te.RetryAfter > 0 {
+			return struct{}{}, &backoff.RetryAfterError{Duration: min(te.RetryAfter, p.MaxDelay)}
+		}
+		return struct{}{}, err
+	},
+		backoff.WithBackOff(b),
+		backoff.WithMaxTries(uint(p.MaxAttempts)),
+		backoff.WithMaxElapsedTime(p.MaxElapsed),
+		backoff.WithNotify(func(err error, wait time.Duration) {
+			if p.OnRetry != nil {
+				p.OnRetry(attempt, last, wait)
+			}
+		}),
+	)
+	if err == nil {
+		return nil
+	}
+	// backoff returns the context's cause on cancellation, or a
+	// RetryAfterError standing in for our error; report what fn said.
+	if last != nil && !errors.Is(err, last) && !errors.Is(last, err) {
+		if ctxErr := context.Cause(ctx); ctxErr != nil {
+			return errors.Join(last, ctxErr)
+		}
+		return last
+	}
+	return err
+}
