@@ -1,0 +1,141 @@
+package exchangetest
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/coreos/go-oidc/v3/oidc/oidctest"
+)
+
+// Issuer is an OIDC issuer on 127.0.0.1 serving discovery and a JWKS, which
+// signs GitHub-shaped ID tokens. Its URL may carry a path (GHES-style
+// "/_services/token"), served by stripping the prefix.
+type Issuer struct {
+	URL    string
+	KeyID  string
+	Server *httptest.Server
+
+	key   *rsa.PrivateKey
+	oidc  *oidctest.Server
+	hits  atomic.Int64
+	delay atomic.Int64
+	fail  atomic.Int64
+}
+
+// NewIssuer starts an issuer. pathPrefix may be "" or like "/_services/token".
+// Call Close when done.
+func NewIssuer(pathPrefix string) (*Issuer, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, fmt.Errorf("generating key: %w", err)
+	}
+	is := &Issuer{KeyID: "test-key-1", key: key}
+	is.oidc = &oidctest.Server{PublicKeys: []oidctest.PublicKey{{PublicKey: key.Public(), KeyID: is.KeyID, Algorithm: oidc.RS256}}}
+	var h http.Handler = is.oidc
+	if pathPrefix != "" {
+		h = http.StripPrefix(pathPrefix, h)
+	}
+	is.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		is.hits.Add(1)
+		if d := time.Duration(is.delay.Load()); d > 0 {
+			time.Sleep(d)
+		}
+		if is.fail.Load() > 0 {
+			is.fail.Add(-1)
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	is.URL = is.Server.URL + pathPrefix
+	is.oidc.SetIssuer(is.URL)
+	return is, nil
+}
+
+// Close stops the server.
+func (is *Issuer) Close() { is.Server.Close() }
+
+// Hits counts requests served (discovery plus JWKS).
+func (is *Issuer) Hits() int64 { return is.hits.Load() }
+
+// SetLatency delays every response, to model a remote issuer.
+func (is *Issuer) SetLatency(d time.Duration) { is.delay.Store(int64(d)) }
+
+// FailNext makes the next n requests answer 503.
+func (is *Issuer) FailNext(n int) { is.fail.Store(int64(n)) }
+
+// Sign signs arbitrary claims with the issuer's key.
+func (is *Issuer) Sign(claims map[string]any) string {
+	b, err := json.Marshal(claims)
+	if err != nil {
+		panic(fmt.Sprintf("exchangetest: marshalling claims: %v", err))
+	}
+	return oidctest.SignIDToken(is.key, is.KeyID, oidc.RS256, string(b))
+}
+
+// Mint signs a GitHub-shaped token for audience, issued at now and valid
+// for five minutes, with overrides applied on top (a nil value deletes the
+// claim).
+func (is *Issuer) Mint(audience string, now time.Time, overrides map[string]any) string {
+	return is.Sign(GitHubClaims(is.URL, audience, now, overrides))
+}
+
+// GitHubClaims returns the claims of a push to main in octo-org/octo-repo,
+// shaped like a real GitHub Actions token (ids and booleans as strings).
+func GitHubClaims(issuer, audience string, now time.Time, overrides map[string]any) map[string]any {
+	c := map[string]any{
+		"iss":                   issuer,
+		"aud":                   audience,
+		"sub":                   "repo:octo-org/octo-repo:ref:refs/heads/main",
+		"jti":                   "6cf8862b-b832-4372-9998-22026ecd21a1",
+		"iat":                   now.Unix(),
+		"nbf":                   now.Add(-5 * time.Minute).Unix(),
+		"exp":                   now.Add(5 * time.Minute).Unix(),
+		"actor":                 "octocat",
+		"actor_id":              "583231",
+		"repository":            "octo-org/octo-repo",
+		"repository_id":         "456789",
+		"repository_owner":      "octo-org",
+		"repository_owner_id":   "123456",
+		"repository_visibility": "private",
+		"ref":                   "refs/heads/main",
+		"ref_type":              "branch",
+		"ref_protected":         "true",
+		"sha":                   "15a5ebfa3fb5ddf10c4b4250e14496bec7f03a56",
+		"workflow":              "deploy",
+		"workflow_ref":          "octo-org/octo-repo/.github/workflows/deploy.yml@refs/heads/main",
+		"workflow_sha":          "15a5ebfa3fb5ddf10c4b4250e14496bec7f03a56",
+		"job_workflow_ref":      "octo-org/octo-repo/.github/workflows/deploy.yml@refs/heads/main",
+		"job_workflow_sha":      "15a5ebfa3fb5ddf10c4b4250e14496bec7f03a56",
+		"event_name":            "push",
+		"run_id":                "19677834613",
+		"run_number":            "4",
+		"run_attempt":           "1",
+		"runner_environment":    "github-hosted",
+		"head_ref":              "",
+		"base_ref":              "",
+	}
+	for k, v := range overrides {
+		if v == nil {
+			delete(c, k)
+			continue
+		}
+		c[k] = v
+	}
+	return maps.Clone(c)
+}
+
+// SubjectFor builds the default GitHub sub for a repository and context,
+// e.g. SubjectFor("o/r", "environment:prod").
+func SubjectFor(repository, context string) string {
+	return "repo:" + repository + ":" + strings.TrimPrefix(context, ":")
+}
