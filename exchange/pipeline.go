@@ -73,6 +73,7 @@ func (p *Pipeline) Run(ctx context.Context) (*Result, error) {
 		Time:     start.UTC().Format(time.RFC3339),
 		CI:       p.Platform,
 		Provider: p.ProviderName,
+		Scopes:   []string{},
 		Version:  version.Get().Version,
 	}
 	creds, err := p.run(ctx, rec, start)
@@ -108,7 +109,12 @@ func (p *Pipeline) run(ctx context.Context, rec *AuditRecord, start time.Time) (
 	log := p.logger()
 	p.Verifier.Warm(ctx)
 
+	// The provider call and the signature check run together; a failed
+	// check cancels the call, and credentials are released only after both.
+	pctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	sup := &tokenSupplier{
+		onVerifyError: func(err error) { cancel(err) },
 		source:        p.Tokens,
 		verifier:      p.Verifier,
 		expectations:  p.Expectations,
@@ -130,16 +136,13 @@ func (p *Pipeline) run(ctx context.Context, rec *AuditRecord, start time.Time) (
 	}
 	log.Debug("token accepted for exchange", "iss", id.Issuer, "sub", Sanitize(id.Subject), "jti", id.Claim("jti"))
 
-	// The provider call and the signature check run together; a failed
-	// check cancels the call, and credentials are released only after both.
-	pctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	sup.onVerifyError = func(err error) { cancel(err) }
 	exchangeStart := p.now()
 	creds, perr := p.Provider.Exchange(pctx, id, &Request{Issuer: p.Verifier.Issuer(), Audience: p.Verifier.Audience()})
 	rec.LatencyMS.Exchange = millis(p.now().Sub(exchangeStart))
 	verr := sup.wait()
-	rec.LatencyMS.Verify = millis(sup.verifiedAt.Sub(start) - time.Duration(rec.LatencyMS.Token)*time.Millisecond)
+	if !sup.verifiedAt.IsZero() {
+		rec.LatencyMS.Verify = millis(sup.verifiedAt.Sub(sup.arrivedAt))
+	}
 	rec.TokenVerified = verr == nil && sup.verifiedCount > 0
 	if creds != nil {
 		creds.Provider = p.ProviderName
@@ -230,6 +233,7 @@ type tokenSupplier struct {
 	identity      *Identity
 	wg            sync.WaitGroup
 	verifyErr     error
+	arrivedAt     time.Time
 	verifiedAt    time.Time
 	verifiedCount int
 }
@@ -250,6 +254,9 @@ func (s *tokenSupplier) fetchLocked(ctx context.Context) (*Identity, error) {
 		return nil, fmt.Errorf("the CI platform returned an empty token: %w", ErrTokenUnavailable)
 	}
 	s.token = raw
+	if s.arrivedAt.IsZero() {
+		s.arrivedAt = s.now()
+	}
 	id, err := s.verifier.Peek(raw.Reveal())
 	if err != nil {
 		return id, err
@@ -271,10 +278,9 @@ func (s *tokenSupplier) fetchLocked(ctx context.Context) (*Identity, error) {
 		if verr == nil {
 			s.verifiedCount++
 		}
-		cb := s.onVerifyError
 		s.mu.Unlock()
-		if verr != nil && cb != nil {
-			cb(verr)
+		if verr != nil && s.onVerifyError != nil {
+			s.onVerifyError(verr)
 		}
 	}()
 	return id, nil

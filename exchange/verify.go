@@ -188,10 +188,16 @@ func (v *Verifier) Warm(ctx context.Context) {
 	go func() { _, _ = v.idTokenVerifier(ctx) }()
 }
 
-// Verify checks the token fully: signature against the issuer's JWKS,
-// issuer, audience (as go-oidc's ClientID, never skipped), exp and nbf, then
-// everything Peek checks.
+// Verify checks the token fully: everything Peek checks, then the signature
+// against the issuer's JWKS with go-oidc, which checks issuer, audience (as
+// its ClientID, never skipped), exp and nbf once more.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Identity, error) {
+	// Peek first: it needs no network and gives typed errors for the
+	// common mistakes (audience, issuer, expiry).
+	id, err := v.Peek(raw)
+	if err != nil {
+		return nil, err
+	}
 	iv, err := v.idTokenVerifier(ctx)
 	if err != nil {
 		return nil, err
@@ -207,7 +213,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Identity, error) {
 		}
 		return nil, fmt.Errorf("%w: %v", ErrTokenInvalid, err)
 	}
-	return v.Peek(raw)
+	return id, nil
 }
 
 func (v *Verifier) idTokenVerifier(ctx context.Context) (*oidc.IDTokenVerifier, error) {
