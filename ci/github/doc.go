@@ -1,0 +1,78 @@
+// Package github is the GitHub Actions edge of oidc-exchange: the code that
+// talks to the Actions runner. An [Edge] implements the four seams of
+// package exchange:
+//
+//   - [exchange.TokenSource]: [Edge.Token] asks the runner for the job's OIDC
+//     token with go-githubactions' GetIDToken, retries only 5xx answers and
+//     network failures, and masks the token before returning it.
+//   - [exchange.Masker]: [Edge.Mask] registers a value with the runner's log
+//     masking (::add-mask::).
+//   - [exchange.Exporter]: [Edge.Export] appends variables to GITHUB_ENV,
+//     outputs to GITHUB_OUTPUT and bookkeeping to GITHUB_STATE.
+//   - [exchange.Reporter]: [Edge.Report] prints the audit record in a log
+//     group and appends it to the job summary.
+//
+// [Edge.Cleanup] is the post step: it blanks the exported variables and
+// removes files the main step created. [NewLogHandler] turns log/slog
+// records into workflow commands, [PrintUntrusted] prints text the runner
+// must not interpret, [DefaultIssuer] derives the OIDC issuer from
+// GITHUB_SERVER_URL and [Paths] maps container paths to host paths.
+//
+// # Why the library is wrapped
+//
+// github.com/sethvargo/go-githubactions is used where it is sound: the OIDC
+// request (it keeps api-version, sets audience and the bearer token, caps the
+// body) and the workflow-command escaping of [githubactions.Command]. It is
+// wrapped where it is not:
+//
+//   - Its command and file-command helpers panic on a failed write, and an
+//     unset GITHUB_ENV makes them panic too. A credential step must fail
+//     with an error, not a stack trace, so every call that can panic is
+//     recovered into an error, and file commands are written by this package.
+//   - SetEnv, SetOutput and SaveState use one fixed heredoc delimiter. A
+//     value containing that line ends the heredoc early and the rest of the
+//     value becomes new entries: a credential could smuggle LD_PRELOAD into
+//     later steps. We write every value with its own random delimiter
+//     (ghadelimiter_ + 128 random bits, as actions/toolkit does), refuse a
+//     value that contains it, and validate every name.
+//   - GetIDToken does not retry, returns an empty string for a missing value
+//     and puts the response body into its error. Token retries 5xx and
+//     network failures within a bounded, jittered policy, treats an empty
+//     value as an error, and reports status codes only.
+//
+// # Workflow-command injection
+//
+// The runner reads workflow commands from every line of the step's stdout:
+// a line whose text, after leading white space, starts with "::", and — a
+// legacy form still honoured — any line that contains "##[" followed by a
+// registered command name, anywhere in the line. The runner splits lines at
+// CR as well as LF. Claim values such as branch names are chosen by whoever
+// can push to the repository, so everything this package prints keeps them
+// inert: command data is escaped (% → %25, CR → %0D, LF → %0A), plain lines
+// are passed through [exchange.Sanitize] and have "##[" and a leading "::"
+// defused, and the audit JSON escapes every control character and "##[".
+//
+// # Post step and paths
+//
+// A container action's post step runs in a new container, after every main
+// step of the job, also when the main step failed. The main step leaves it
+// a note in GITHUB_STATE (which the runner hands back as STATE_<key>): the
+// names it exported ([StateExportedEnv]) and the files it created
+// ([StateFiles]). [Edge.Cleanup] blanks those variables for the job's
+// remaining post steps and removes the files, which on a self-hosted
+// runner would otherwise outlive the job, root-owned.
+//
+// Files meant for later steps are created under [Paths.ContainerTempDir]
+// and exported by their host path ([Paths.ToHost]): the runner translates
+// host paths into container paths for later container steps, never the
+// reverse, so only the host path works everywhere.
+//
+// # Secrets
+//
+// Nothing in this package prints, logs or puts into an error a token, a
+// credential or a response body. The OIDC token is masked the moment it
+// arrives; exported values are masked by the pipeline before Export runs.
+// Masks must be written to stdout, like every other line: the runner drains
+// stderr before stdout, so a mask on stdout cannot protect a value that
+// reaches stderr first.
+package github

@@ -1,0 +1,176 @@
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/oidc-exchange/oidc-exchange/exchange"
+)
+
+// Export implements [exchange.Exporter]. It appends c.Env to GITHUB_ENV,
+// c.Outputs to GITHUB_OUTPUT, and to GITHUB_STATE the names of the
+// exported variables ([StateExportedEnv]) and the post marker
+// ([StatePost]), each value in heredoc form with its own random delimiter.
+//
+// Everything is validated before anything is written: environment names
+// must match ^[A-Za-z_][A-Za-z0-9_]*$ and must not be NODE_OPTIONS, output
+// names ^[A-Za-z_][A-Za-z0-9_-]*$, values must be valid UTF-8 and must not
+// contain their delimiter. GITHUB_STATE must be set, and GITHUB_ENV and
+// GITHUB_OUTPUT when there is something to write to them (runner v2.297.0
+// or later). State is written first, so the post step learns which names
+// to blank even if a later write fails.
+//
+// Export prints nothing to stdout; values must already be masked, which
+// [exchange.Pipeline] guarantees.
+func (e *Edge) Export(ctx context.Context, c *exchange.Credentials) error {
+	if c == nil {
+		return errors.New("no credentials to export")
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("exporting credentials: %w", err)
+	}
+	env := entries(c.Env)
+	outputs := entries(c.Outputs)
+	names := make([]string, 0, len(env))
+	for _, v := range env {
+		names = append(names, v.name)
+	}
+	batches := []batch{{kind: kindState, entries: []entry{
+		{name: StateExportedEnv, value: strings.Join(names, ",")},
+		{name: StatePost, value: "true"},
+	}}}
+	if len(outputs) > 0 {
+		batches = append(batches, batch{kind: kindOutput, entries: outputs})
+	}
+	if len(env) > 0 {
+		batches = append(batches, batch{kind: kindEnv, entries: env})
+	}
+	e.mu.Lock()
+	err := e.writeFileCommands(batches)
+	e.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	e.logger.Debug("exported credentials", "env", strings.Join(names, ","), "outputs", len(outputs))
+	return nil
+}
+
+func entries(vars []exchange.Variable) []entry {
+	out := make([]entry, 0, len(vars))
+	for _, v := range vars {
+		out = append(out, entry{name: v.Name, value: v.Value.Reveal()})
+	}
+	return out
+}
+
+// splitList splits a comma-separated state value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// Cleanup is the post step. It reads STATE_exported_env and STATE_files,
+// appends an empty value for each exported name to GITHUB_ENV — as
+// aws-actions/configure-aws-credentials' cleanup does, so later post steps
+// of the job see no credentials — and removes each listed file if it is a
+// regular file (a missing file is fine; a symlink or directory is left
+// alone with a warning).
+//
+// When the main step saved nothing (it failed before exporting, or was
+// skipped) Cleanup logs that there is nothing to do and returns nil: a post
+// step must not fail a job for the main step's sake. It returns an error
+// only when a cleanup it should do fails.
+func (e *Edge) Cleanup(ctx context.Context) error {
+	names := splitList(e.getenv("STATE_" + StateExportedEnv))
+	files := splitList(e.getenv("STATE_" + StateFiles))
+	if len(names) == 0 && len(files) == 0 {
+		e.logger.Info("nothing to clean up: the main step exported no variables and created no files")
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("cleaning up: %w", err)
+	}
+	var errs []error
+	if len(names) > 0 {
+		blank := make([]entry, 0, len(names))
+		seen := make(map[string]bool, len(names))
+		for _, n := range names {
+			// State is written by our main step, but it is still input:
+			// never write a name Export itself would refuse.
+			if !validName(n, false) || strings.EqualFold(n, nodeOptions) {
+				e.logger.Warn("skipping an invalid variable name in the saved state", "name", n)
+				continue
+			}
+			if !seen[n] {
+				seen[n] = true
+				blank = append(blank, entry{name: n})
+			}
+		}
+		if len(blank) > 0 {
+			e.mu.Lock()
+			err := e.writeFileCommands([]batch{{kind: kindEnv, entries: blank}})
+			e.mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("blanking exported variables: %w", err))
+			} else {
+				blanked := make([]string, 0, len(blank))
+				for _, b := range blank {
+					blanked = append(blanked, b.name)
+				}
+				e.logger.Info("cleared the exported variables for later steps", "names", strings.Join(blanked, ","))
+			}
+		}
+	}
+	for _, f := range files {
+		removed, err := removeRegular(f)
+		switch {
+		case errors.Is(err, errNotRemovable):
+			e.logger.Warn("not removing a file listed in the saved state", "path", f, "reason", err)
+		case err != nil:
+			errs = append(errs, fmt.Errorf("removing %s: %w", f, err))
+		case removed:
+			e.logger.Info("removed credential file", "path", f)
+		default:
+			e.logger.Debug("credential file already gone", "path", f)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// errNotRemovable marks paths Cleanup refuses to touch.
+var errNotRemovable = errors.New("not a regular file at a clean absolute path")
+
+// removeRegular removes p if it is a regular file. It uses Lstat so a
+// symlink planted at the path is never followed.
+func removeRegular(p string) (bool, error) {
+	if !filepath.IsAbs(p) || filepath.Clean(p) != p {
+		return false, errNotRemovable
+	}
+	fi, err := os.Lstat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if !fi.Mode().IsRegular() {
+		return false, errNotRemovable
+	}
+	if err := os.Remove(p); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
+}

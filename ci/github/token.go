@@ -1,0 +1,194 @@
+package github
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/sethvargo/go-githubactions"
+
+	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
+)
+
+const (
+	requestURLVar   = "ACTIONS_ID_TOKEN_REQUEST_URL"
+	requestTokenVar = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
+)
+
+// Token implements [exchange.TokenSource]. It asks the runner's token
+// endpoint for a token for audience with go-githubactions' GetIDToken,
+// masks it — every form [exchange.MaskForms] lists — and only then returns
+// it.
+//
+// Failures are classified by type: a 5xx answer or a network failure is
+// retried within the edge's policy and, once the attempts are spent, wraps
+// [exchange.ErrUpstreamUnavailable]; a missing request variable, a 4xx, an
+// empty or unreadable answer fail at once and wrap
+// [exchange.ErrTokenUnavailable]. Errors carry the status code, never the
+// response body or the request token.
+func (e *Edge) Token(ctx context.Context, audience string) (exchange.Secret, error) {
+	if audience == "" {
+		return exchange.Secret{}, exchange.InputError("audience", "must not be empty")
+	}
+	if err := checkRequestURL(e.getenv(requestURLVar)); err != nil {
+		return exchange.Secret{}, err
+	}
+	policy := e.retry
+	next := policy.OnRetry
+	policy.OnRetry = func(attempt int, err error, wait time.Duration) {
+		e.logger.Debug("requesting the OIDC token failed; retrying", "attempt", attempt, "wait", wait, "error", err)
+		if next != nil {
+			next(attempt, err, wait)
+		}
+	}
+	var raw string
+	attempts := 0
+	err := httpclient.Retry(ctx, policy, func(ctx context.Context, attempt int) error {
+		attempts = attempt
+		v, err := e.action.GetIDToken(ctx, audience)
+		if err != nil {
+			return classifyTokenError(err, e.getenv(requestURLVar))
+		}
+		raw = v
+		return nil
+	})
+	if err != nil {
+		return exchange.Secret{}, tokenFailure(ctx, err, attempts)
+	}
+	if strings.TrimSpace(raw) == "" {
+		return exchange.Secret{}, fmt.Errorf("the runner's token endpoint answered without a token value: %w", exchange.ErrTokenUnavailable)
+	}
+	tok := exchange.NewSecret(raw)
+	for _, form := range exchange.MaskForms(tok) {
+		if err := e.Mask(form); err != nil {
+			// Returning an unmasked token would let the next log line
+			// print it; fail instead.
+			return exchange.Secret{}, fmt.Errorf("masking the OIDC token: %w", err)
+		}
+	}
+	e.logger.Debug("received the OIDC token", "audience", audience, "sha256", tok.SHA256())
+	return tok, nil
+}
+
+// checkRequestURL refuses a request URL that would send the request token
+// (which is also the job's ACTIONS_RUNTIME_TOKEN) in clear text: only
+// https, or http on loopback for tests. An empty value is left to
+// GetIDToken, which reports it as *githubactions.EnvMissingError.
+func checkRequestURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err == nil {
+		err = httpclient.CheckURL(u)
+	}
+	if err != nil {
+		return fmt.Errorf("%s is not a usable https URL: %w", requestURLVar, exchange.ErrTokenUnavailable)
+	}
+	return nil
+}
+
+// errNotJSON replaces the library's JSON error, whose text quotes bytes of
+// the response.
+var errNotJSON = errors.New("the token endpoint's answer is not the expected JSON object (or exceeds 64 kB)")
+
+// classifyTokenError turns an error of GetIDToken into one whose text is
+// safe to print and whose type decides retries.
+func classifyTokenError(err error, requestURL string) error {
+	var failed *githubactions.RequestFailedError
+	if errors.As(err, &failed) {
+		// Keep the status, drop the body: it is the runner's, not ours to
+		// print, and an error page may echo request data.
+		se := &exchange.StatusError{URL: redactedURL(requestURL), StatusCode: failed.StatusCode}
+		if failed.StatusCode >= 500 {
+			return httpclient.MarkTransient(se)
+		}
+		return se
+	}
+	if errors.Is(err, httpclient.ErrResponseTooLarge) {
+		return fmt.Errorf("reading the token endpoint's answer: %w", httpclient.ErrResponseTooLarge)
+	}
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &syntax) || errors.As(err, &typ) {
+		return errNotJSON
+	}
+	if isNetworkError(err) {
+		return httpclient.MarkTransient(err)
+	}
+	return err
+}
+
+// isNetworkError is [httpclient.IsNetworkError] made precise for
+// *url.Error, which implements net.Error whatever it wraps: a refused
+// redirect or an unsupported scheme must not be retried, while a
+// connection dropped mid-answer (EOF) should be.
+func isNetworkError(err error) bool {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return errors.Is(ue.Err, io.EOF) || httpclient.IsNetworkError(ue.Err)
+	}
+	return httpclient.IsNetworkError(err)
+}
+
+// tokenFailure wraps the final error of the retry loop in the sentinel
+// that tells the user what to do.
+func tokenFailure(ctx context.Context, err error, attempts int) error {
+	var missing *githubactions.EnvMissingError
+	switch {
+	case errors.As(err, &missing):
+		return fmt.Errorf("%s is not set, so this job cannot request an OIDC token: add `permissions: id-token: write` "+
+			"to the job or workflow (pull requests from forks never receive an OIDC token, whatever the permissions): %w",
+			missing.Name, exchange.ErrTokenUnavailable)
+	case httpclient.IsRetryable(err):
+		return fmt.Errorf("requesting the OIDC token from the runner failed %d times: %w: %w",
+			attempts, exchange.ErrUpstreamUnavailable, err)
+	case ctx.Err() != nil:
+		return fmt.Errorf("requesting the OIDC token from the runner: %w", err)
+	default:
+		return fmt.Errorf("requesting the OIDC token from the runner: %w: %w", exchange.ErrTokenUnavailable, err)
+	}
+}
+
+// redactedURL is the request URL without user information, for errors.
+func redactedURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return requestURLVar
+	}
+	return u.Redacted()
+}
+
+// acceptJSONClient returns a copy of c whose requests carry
+// Accept: application/json, which the token endpoint documents and
+// go-githubactions does not send. Timeout, redirect policy and the
+// size-capping transport of c are kept.
+func acceptJSONClient(c *http.Client) *http.Client {
+	cc := *c
+	base := c.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	cc.Transport = acceptJSON{base: base}
+	return &cc
+}
+
+type acceptJSON struct{ base http.RoundTripper }
+
+// RoundTrip implements http.RoundTripper. It clones the request, as the
+// RoundTripper contract forbids modifying it.
+func (a acceptJSON) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(req.Context())
+	r.Header.Set("Accept", "application/json")
+	return a.base.RoundTrip(r)
+}

@@ -1,0 +1,125 @@
+package shell
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"unicode"
+
+	"github.com/oidc-exchange/oidc-exchange/exchange"
+)
+
+// MaxTokenBytes caps how much a token source reads. OIDC tokens are a few
+// kilobytes (GitHub's about 1.5 KiB); 64 KiB leaves room for any issuer's
+// claims while refusing to slurp a wrong file or an endless stream.
+const MaxTokenBytes = 64 << 10
+
+// FileTokenSource reads the token from a file on every call, so a file
+// that an agent rotates (a Kubernetes projected service-account token)
+// always yields the current token. The audience argument is ignored: the
+// token's audience is fixed by its issuer and checked by the verifier.
+type FileTokenSource struct {
+	// Path is the file holding the token.
+	Path string
+	// Masker, when set, registers the token before it is returned.
+	Masker exchange.Masker
+}
+
+var _ exchange.TokenSource = (*FileTokenSource)(nil)
+
+// Token implements [exchange.TokenSource].
+func (s *FileTokenSource) Token(ctx context.Context, _ string) (exchange.Secret, error) {
+	if err := ctx.Err(); err != nil {
+		return exchange.Secret{}, err
+	}
+	if s.Path == "" {
+		return exchange.Secret{}, exchange.InputError("token-file", "no path given")
+	}
+	f, err := os.Open(s.Path)
+	if err != nil {
+		return exchange.Secret{}, fmt.Errorf("opening token file: %w: %w", exchange.ErrTokenUnavailable, err)
+	}
+	defer f.Close()
+	tok, err := readToken(f, "token file "+s.Path)
+	if err != nil {
+		return exchange.Secret{}, err
+	}
+	return maskToken(s.Masker, tok)
+}
+
+// ReaderTokenSource reads the token from R (standard input) once, on the
+// first call, and returns the same token on later calls: a stream cannot
+// be read twice. The audience argument is ignored, as for
+// [FileTokenSource]. A ReaderTokenSource must not be copied after first
+// use.
+type ReaderTokenSource struct {
+	// R holds the token, normally os.Stdin.
+	R io.Reader
+	// Masker, when set, registers the token before it is returned.
+	Masker exchange.Masker
+
+	once sync.Once
+	done chan struct{}
+	tok  exchange.Secret
+	err  error
+}
+
+var _ exchange.TokenSource = (*ReaderTokenSource)(nil)
+
+// Token implements [exchange.TokenSource]. It stops waiting when ctx ends,
+// because a terminal on standard input may never send end-of-file.
+func (s *ReaderTokenSource) Token(ctx context.Context, _ string) (exchange.Secret, error) {
+	s.once.Do(func() {
+		s.done = make(chan struct{})
+		go func() {
+			defer close(s.done)
+			if s.R == nil {
+				s.err = errors.New("token reader is nil")
+				return
+			}
+			var tok string
+			if tok, s.err = readToken(s.R, "standard input"); s.err == nil {
+				s.tok, s.err = maskToken(s.Masker, tok)
+			}
+		}()
+	})
+	select {
+	case <-s.done:
+		return s.tok, s.err
+	case <-ctx.Done():
+		return exchange.Secret{}, fmt.Errorf("waiting for the token on standard input: %w", ctx.Err())
+	}
+}
+
+// readToken reads at most MaxTokenBytes and trims surrounding white space
+// and a byte-order mark: a token file written by echo or an editor ends in
+// a newline, and a token sent with one fails verification in a confusing
+// way.
+func readToken(r io.Reader, what string) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxTokenBytes+1))
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w: %w", what, exchange.ErrTokenUnavailable, err)
+	}
+	if len(b) > MaxTokenBytes {
+		return "", exchange.InputError("token", "%s is larger than %d KiB; an OIDC token is a few KiB", what, MaxTokenBytes>>10)
+	}
+	tok := strings.TrimFunc(string(b), func(r rune) bool { return unicode.IsSpace(r) || r == '\uFEFF' })
+	if tok == "" {
+		return "", fmt.Errorf("%s is empty: %w", what, exchange.ErrTokenUnavailable)
+	}
+	return tok, nil
+}
+
+// maskToken registers tok with m before anyone can print it.
+func maskToken(m exchange.Masker, tok string) (exchange.Secret, error) {
+	if m != nil {
+		if err := m.Mask(tok); err != nil {
+			return exchange.Secret{}, fmt.Errorf("masking the token: %w", err)
+		}
+	}
+	return exchange.NewSecret(tok), nil
+}
