@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -211,4 +212,18 @@ func (f *AuditFile) Report(_ context.Context, rec *AuditRecord) error {
 		return fmt.Errorf("writing audit log: %w", err)
 	}
 	return fh.Close()
+}
+
+// AuditLine writes each record as one JSON line to W, for CLI runs where
+// stderr is the log.
+type AuditLine struct {
+	W io.Writer
+}
+
+var _ Reporter = (*AuditLine)(nil)
+
+// Report implements [Reporter].
+func (a *AuditLine) Report(_ context.Context, rec *AuditRecord) error {
+	_, err := a.W.Write(append(rec.JSON(), '\n'))
+	return err
 }

@@ -1,4 +1,4 @@
-package exchangetest
+package sandbox
 
 import (
 	"crypto/rand"
@@ -77,7 +77,7 @@ func (is *Issuer) FailNext(n int) { is.fail.Store(int64(n)) }
 func (is *Issuer) Sign(claims map[string]any) string {
 	b, err := json.Marshal(claims)
 	if err != nil {
-		panic(fmt.Sprintf("exchangetest: marshalling claims: %v", err))
+		panic(fmt.Sprintf("sandbox: marshalling claims: %v", err))
 	}
 	return oidctest.SignIDToken(is.key, is.KeyID, oidc.RS256, string(b))
 }

@@ -1,0 +1,283 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/oidc-exchange/oidc-exchange/ci/github"
+	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/providers"
+	"github.com/oidc-exchange/oidc-exchange/providers/aws"
+)
+
+// actionConfig is everything action mode reads from its inputs, validated
+// before any network call.
+type actionConfig struct {
+	provider     providers.Type
+	providerCfg  providers.Config
+	issuer       string
+	audience     string
+	expectations exchange.Expectations
+	auditLog     string
+	timeout      time.Duration
+	unsetCurrent bool
+}
+
+// readActionConfig maps the action's inputs (and the few environment
+// variables configure-aws-credentials also honours) to a config.
+func readActionConfig(in inputs, getenv func(string) string) (*actionConfig, error) {
+	var errs []error
+	check := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	cfg := &actionConfig{}
+	name := in.get("provider")
+	if name == "" {
+		name = string(providers.AWS)
+	}
+	pt, err := providers.ParseType(name)
+	check(err)
+	cfg.provider = pt
+
+	if pt == providers.AWS {
+		a, err := awsConfigFromInputs(in, getenv)
+		check(err)
+		cfg.providerCfg.AWS = a
+		cfg.unsetCurrent, err = in.boolean("unset-current-credentials", false)
+		check(err)
+	}
+
+	cfg.audience = in.get("audience")
+	if cfg.audience == "" {
+		cfg.audience = providers.DefaultAudience(pt, cfg.providerCfg)
+	}
+	cfg.issuer = in.get("oidc-issuer")
+	if cfg.issuer == "" {
+		cfg.issuer, err = github.DefaultIssuer(getenv("GITHUB_SERVER_URL"), in.get("oidc-enterprise-slug"))
+		check(err)
+	} else {
+		check(exchange.ValidateIssuer(cfg.issuer))
+	}
+	cfg.expectations, err = exchange.ParseExpectations(in.raw("expect-claims"))
+	check(err)
+	cfg.auditLog = in.get("audit-log")
+	secs, err := in.integer("action-timeout-s", 0)
+	check(err)
+	if secs < 0 {
+		check(exchange.InputError("action-timeout-s", "must not be negative"))
+	}
+	cfg.timeout = time.Duration(secs) * time.Second
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// awsConfigFromInputs reads configure-aws-credentials' input names.
+func awsConfigFromInputs(in inputs, getenv func(string) string) (aws.Config, error) {
+	var errs []error
+	var c aws.Config
+	c.Region = in.get("aws-region")
+	if c.Region == "" {
+		// configure-aws-credentials accepts a job-level AWS_REGION too.
+		c.Region = strings.TrimSpace(getenv("AWS_REGION"))
+	}
+	c.RoleARN = in.get("role-to-assume")
+	c.SessionName = in.get("role-session-name")
+	var err error
+	if c.DurationSeconds, err = in.integer("role-duration-seconds", c.DurationSeconds); err != nil {
+		errs = append(errs, err)
+	}
+	c.InlineSessionPolicy = in.get("inline-session-policy")
+	c.ManagedSessionPolicies = in.list("managed-session-policies")
+	if c.MaskAccountID, err = in.boolean("mask-aws-account-id", false); err != nil {
+		errs = append(errs, err)
+	}
+	if c.OutputCredentials, err = in.boolean("output-credentials", false); err != nil {
+		errs = append(errs, err)
+	}
+	outputEnv, err := in.boolean("output-env-credentials", true)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.OutputEnvCredentials = aws.Bool(outputEnv)
+	c.AllowedAccountIDs = in.list("allowed-account-ids")
+	c.STSEndpoint = firstNonEmpty(in.get("sts-endpoint"), getenv("AWS_ENDPOINT_URL_STS"), getenv("AWS_ENDPOINT_URL"))
+	if c.RetryMaxAttempts, err = in.integer("retry-max-attempts", c.RetryMaxAttempts); err != nil {
+		errs = append(errs, err)
+	}
+	if c.DisableRetry, err = in.boolean("disable-retry", false); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v = strings.TrimSpace(v); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// runAction is the container action: main step, or post step.
+func runAction(ctx context.Context, e *env, post bool) error {
+	level := slog.LevelInfo
+	if e.getenv("RUNNER_DEBUG") == "1" {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(github.NewLogHandler(e.stdout, level))
+	client := e.httpClient()
+	edge, err := github.New(github.Config{
+		Getenv:     e.getenv,
+		Stdout:     e.stdout,
+		HTTPClient: client,
+		Retry:      e.retryPolicy(),
+		Logger:     logger,
+	})
+	if err != nil {
+		return reportAction(e, logger, fmt.Errorf("setting up the GitHub Actions edge: %w", err))
+	}
+	if post {
+		return runPost(ctx, e, edge, logger)
+	}
+	// Mark the post step as ours first thing: the runner applies state
+	// even when main fails, and post must never run the exchange again.
+	if err := edge.SaveState(map[string]string{"post": "1"}); err != nil {
+		return reportAction(e, logger, err)
+	}
+
+	cfg, err := readActionConfig(inputs{getenv: e.getenv}, e.getenv)
+	if err != nil {
+		return reportAction(e, logger, err)
+	}
+	if cfg.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.timeout)
+		defer cancel()
+	}
+	cfg.providerCfg.HTTPClient = client
+	cfg.providerCfg.Logger = logger
+	provider, err := providers.New(ctx, cfg.provider, cfg.providerCfg)
+	if err != nil {
+		return reportAction(e, logger, err)
+	}
+	verifier, err := exchange.NewVerifier(exchange.VerifierConfig{
+		Issuer: cfg.issuer, Audience: cfg.audience, HTTPClient: client, Now: e.now(), Retry: e.retryPolicy(),
+	})
+	if err != nil {
+		return reportAction(e, logger, err)
+	}
+	var exporter exchange.Exporter = edge
+	if cfg.unsetCurrent {
+		exporter = &unsettingExporter{next: edge, names: aws.CleanupVariables()}
+	}
+	reporters := []exchange.Reporter{edge}
+	if cfg.auditLog != "" {
+		reporters = append(reporters, &exchange.AuditFile{Path: cfg.auditLog})
+	}
+	p := &exchange.Pipeline{
+		Platform:     "github-actions",
+		Tokens:       edge,
+		Verifier:     verifier,
+		Expectations: cfg.expectations,
+		ProviderName: string(cfg.provider),
+		Provider:     provider,
+		Masker:       edge,
+		Exporter:     exporter,
+		Reporters:    reporters,
+		Logger:       logger,
+		Now:          e.now(),
+	}
+	res, err := p.Run(ctx)
+	if err != nil {
+		if cfg.unsetCurrent && !errors.Is(err, exchange.ErrExport) {
+			// The user asked for stale credentials to go: blanking them is
+			// not an export of anything, and later steps then fail clearly
+			// instead of running as a previous identity.
+			if uerr := edge.Export(ctx, &exchange.Credentials{Env: blankVariables(aws.CleanupVariables())}); uerr != nil {
+				logger.Warn("unsetting current credentials failed", "error", uerr)
+			}
+		}
+		return reportAction(e, logger, err)
+	}
+	logger.Info(fmt.Sprintf("oidc-exchange: %s credentials for %s, valid until %s",
+		cfg.provider, res.Audit.Target, res.Audit.ExpiresAt))
+	return nil
+}
+
+// reportAction shows a failure the way the runner displays it: one
+// ::error:: annotation, then the explanation in a stop-commands block so
+// claim values cannot inject workflow commands.
+func reportAction(e *env, logger *slog.Logger, err error) error {
+	logger.Error(err.Error())
+	var details []string
+	if explain := exchange.Explain(err); explain != "" {
+		details = append(details, explain)
+	}
+	if hint := hintFor(err); hint != "" {
+		details = append(details, "hint: "+hint)
+	}
+	if len(details) > 0 {
+		if perr := github.PrintUntrusted(e.stdout, strings.Join(details, "\n"), rand.Reader); perr != nil {
+			logger.Warn("printing the explanation failed", "error", perr)
+		}
+	}
+	return &reportedError{err: err}
+}
+
+// runPost removes what main left behind. It never fails the job.
+func runPost(ctx context.Context, e *env, edge *github.Edge, logger *slog.Logger) error {
+	if e.getenv("OIDC_EXCHANGE_SKIP_CLEANUP") == "true" || e.getenv("AWS_SKIP_CLEANUP_STEP") == "true" {
+		logger.Info("oidc-exchange: cleanup skipped (OIDC_EXCHANGE_SKIP_CLEANUP or AWS_SKIP_CLEANUP_STEP is true)")
+		return nil
+	}
+	if err := edge.Cleanup(ctx); err != nil {
+		logger.Warn("oidc-exchange cleanup: " + err.Error())
+	}
+	return nil
+}
+
+func blankVariables(names []string) []exchange.Variable {
+	vars := make([]exchange.Variable, 0, len(names))
+	for _, n := range names {
+		vars = append(vars, exchange.PlainVariable(n, ""))
+	}
+	return vars
+}
+
+// unsettingExporter implements unset-current-credentials: every variable
+// the incumbent blanks is written, empty unless this exchange sets it.
+type unsettingExporter struct {
+	next  exchange.Exporter
+	names []string
+}
+
+var _ exchange.Exporter = (*unsettingExporter)(nil)
+
+func (u *unsettingExporter) Export(ctx context.Context, c *exchange.Credentials) error {
+	set := map[string]bool{}
+	for _, v := range c.Env {
+		set[v.Name] = true
+	}
+	var blanks []string
+	for _, n := range u.names {
+		if !set[n] {
+			blanks = append(blanks, n)
+		}
+	}
+	cc := *c
+	cc.Env = append(blankVariables(blanks), c.Env...)
+	return u.next.Export(ctx, &cc)
+}

@@ -1,0 +1,21 @@
+package exchangetest
+
+import (
+	"time"
+
+	"github.com/oidc-exchange/oidc-exchange/internal/sandbox"
+)
+
+// Issuer is an OIDC issuer on 127.0.0.1 that signs GitHub-shaped tokens;
+// see [sandbox.Issuer].
+type Issuer = sandbox.Issuer
+
+// NewIssuer starts an issuer; pathPrefix may be "" or like
+// "/_services/token". Call Close when done.
+func NewIssuer(pathPrefix string) (*Issuer, error) { return sandbox.NewIssuer(pathPrefix) }
+
+// GitHubClaims returns the claims of a push to main in octo-org/octo-repo;
+// see [sandbox.GitHubClaims].
+func GitHubClaims(issuer, audience string, now time.Time, overrides map[string]any) map[string]any {
+	return sandbox.GitHubClaims(issuer, audience, now, overrides)
+}
