@@ -1,0 +1,387 @@
+package aws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/aws-sdk-go-v2/service/sts/types"
+
+	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
+)
+
+// providerName is the registry name written into errors and credentials.
+const providerName = "aws"
+
+// DefaultSessionNameTemplate renders the session name from the token's
+// claims when none is configured. The run id and attempt make every
+// CloudTrail entry lead back to one workflow run (the incumbent's constant
+// "GitHubActions" does not; configure-aws-credentials #483, #1298).
+const DefaultSessionNameTemplate = "GitHubActions-{{.run_id}}-{{.run_attempt}}"
+
+// FallbackSessionName is used when the template names a claim the token
+// lacks, e.g. a token from a CI platform other than GitHub Actions.
+const FallbackSessionName = "oidc-exchange"
+
+// appID is added to the SDK's User-Agent ("app/oidc-exchange"), so
+// CloudTrail's userAgent field attributes the call.
+const appID = "oidc-exchange"
+
+// maxRetryElapsed caps the retry loop. GitHub's tokens live about five
+// minutes and a job waiting on STS should fail within the minute.
+const maxRetryElapsed = 20 * time.Second
+
+// Names of the exported variables and outputs.
+const (
+	EnvRegion          = "AWS_REGION"
+	EnvDefaultRegion   = "AWS_DEFAULT_REGION"
+	EnvAccessKeyID     = "AWS_ACCESS_KEY_ID"
+	EnvSecretAccessKey = "AWS_SECRET_ACCESS_KEY"
+	EnvSessionToken    = "AWS_SESSION_TOKEN"
+
+	OutputAccountID       = "aws-account-id"
+	OutputAuthenticated   = "authenticated-arn"
+	OutputAccessKeyID     = "aws-access-key-id"
+	OutputSecretAccessKey = "aws-secret-access-key"
+	OutputSessionToken    = "aws-session-token"
+	OutputExpiration      = "aws-expiration"
+)
+
+// CleanupVariables returns the environment variables that
+// configure-aws-credentials' post step blanks, so a post step of ours can
+// do the same and later steps do not inherit a session by accident.
+func CleanupVariables() []string {
+	return []string{EnvAccessKeyID, EnvSecretAccessKey, EnvSessionToken, EnvRegion, EnvDefaultRegion}
+}
+
+// stsAPI is the one STS call the provider makes. Declaring it here, on the
+// consumer side, lets tests pass a two-line func-type fake.
+type stsAPI interface {
+	AssumeRoleWithWebIdentity(ctx context.Context, in *sts.AssumeRoleWithWebIdentityInput, optFns ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error)
+}
+
+// Provider exchanges a CI job's OIDC token for temporary AWS credentials
+// with STS AssumeRoleWithWebIdentity.
+type Provider struct {
+	cfg         Config
+	client      stsAPI
+	logger      *slog.Logger
+	policy      httpclient.Policy
+	session     *template.Template
+	inline      string
+	envCreds    bool
+	allowedAcct []string
+}
+
+var _ exchange.Provider = (*Provider)(nil)
+
+// New validates cfg and returns a provider that calls the real STS.
+func New(cfg Config) (*Provider, error) {
+	httpClient := cfg.HTTPClient
+	if httpClient == nil {
+		httpClient = httpclient.New(httpclient.Options{})
+	}
+	opts := sts.Options{
+		Region: cfg.Region,
+		// AssumeRoleWithWebIdentity is unsigned: the token is the
+		// credential. Anonymous credentials also keep the SDK from ever
+		// picking up ambient keys (env, profile, IMDS) on its own.
+		Credentials: aws.AnonymousCredentials{},
+		HTTPClient:  httpClient,
+		// Our loop owns retries: it classifies errors by type, refreshes
+		// the token between attempts and is capped in time. The SDK's
+		// standard retryer (3 attempts, plus IDPCommunicationError for
+		// STS) would multiply with ours: 3 × 3 calls for one throttle.
+		Retryer: aws.NopRetryer{},
+		AppID:   appID,
+	}
+	if cfg.STSEndpoint != "" {
+		opts.BaseEndpoint = aws.String(cfg.STSEndpoint)
+	}
+	return newProvider(cfg, sts.New(opts))
+}
+
+// newProvider validates cfg and builds a provider around any stsAPI; tests
+// pass fakes.
+func newProvider(cfg Config, client stsAPI) (*Provider, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	inline, err := compactPolicy(cfg.InlineSessionPolicy)
+	if err != nil {
+		return nil, err
+	}
+	// Claims are data: they fill the template, they never become one.
+	tmpl, err := template.New("session").Option("missingkey=error").Parse(DefaultSessionNameTemplate)
+	if err != nil {
+		return nil, fmt.Errorf("parsing the session name template: %w", err)
+	}
+	if cfg.DurationSeconds == 0 {
+		cfg.DurationSeconds = DefaultDurationSeconds
+	}
+	if cfg.RetryMaxAttempts == 0 {
+		cfg.RetryMaxAttempts = DefaultRetryMaxAttempts
+	}
+	policy := httpclient.DefaultPolicy()
+	policy.MaxAttempts = cfg.RetryMaxAttempts
+	if cfg.DisableRetry {
+		policy.MaxAttempts = 1
+	}
+	policy.MaxElapsed = maxRetryElapsed
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	p := &Provider{
+		cfg:         cfg,
+		client:      client,
+		logger:      logger,
+		policy:      policy,
+		session:     tmpl,
+		inline:      inline,
+		envCreds:    cfg.outputEnvCredentials(),
+		allowedAcct: slices.Clone(cfg.AllowedAccountIDs),
+	}
+	p.policy.OnRetry = func(attempt int, err error, wait time.Duration) {
+		p.logger.Info("STS call failed, retrying", "attempt", attempt, "max_attempts", p.policy.MaxAttempts,
+			"wait", wait.Round(time.Millisecond), "error", err)
+	}
+	return p, nil
+}
+
+// Exchange implements [exchange.Provider]. It calls AssumeRoleWithWebIdentity,
+// retrying only failures STS marks as transient, and returns the session's
+// credentials once the account passed allowed-account-ids.
+func (p *Provider) Exchange(ctx context.Context, id *exchange.Identity, req *exchange.Request) (*exchange.Credentials, error) {
+	if p == nil || p.client == nil {
+		return nil, errors.New("aws provider is not initialised; use New")
+	}
+	if id == nil {
+		return nil, errors.New("aws provider: no identity")
+	}
+	if req == nil {
+		req = &exchange.Request{}
+	}
+	session := p.sessionName(id)
+	in := sts.AssumeRoleWithWebIdentityInput{
+		RoleArn:         aws.String(p.cfg.RoleARN),
+		RoleSessionName: aws.String(session),
+		DurationSeconds: aws.Int32(int32(p.cfg.DurationSeconds)), //nolint:gosec // validated to 900–43200
+	}
+	if p.inline != "" {
+		in.Policy = aws.String(p.inline)
+	}
+	for _, a := range p.cfg.ManagedSessionPolicies {
+		in.PolicyArns = append(in.PolicyArns, types.PolicyDescriptorType{Arn: aws.String(a)})
+	}
+	p.logger.Debug("assuming role with web identity", "role", p.display(p.cfg.RoleARN), "session", session,
+		"duration_seconds", p.cfg.DurationSeconds, "managed_policies", len(in.PolicyArns), "inline_policy", p.inline != "")
+
+	var (
+		out      *sts.AssumeRoleWithWebIdentityOutput
+		attempts int
+	)
+	err := httpclient.Retry(ctx, p.policy, func(ctx context.Context, attempt int) error {
+		attempts = attempt
+		// Asked for on every attempt: the identity swaps in a fresh token
+		// when the held one is about to expire.
+		token, err := id.SubjectToken(ctx)
+		if err != nil {
+			return fmt.Errorf("getting the OIDC token: %w", err)
+		}
+		call := in
+		call.WebIdentityToken = aws.String(token.Reveal())
+		o, err := p.client.AssumeRoleWithWebIdentity(ctx, &call)
+		if err != nil {
+			return p.classify(ctx, err, id, req)
+		}
+		out = o
+		return nil
+	})
+	if err != nil {
+		return nil, p.finalError(ctx, err, attempts)
+	}
+	return p.credentials(out, session)
+}
+
+// sessionName is the configured name, or the default rendered from the
+// claims; either way it is made safe for STS.
+func (p *Provider) sessionName(id *exchange.Identity) string {
+	if p.cfg.SessionName != "" {
+		return SanitizeSessionName(p.cfg.SessionName)
+	}
+	var b strings.Builder
+	if err := p.session.Execute(&b, id.Claims); err != nil {
+		p.logger.Debug("the token lacks a claim of the session name template; using the fallback",
+			"template", DefaultSessionNameTemplate, "fallback", FallbackSessionName, "error", err)
+		return FallbackSessionName
+	}
+	return SanitizeSessionName(b.String())
+}
+
+var sessionCharRE = regexp.MustCompile(`[^\w+=,.@-]`)
+
+// SanitizeSessionName replaces every character STS does not accept in a
+// role session name with "-", truncates to 64 characters and pads names
+// shorter than 2, so a claim value cannot make the call fail.
+func SanitizeSessionName(s string) string {
+	s = sessionCharRE.ReplaceAllLiteralString(s, "-")
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	for len(s) < 2 {
+		s += "-"
+	}
+	return s
+}
+
+// credentials turns STS's answer into exported variables, after checking
+// the answer and the account.
+func (p *Provider) credentials(out *sts.AssumeRoleWithWebIdentityOutput, session string) (*exchange.Credentials, error) {
+	if out == nil || out.Credentials == nil || out.AssumedRoleUser == nil ||
+		aws.ToString(out.Credentials.AccessKeyId) == "" || aws.ToString(out.Credentials.SecretAccessKey) == "" ||
+		aws.ToString(out.Credentials.SessionToken) == "" || out.Credentials.Expiration == nil {
+		return nil, &exchange.ProviderError{
+			Provider: providerName, Code: "InvalidResponse", Kind: exchange.ErrProviderUnavailable,
+			Message: "the STS answer lacks credentials",
+			Hint:    "STS answered without credentials; check that sts-endpoint points at AWS STS",
+		}
+	}
+	caller := aws.ToString(out.AssumedRoleUser.Arn)
+	assumed, err := ParseAssumedRoleARN(caller)
+	if err != nil {
+		return nil, &exchange.ProviderError{
+			Provider: providerName, Code: "InvalidResponse", Kind: exchange.ErrProviderUnavailable,
+			Message: "the STS answer has a malformed assumed-role ARN",
+			Hint:    "STS answered with an unexpected session ARN; check that sts-endpoint points at AWS STS",
+			Err:     err,
+		}
+	}
+	if len(p.allowedAcct) > 0 && !slices.Contains(p.allowedAcct, assumed.AccountID) {
+		// The session exists and stays valid until it expires (STS cannot
+		// revoke it), but nothing of it leaves this function.
+		msg := "the role's account is not in allowed-account-ids"
+		if !p.cfg.MaskAccountID {
+			msg = fmt.Sprintf("the role's account %s is not in allowed-account-ids", assumed.AccountID)
+		}
+		return nil, &exchange.ProviderError{
+			Provider: providerName, Code: "AccountNotAllowed", Kind: exchange.ErrProviderDenied,
+			Message: msg,
+			Hint:    "role-to-assume belongs to an account that allowed-account-ids does not list; fix whichever is wrong",
+		}
+	}
+
+	c := out.Credentials
+	keyID := exchange.NewSecret(aws.ToString(c.AccessKeyId))
+	secret := exchange.NewSecret(aws.ToString(c.SecretAccessKey))
+	token := exchange.NewSecret(aws.ToString(c.SessionToken))
+	expiry := aws.ToTime(c.Expiration).UTC()
+
+	creds := &exchange.Credentials{
+		Provider: providerName,
+		Env: []exchange.Variable{
+			exchange.PlainVariable(EnvRegion, p.cfg.Region),
+			exchange.PlainVariable(EnvDefaultRegion, p.cfg.Region),
+		},
+		Expiry: expiry,
+		Audit: exchange.ProviderAudit{
+			Target:              p.cfg.RoleARN,
+			SessionName:         session,
+			SessionPolicySHA256: exchange.SHA256Hex(p.inline),
+			CredentialSHA256:    keyID.SHA256(),
+			Scopes:              slices.Clone(p.cfg.ManagedSessionPolicies),
+		},
+	}
+	if p.envCreds {
+		// The key id is masked too, as the incumbent does: it is not a
+		// secret, but it identifies the session in CloudTrail and with the
+		// secret forms a usable pair in a leaked log.
+		creds.Env = append(creds.Env,
+			exchange.SecretVariable(EnvAccessKeyID, keyID),
+			exchange.SecretVariable(EnvSecretAccessKey, secret),
+			exchange.SecretVariable(EnvSessionToken, token),
+		)
+	}
+	identity := func(name, value string) exchange.Variable {
+		if p.cfg.MaskAccountID {
+			return exchange.SecretVariable(name, exchange.NewSecret(value))
+		}
+		return exchange.PlainVariable(name, value)
+	}
+	creds.Outputs = []exchange.Variable{
+		identity(OutputAccountID, assumed.AccountID),
+		identity(OutputAuthenticated, caller),
+	}
+	if p.cfg.OutputCredentials {
+		creds.Outputs = append(creds.Outputs,
+			exchange.SecretVariable(OutputAccessKeyID, keyID),
+			exchange.SecretVariable(OutputSecretAccessKey, secret),
+			exchange.SecretVariable(OutputSessionToken, token),
+			// Plain RFC 3339; the incumbent's value carries literal quotes
+			// from JSON-serialising a Date.
+			exchange.PlainVariable(OutputExpiration, expiry.Format(time.RFC3339)),
+		)
+	}
+	p.logger.Debug("assumed role", "session_arn", p.display(caller), "expires_at", expiry.Format(time.RFC3339))
+	return creds, nil
+}
+
+// display hides the account id of an ARN when mask-aws-account-id is set:
+// logs and errors are written before the masker learns the account id.
+func (p *Provider) display(s string) string {
+	if !p.cfg.MaskAccountID {
+		return s
+	}
+	a, err := arn.Parse(s)
+	if err != nil {
+		return exchange.Redacted
+	}
+	a.AccountID = "***"
+	return a.String()
+}
+
+// AssumedRole is the parsed ARN of an STS session,
+// arn:<partition>:sts::<account>:assumed-role/<role>/<session>.
+type AssumedRole struct {
+	Partition   string
+	AccountID   string
+	RoleName    string
+	SessionName string
+}
+
+// ParseAssumedRoleARN parses the AssumedRoleUser.Arn of an STS answer,
+// which names the account without a GetCallerIdentity round trip. The
+// answer is untrusted input: every part is checked.
+func ParseAssumedRoleARN(s string) (AssumedRole, error) {
+	a, err := arn.Parse(s)
+	if err != nil {
+		return AssumedRole{}, fmt.Errorf("parsing assumed-role ARN: %w", err)
+	}
+	if a.Partition == "" || a.Service != "sts" || a.Region != "" {
+		return AssumedRole{}, errors.New("not an STS ARN")
+	}
+	if !accountIDRE.MatchString(a.AccountID) {
+		return AssumedRole{}, errors.New("assumed-role ARN has no 12-digit account id")
+	}
+	rest, ok := strings.CutPrefix(a.Resource, "assumed-role/")
+	if !ok {
+		return AssumedRole{}, errors.New("not an assumed-role ARN")
+	}
+	role, session, ok := strings.Cut(rest, "/")
+	if !ok || !roleNameRE.MatchString(role) || !sessionNameRE.MatchString(session) {
+		return AssumedRole{}, errors.New("assumed-role ARN has a malformed role or session name")
+	}
+	return AssumedRole{Partition: a.Partition, AccountID: a.AccountID, RoleName: role, SessionName: session}, nil
+}
+
+var roleNameRE = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)

@@ -1,0 +1,256 @@
+package aws
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+
+	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
+)
+
+// Defaults and limits. The numbers are STS's own, so that a bad value fails
+// in Validate, before a token is fetched, rather than as a ValidationError
+// after a round trip.
+const (
+	// DefaultDurationSeconds is the session length when none is given,
+	// as in configure-aws-credentials and IAM's default MaxSessionDuration.
+	DefaultDurationSeconds = 3600
+	// MinDurationSeconds and MaxDurationSeconds are STS's bounds; a role's
+	// MaxSessionDuration may lower the upper one, which only STS knows.
+	MinDurationSeconds = 900
+	MaxDurationSeconds = 43200
+	// DefaultRetryMaxAttempts counts the first call. Three attempts ride
+	// out a throttle or a brief 5xx; the incumbent's twelve mostly retried
+	// errors that were certain to repeat.
+	DefaultRetryMaxAttempts = 3
+	// MaxManagedSessionPolicies is STS's limit on PolicyArns.
+	MaxManagedSessionPolicies = 10
+	// MaxInlineSessionPolicyLength is STS's limit on the Policy
+	// parameter, in characters of the compacted JSON we send.
+	MaxInlineSessionPolicyLength = 2048
+)
+
+// Config holds the settings of the AWS provider. The user settings are
+// named after the inputs of aws-actions/configure-aws-credentials, so a
+// workflow can switch actions without renaming anything; each field's
+// comment names its input.
+//
+// Zero values mean the documented defaults. OutputEnvCredentials is a
+// pointer because its default, true, is not Go's zero value: nil means
+// true, so a Config{} filled with only the required fields exports the
+// credentials as the incumbent does. A pointer was chosen over a
+// DefaultConfig constructor because a forgotten constructor call would
+// silently export nothing.
+type Config struct {
+	// Region (aws-region) is required. It selects the regional STS
+	// endpoint and is exported as AWS_REGION and AWS_DEFAULT_REGION.
+	Region string
+	// RoleARN (role-to-assume) is the full ARN of the role. A bare role
+	// name is refused: web identity has no source credentials whose
+	// account could complete it.
+	RoleARN string
+	// SessionName (role-session-name) is used as given; it must be 2–64
+	// characters of [\w+=,.@-]. When empty, the name is rendered from the
+	// token's claims with [DefaultSessionNameTemplate], so CloudTrail
+	// entries lead back to the workflow run.
+	SessionName string
+	// DurationSeconds (role-duration-seconds) is the session length,
+	// 900–43200; 0 means [DefaultDurationSeconds].
+	DurationSeconds int
+	// InlineSessionPolicy (inline-session-policy) is an optional IAM policy
+	// JSON object further restricting the session. It is sent compacted.
+	InlineSessionPolicy string
+	// ManagedSessionPolicies (managed-session-policies) are up to ten
+	// managed policy ARNs further restricting the session.
+	ManagedSessionPolicies []string
+	// MaskAccountID (mask-aws-account-id) marks the account id and the
+	// session ARN as sensitive, so they are masked and kept out of logs.
+	MaskAccountID bool
+	// OutputCredentials (output-credentials) also sets the credentials
+	// and their expiration as step outputs.
+	OutputCredentials bool
+	// OutputEnvCredentials (output-env-credentials) exports the
+	// credentials as AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+	// AWS_SESSION_TOKEN. nil means true.
+	OutputEnvCredentials *bool
+	// AllowedAccountIDs (allowed-account-ids) lists the 12-digit accounts
+	// the role may belong to; empty allows any. Unlike the incumbent, the
+	// check runs before anything is exported.
+	AllowedAccountIDs []string
+	// STSEndpoint (sts-endpoint) replaces the regional endpoint, e.g. for
+	// a VPC endpoint. It must be https (plain http only on loopback).
+	STSEndpoint string
+	// RetryMaxAttempts (retry-max-attempts) bounds the calls to STS for
+	// transient failures, the first included; 0 means
+	// [DefaultRetryMaxAttempts]. The whole loop is also capped at about
+	// 20 seconds, so a large value cannot outlive the OIDC token.
+	RetryMaxAttempts int
+	// DisableRetry (disable-retry) makes exactly one call.
+	DisableRetry bool
+
+	// HTTPClient is the hardened client from internal/httpclient; nil
+	// means a new one with the default limits. Infrastructure, not a user
+	// setting.
+	HTTPClient *http.Client
+	// Logger receives debug and retry messages, never secrets; nil
+	// discards them. Infrastructure, not a user setting.
+	Logger *slog.Logger
+}
+
+// Bool returns a pointer to b, for [Config.OutputEnvCredentials].
+func Bool(b bool) *bool { return &b }
+
+// outputEnvCredentials resolves the nil default.
+func (c *Config) outputEnvCredentials() bool {
+	return c.OutputEnvCredentials == nil || *c.OutputEnvCredentials
+}
+
+// DefaultAudience is the audience AWS expects in the token for region:
+// the one configure-aws-credentials requests, with the China partition's
+// own domain for cn-* regions.
+func DefaultAudience(region string) string {
+	if strings.HasPrefix(region, "cn-") {
+		return "sts.amazonaws.com.cn"
+	}
+	return "sts.amazonaws.com"
+}
+
+var (
+	regionRE      = regexp.MustCompile(`^[a-z0-9-]+$`)
+	accountIDRE   = regexp.MustCompile(`^[0-9]{12}$`)
+	sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+	// IAM role and policy names: 1–64 (roles) or 1–128 (policies)
+	// characters of [\w+=,.@-], optionally under a /path/.
+	roleResourceRE   = regexp.MustCompile(`^role/(?:[\x21-\x7e]*/)?[\w+=,.@-]{1,64}$`)
+	policyResourceRE = regexp.MustCompile(`^policy/(?:[\x21-\x7e]*/)?[\w+=,.@-]{1,128}$`)
+)
+
+// Validate checks every user setting without any network call. Errors wrap
+// [exchange.ErrInvalidInput] and name the action input to fix.
+func (c *Config) Validate() error {
+	if c.Region == "" {
+		return exchange.InputError("aws-region", "is required, e.g. us-east-1")
+	}
+	if !regionRE.MatchString(c.Region) {
+		return exchange.InputError("aws-region", "%q is not a region name; use lowercase letters, digits and dashes, e.g. us-east-1", c.Region)
+	}
+	if err := validateRoleARN(c.RoleARN); err != nil {
+		return err
+	}
+	if c.SessionName != "" && !sessionNameRE.MatchString(c.SessionName) {
+		return exchange.InputError("role-session-name", "%q must be 2–64 characters of letters, digits and +=,.@_-; leave it empty to name the session after the workflow run", c.SessionName)
+	}
+	if d := c.DurationSeconds; d != 0 && (d < MinDurationSeconds || d > MaxDurationSeconds) {
+		return exchange.InputError("role-duration-seconds", "%d is outside %d–%d; the role's MaxSessionDuration may lower the maximum further", d, MinDurationSeconds, MaxDurationSeconds)
+	}
+	if _, err := compactPolicy(c.InlineSessionPolicy); err != nil {
+		return err
+	}
+	if err := validatePolicyARNs(c.ManagedSessionPolicies); err != nil {
+		return err
+	}
+	for _, id := range c.AllowedAccountIDs {
+		if !accountIDRE.MatchString(id) {
+			return exchange.InputError("allowed-account-ids", "%q is not a 12-digit AWS account id", id)
+		}
+	}
+	if c.STSEndpoint != "" {
+		if err := validateEndpoint(c.STSEndpoint); err != nil {
+			return err
+		}
+	}
+	if c.RetryMaxAttempts < 0 {
+		return exchange.InputError("retry-max-attempts", "%d must be at least 1 (use disable-retry to make a single call)", c.RetryMaxAttempts)
+	}
+	return nil
+}
+
+func validateRoleARN(s string) error {
+	const input = "role-to-assume"
+	if s == "" {
+		return exchange.InputError(input, "is required, e.g. arn:aws:iam::111122223333:role/deploy")
+	}
+	if !arn.IsARN(s) {
+		return exchange.InputError(input, "%q is not an ARN; give the full role ARN (arn:aws:iam::<account>:role/<name>): with OIDC there are no source credentials whose account could complete a bare role name", s)
+	}
+	a, err := arn.Parse(s)
+	switch {
+	case err != nil:
+		return exchange.InputError(input, "%q is not a valid ARN: %v", s, err)
+	case a.Partition == "" || a.Service != "iam" || a.Region != "":
+		return exchange.InputError(input, "%q is not an IAM ARN; want arn:<partition>:iam::<account>:role/<name>", s)
+	case !accountIDRE.MatchString(a.AccountID):
+		return exchange.InputError(input, "%q does not have a 12-digit account id", s)
+	case !roleResourceRE.MatchString(a.Resource):
+		return exchange.InputError(input, "%q does not name a role; want arn:%s:iam::%s:role/<name>", s, a.Partition, a.AccountID)
+	}
+	return nil
+}
+
+func validatePolicyARNs(arns []string) error {
+	const input = "managed-session-policies"
+	if len(arns) > MaxManagedSessionPolicies {
+		return exchange.InputError(input, "%d policies given; STS accepts at most %d", len(arns), MaxManagedSessionPolicies)
+	}
+	seen := map[string]bool{}
+	for _, s := range arns {
+		a, err := arn.Parse(s)
+		// AWS-managed policies have "aws" in place of an account id.
+		if err != nil || a.Service != "iam" || a.Partition == "" || a.Region != "" ||
+			(a.AccountID != "aws" && !accountIDRE.MatchString(a.AccountID)) || !policyResourceRE.MatchString(a.Resource) {
+			return exchange.InputError(input, "%q is not a managed policy ARN; want e.g. arn:aws:iam::aws:policy/ReadOnlyAccess", s)
+		}
+		if seen[s] {
+			return exchange.InputError(input, "%q is listed twice", s)
+		}
+		seen[s] = true
+	}
+	return nil
+}
+
+// compactPolicy validates an inline session policy and returns it
+// compacted, which is what is sent and fingerprinted: STS counts the
+// characters, and whitespace in a YAML block scalar should not use them up.
+func compactPolicy(policy string) (string, error) {
+	const input = "inline-session-policy"
+	if strings.TrimSpace(policy) == "" {
+		return "", nil
+	}
+	if !json.Valid([]byte(policy)) {
+		return "", exchange.InputError(input, "is not valid JSON")
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(policy), &obj); err != nil {
+		return "", exchange.InputError(input, `must be a JSON object like {"Version": "2012-10-17", "Statement": [...]}`)
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, []byte(policy)); err != nil {
+		return "", exchange.InputError(input, "is not valid JSON")
+	}
+	if buf.Len() > MaxInlineSessionPolicyLength {
+		return "", exchange.InputError(input, "is %d characters once compacted; STS accepts at most %d", buf.Len(), MaxInlineSessionPolicyLength)
+	}
+	return buf.String(), nil
+}
+
+func validateEndpoint(s string) error {
+	const input = "sts-endpoint"
+	u, err := url.Parse(s)
+	if err != nil {
+		return exchange.InputError(input, "%q is not a URL", s)
+	}
+	if err := httpclient.CheckURL(u); err != nil {
+		return exchange.InputError(input, "%v", err)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return exchange.InputError(input, "must not have a query or fragment")
+	}
+	return nil
+}

@@ -1,0 +1,31 @@
+// Package aws trades a CI job's OIDC token for temporary AWS credentials
+// with STS AssumeRoleWithWebIdentity. It replaces the OIDC path of
+// aws-actions/configure-aws-credentials, and [Config] keeps that action's
+// input names and defaults so workflows can switch without renaming.
+//
+// What it does differently, and why:
+//
+//   - One round trip. The account id and caller ARN are read from
+//     AssumedRoleUser.Arn ([ParseAssumedRoleARN]) instead of a signed
+//     GetCallerIdentity call, which also removes the IAM eventual-consistency
+//     failures of that self-check.
+//   - allowed-account-ids is enforced before anything is returned, so a
+//     session in the wrong account is never exported (the incumbent checks
+//     after writing GITHUB_ENV).
+//   - Retries are few and classified by type: throttling, IDPCommunicationError,
+//     5xx and network failures are retried within about 20 seconds; every
+//     other STS code fails at once. The SDK's own retryer is switched off so
+//     the two loops cannot multiply. Each attempt asks the identity for its
+//     token, which is refreshed when it is close to expiry.
+//   - Failures carry a hint and, for AccessDenied, the claims STS compared
+//     and a trust-policy Condition that would admit exactly this token
+//     (see [exchange.ProviderError]). Errors never contain the token, a
+//     credential or a raw response body.
+//   - The default session name is rendered from the run id and attempt
+//     ([DefaultSessionNameTemplate]), so CloudTrail leads back to the run.
+//
+// The STS client is reached through a one-method, consumer-side interface,
+// so tests can pass a func-type fake; package
+// [github.com/oidc-exchange/oidc-exchange/providers/aws/stsfake] serves the
+// real wire protocol for tests that drive the real SDK client.
+package aws

@@ -1,0 +1,248 @@
+package aws
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
+)
+
+// STS error codes the provider tells apart. Matching is on the code the
+// SDK parsed from Error/Code, never on message text.
+const (
+	codeAccessDenied          = "AccessDenied"
+	codeIDPRejectedClaim      = "IDPRejectedClaim"
+	codeExpiredTokenException = "ExpiredTokenException"
+	codeExpiredToken          = "ExpiredToken"
+	codeInvalidIdentityToken  = "InvalidIdentityToken"
+	codeIDPCommunicationError = "IDPCommunicationError"
+	codeValidationError       = "ValidationError"
+	codeMalformedPolicy       = "MalformedPolicyDocument"
+	codePackedPolicyTooLarge  = "PackedPolicyTooLarge"
+	codeRegionDisabled        = "RegionDisabledException"
+	codeThrottling            = "Throttling"
+	codeThrottlingException   = "ThrottlingException"
+	// codeUnknown is what the SDK reports when an error body is not STS
+	// XML, e.g. a proxy's HTML error page.
+	codeUnknown = "UnknownError"
+)
+
+// claimsShownOnDenial are the claims a GitHub trust policy usually
+// conditions on, shown when STS refuses the token.
+var claimsShownOnDenial = []string{"sub", "aud", "repository", "ref", "environment", "job_workflow_ref"}
+
+// classify turns a failed call into a *exchange.ProviderError whose
+// Temporary field drives the retry loop. Nothing of the request (the token)
+// and nothing of the raw body goes into it; Message is STS's Error/Message.
+func (p *Provider) classify(ctx context.Context, err error, id *exchange.Identity, req *exchange.Request) error {
+	if ctx.Err() != nil {
+		// The caller gave up (a failed signature check, a deadline);
+		// retrying or blaming STS would both be wrong.
+		return fmt.Errorf("calling STS: %w", err)
+	}
+	var (
+		apiErr smithy.APIError
+		code   string
+		status int
+	)
+	pe := &exchange.ProviderError{Provider: providerName, Err: err}
+	if errors.As(err, &apiErr) {
+		code = apiErr.ErrorCode()
+		if code != codeUnknown {
+			pe.Code = code
+			pe.Message = apiErr.ErrorMessage()
+		}
+	}
+	var withStatus interface{ HTTPStatusCode() int }
+	if errors.As(err, &withStatus) {
+		status = withStatus.HTTPStatusCode()
+	}
+	if pe.Message == "" && status != 0 {
+		pe.Message = fmt.Sprintf("HTTP %d %s", status, http.StatusText(status))
+	}
+
+	switch code {
+	case codeThrottling, codeThrottlingException:
+		p.transient(pe, err, "STS throttled every attempt; spread out parallel jobs or raise retry-max-attempts")
+	case codeIDPCommunicationError:
+		p.transient(pe, err, "STS could not fetch the OIDC issuer's signing keys; this is usually brief, re-run the job")
+	case codeAccessDenied, codeIDPRejectedClaim:
+		pe.Kind = exchange.ErrProviderDenied
+		pe.Hint = "the role's trust policy does not allow this repository, ref or environment"
+		if code == codeIDPRejectedClaim {
+			pe.Hint = "STS rejected a claim of this token; the role's trust policy does not allow this repository, ref or environment"
+		}
+		pe.Details = p.denialDetails(id, req)
+	case codeExpiredTokenException, codeExpiredToken:
+		pe.Kind = exchange.ErrTokenExpired
+		pe.Hint = "the OIDC token expired before STS accepted it; check the runner's clock and re-run the job"
+	case codeInvalidIdentityToken:
+		// Permanent: AWS itself retries this once after an IdP key
+		// rotation; a second failure means the setup is wrong.
+		issuer, audience := requestIssuer(id, req), requestAudience(id, req)
+		pe.Kind = exchange.ErrTokenInvalid
+		pe.Hint = fmt.Sprintf("STS did not accept the token: the role's account needs an IAM OIDC identity provider for %s whose audiences include %q",
+			conditionKeyPrefix(issuer), audience)
+	case codeValidationError:
+		pe.Kind = exchange.ErrProviderRejected
+		pe.Hint = "STS rejected a parameter: role-duration-seconds may exceed the role's MaxSessionDuration, or role-to-assume or role-session-name is malformed"
+	case codeMalformedPolicy:
+		pe.Kind = exchange.ErrProviderRejected
+		pe.Hint = "inline-session-policy is not a valid IAM policy; check its Version, Statement, Effect, Action and Resource"
+	case codePackedPolicyTooLarge:
+		pe.Kind = exchange.ErrProviderRejected
+		pe.Hint = "the session policies are too large once packed; shorten inline-session-policy or use fewer managed-session-policies"
+	case codeRegionDisabled:
+		pe.Kind = exchange.ErrProviderRejected
+		pe.Hint = fmt.Sprintf("STS is not activated in %s for the role's account; activate the region in the IAM account settings or choose another aws-region", p.cfg.Region)
+	default:
+		switch {
+		case status != 0 && httpclient.IsTransientStatus(status):
+			p.transient(pe, err, "STS kept failing on its side; re-run the job later and check https://health.aws.amazon.com")
+		case status >= 400:
+			pe.Kind = exchange.ErrProviderRejected
+			pe.Hint = "STS rejected the request"
+		case apiErr == nil && httpclient.IsNetworkError(err):
+			pe.Code = "NetworkError"
+			pe.Message = "could not reach STS"
+			p.transient(pe, err, "could not reach STS; check the runner's network, proxy settings and sts-endpoint")
+		default:
+			// A 2xx that did not parse, a body over the size cap: STS (or
+			// whatever answered at sts-endpoint) is not behaving.
+			pe.Code = "InvalidResponse"
+			pe.Message = "STS sent an answer that could not be read"
+			pe.Kind = exchange.ErrProviderUnavailable
+			pe.Hint = "the answer did not look like STS; check sts-endpoint"
+		}
+	}
+	return pe
+}
+
+// transient marks pe as worth another attempt and keeps a server's
+// Retry-After, which the retry loop honours (capped).
+func (p *Provider) transient(pe *exchange.ProviderError, err error, hint string) {
+	pe.Kind = exchange.ErrProviderUnavailable
+	pe.Temporary = true
+	pe.Hint = hint
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re.Response != nil {
+		if d := httpclient.RetryAfter(re.Response.Header); d > 0 {
+			pe.Err = &httpclient.TransientError{Err: err, RetryAfter: d}
+		}
+	}
+}
+
+// finalError shapes what the retry loop returned for the caller.
+func (p *Provider) finalError(ctx context.Context, err error, attempts int) error {
+	role := p.display(p.cfg.RoleARN)
+	var pe *exchange.ProviderError
+	if !errors.As(err, &pe) {
+		return fmt.Errorf("assuming role %q: %w", role, err)
+	}
+	// The cause (status, STS request id) is for the debug log only: the
+	// request id is what AWS support asks for, but it helps no one in the
+	// job's error annotation.
+	attrs := []any{"code", pe.Code, "attempts", attempts, "cause", pe.Err}
+	var withID interface{ ServiceRequestID() string }
+	if errors.As(err, &withID) {
+		attrs = append(attrs, "request_id", withID.ServiceRequestID())
+	}
+	p.logger.Debug("STS call failed", attrs...)
+
+	final := *pe
+	if final.Temporary {
+		// Our loop has spent its attempts; an outer retry would only
+		// stack on it, so the failure leaves here as permanent.
+		final.Temporary = false
+		final.Kind = exchange.ErrProviderUnavailable
+		final.Hint = fmt.Sprintf("%s (%d attempts failed)", final.Hint, attempts)
+	}
+	if cause := context.Cause(ctx); cause != nil {
+		final.Err = errors.Join(final.Err, cause)
+	}
+	return fmt.Errorf("assuming role %q: %w", role, &final)
+}
+
+// denialDetails explains an AccessDenied: the claims STS compared, the
+// role, and a condition that would have admitted exactly this token.
+func (p *Provider) denialDetails(id *exchange.Identity, req *exchange.Request) string {
+	var b strings.Builder
+	b.WriteString("Claims of this job's token:\n")
+	b.WriteString(exchange.ClaimsTable(id, claimsShownOnDenial...))
+	fmt.Fprintf(&b, "Role: %s\n", p.display(p.cfg.RoleARN))
+	b.WriteString("A trust-policy condition that admits exactly this token:\n")
+	b.WriteString(suggestedCondition(requestIssuer(id, req), requestAudience(id, req), id.Subject))
+	b.WriteString("Also pin the repository by its immutable ids where your trust policy can (repository_id")
+	if v := id.Claim("repository_id"); v != "" {
+		fmt.Fprintf(&b, " %s", exchange.Sanitize(v))
+	}
+	b.WriteString(", repository_owner_id")
+	if v := id.Claim("repository_owner_id"); v != "" {
+		fmt.Fprintf(&b, " %s", exchange.Sanitize(v))
+	}
+	b.WriteString("): names can be re-registered after a rename or deletion.")
+	return b.String()
+}
+
+func requestIssuer(id *exchange.Identity, req *exchange.Request) string {
+	if req != nil && req.Issuer != "" {
+		return req.Issuer
+	}
+	return id.Issuer
+}
+
+func requestAudience(id *exchange.Identity, req *exchange.Request) string {
+	if req != nil && req.Audience != "" {
+		return req.Audience
+	}
+	if len(id.Audience) > 0 {
+		return id.Audience[0]
+	}
+	return ""
+}
+
+// conditionKeyPrefix is the prefix of IAM's condition keys for an OIDC
+// provider: the issuer without its scheme, path included, so an enterprise
+// slug issuer gives "token.actions.githubusercontent.com/<slug>". A
+// condition written for the bare host never applies to such a provider.
+func conditionKeyPrefix(issuer string) string {
+	u, err := url.Parse(issuer)
+	if err != nil || u.Host == "" {
+		return strings.TrimSuffix(strings.TrimPrefix(issuer, "https://"), "/")
+	}
+	return u.Host + strings.TrimSuffix(u.Path, "/")
+}
+
+// suggestedCondition renders the StringEquals condition on aud and sub that
+// admits exactly one token's identity, ready to paste into a trust policy.
+// StringEquals, not StringLike: wildcards belong in a deliberate edit.
+func suggestedCondition(issuer, audience, subject string) string {
+	prefix := conditionKeyPrefix(issuer)
+	cond := map[string]map[string]string{
+		"StringEquals": {
+			prefix + ":aud": audience,
+			prefix + ":sub": subject,
+		},
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	// Subjects hold "&" and "<" only rarely, but escaped they would not
+	// match when pasted.
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(cond); err != nil {
+		// Strings only; this cannot happen.
+		return ""
+	}
+	return `"Condition": ` + buf.String()
+}

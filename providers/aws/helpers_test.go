@@ -1,0 +1,147 @@
+package aws
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
+	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
+	"github.com/oidc-exchange/oidc-exchange/providers/aws/stsfake"
+)
+
+const (
+	testRole     = "arn:aws:iam::111122223333:role/gha-deploy"
+	testAccount  = "111122223333"
+	testAudience = "sts.amazonaws.com"
+	testSubject  = "repo:octo-org/octo-repo:ref:refs/heads/main"
+	testSession  = "GitHubActions-19677834613-1"
+)
+
+// stsFunc adapts a function to stsAPI.
+type stsFunc func(ctx context.Context, in *sts.AssumeRoleWithWebIdentityInput, optFns ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error)
+
+func (f stsFunc) AssumeRoleWithWebIdentity(ctx context.Context, in *sts.AssumeRoleWithWebIdentityInput, optFns ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error) {
+	return f(ctx, in, optFns...)
+}
+
+// syncBuffer collects log output from concurrent writers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// testEnv is a real OIDC issuer on 127.0.0.1 and the wire-level fake STS,
+// which the real SDK client reaches through Config.STSEndpoint.
+type testEnv struct {
+	issuer *exchangetest.Issuer
+	fake   *stsfake.Server
+	srv    *httptest.Server
+	now    time.Time
+	logs   *syncBuffer
+}
+
+func newTestEnv(t *testing.T, mutate func(*stsfake.Config)) *testEnv {
+	t.Helper()
+	is, err := exchangetest.NewIssuer("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(is.Close)
+	now := time.Now().UTC().Truncate(time.Second)
+	cfg := stsfake.Config{
+		Issuer:  is.URL,
+		KeySet:  oidc.NewRemoteKeySet(t.Context(), is.URL+"/keys"),
+		RoleARN: testRole,
+		Trust:   stsfake.TrustPolicy{Audience: testAudience, Subjects: []string{testSubject}},
+		Now:     func() time.Time { return now },
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	fake, err := stsfake.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	return &testEnv{issuer: is, fake: fake, srv: srv, now: now, logs: &syncBuffer{}}
+}
+
+// config is a valid configuration pointing at the fake.
+func (e *testEnv) config() Config {
+	return Config{
+		Region:      "us-east-1",
+		RoleARN:     testRole,
+		STSEndpoint: e.srv.URL,
+		HTTPClient:  httpclient.New(httpclient.Options{}),
+		Logger:      slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+}
+
+// provider builds a provider with the real SDK client and millisecond
+// retry waits.
+func (e *testEnv) provider(t *testing.T, cfg Config) *Provider {
+	t.Helper()
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fastRetries(p)
+	return p
+}
+
+// fastRetries keeps the backoff of the retry tests in milliseconds.
+func fastRetries(p *Provider) {
+	p.policy.InitialDelay = time.Millisecond
+	p.policy.MaxDelay = 2 * time.Millisecond
+}
+
+// identity mints a token at mintedAt (zero means e.now) and returns the
+// identity carrying it.
+func (e *testEnv) identity(mintedAt time.Time, audience string, overrides map[string]any) (*exchange.Identity, string) {
+	if mintedAt.IsZero() {
+		mintedAt = e.now
+	}
+	if audience == "" {
+		audience = testAudience
+	}
+	raw := e.issuer.Mint(audience, mintedAt, overrides)
+	claims := exchangetest.GitHubClaims(e.issuer.URL, audience, mintedAt, overrides)
+	return exchange.NewIdentityForTest(claims, raw), raw
+}
+
+func (e *testEnv) request() *exchange.Request {
+	return &exchange.Request{Issuer: e.issuer.URL, Audience: testAudience}
+}
+
+// issuedSecrets lists every credential value the fake handed out.
+func (e *testEnv) issuedSecrets() []string {
+	var out []string
+	for _, r := range e.fake.Requests() {
+		if r.Issued != nil {
+			out = append(out, r.Issued.AccessKeyID, r.Issued.SecretAccessKey, r.Issued.SessionToken)
+		}
+	}
+	return out
+}
