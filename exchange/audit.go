@@ -105,7 +105,9 @@ func (r *AuditRecord) fillCredentials(c *Credentials) {
 		return
 	}
 	a := c.Audit
-	r.Target = a.Target
+	if a.Target != "" {
+		r.Target = a.Target
+	}
 	r.SessionName = a.SessionName
 	r.SessionPolicySHA256 = a.SessionPolicySHA256
 	r.CredentialSHA256 = a.CredentialSHA256

@@ -46,3 +46,10 @@ type NoopMasker struct{}
 func (NoopMasker) Mask(string) error { return nil }
 
 var _ Masker = NoopMasker{}
+
+// Targeter is implemented by providers that know their target before the
+// exchange (a role ARN), so the audit record of a failed exchange still
+// names what was asked for.
+type Targeter interface {
+	Target() string
+}

@@ -76,6 +76,9 @@ func (p *Pipeline) Run(ctx context.Context) (*Result, error) {
 		Scopes:   []string{},
 		Version:  version.Get().Version,
 	}
+	if t, ok := p.Provider.(Targeter); ok {
+		rec.Target = t.Target()
+	}
 	creds, err := p.run(ctx, rec, start)
 	rec.LatencyMS.Total = millis(p.now().Sub(start))
 	if err != nil {

@@ -116,10 +116,9 @@ func awsConfigFromInputs(in inputs, getenv func(string) string) (aws.Config, err
 	if c.DisableRetry, err = in.boolean("disable-retry", false); err != nil {
 		errs = append(errs, err)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return c, err
-	}
-	return c, c.Validate()
+	// Validate even after a parse error, so one run reports every bad input.
+	errs = append(errs, c.Validate())
+	return c, errors.Join(errs...)
 }
 
 func firstNonEmpty(vals ...string) string {
@@ -133,6 +132,15 @@ func firstNonEmpty(vals ...string) string {
 
 // runAction is the container action: main step, or post step.
 func runAction(ctx context.Context, e *env, post bool) error {
+	// action.yml passes the host path of the runner's temp directory in
+	// args, which the runner does not translate. Providers that export
+	// files (GCP credentials) need it; AWS exports none, so it is only
+	// accepted here.
+	fs := newFlagSet(e, "action", "GitHub Action mode; configured through INPUT_* variables.")
+	fs.String("runner-temp", "", "host path of the runner's temp directory (set by action.yml)")
+	if err := parseFlags(fs, e.args[1:]); err != nil {
+		return err
+	}
 	level := slog.LevelInfo
 	if e.getenv("RUNNER_DEBUG") == "1" {
 		level = slog.LevelDebug
@@ -154,7 +162,7 @@ func runAction(ctx context.Context, e *env, post bool) error {
 	}
 	// Mark the post step as ours first thing: the runner applies state
 	// even when main fails, and post must never run the exchange again.
-	if err := edge.SaveState(map[string]string{"post": "1"}); err != nil {
+	if err := edge.MarkPost(); err != nil {
 		return reportAction(e, logger, err)
 	}
 

@@ -207,8 +207,8 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintln(out, "LOCAL SANDBOX: the OIDC issuer, GitHub's ID-token endpoint and AWS STS run in this process on 127.0.0.1;")
 	fmt.Fprintln(out, "the action itself runs unchanged (real go-oidc verification, real AWS SDK client, real runner file commands).")
 	masks := collectMasks(stdout.String())
-	section(out, "Step log, as the runner shows it (masks applied)")
-	fmt.Fprint(out, applyMasks(stdout.String()+stderr.String(), masks))
+	section(out, "Step log, as the runner shows it (workflow commands rendered, masks applied)")
+	fmt.Fprint(out, runnerView(stdout.String()+stderr.String(), masks))
 	section(out, "Exported to later steps (GITHUB_ENV), secret values redacted")
 	printFileCommands(out, w.files["GITHUB_ENV"], masks)
 	section(out, "Step outputs (GITHUB_OUTPUT), secret values redacted")
@@ -251,6 +251,48 @@ func collectMasks(log string) []string {
 	// Longest first, so a value is masked before any of its lines.
 	sort.Slice(masks, func(i, j int) bool { return len(masks[i]) > len(masks[j]) })
 	return masks
+}
+
+// runnerView renders a step's raw output roughly as the runner's log view
+// does: commands are consumed, annotations shown, masks applied.
+func runnerView(log string, masks []string) string {
+	var b strings.Builder
+	stopToken := ""
+	unescape := strings.NewReplacer("%0D", "\r", "%0A", "\n", "%25", "%")
+	for _, line := range strings.Split(strings.TrimSuffix(log, "\n"), "\n") {
+		trimmed := strings.TrimSpace(line)
+		if stopToken != "" {
+			if trimmed == "::"+stopToken+"::" {
+				stopToken = ""
+				continue
+			}
+			b.WriteString(applyMasks(line, masks) + "\n")
+			continue
+		}
+		name, data, isCmd := strings.Cut(strings.TrimPrefix(trimmed, "::"), "::")
+		if !strings.HasPrefix(trimmed, "::") || !isCmd {
+			b.WriteString(applyMasks(line, masks) + "\n")
+			continue
+		}
+		name, _, _ = strings.Cut(name, " ")
+		data = applyMasks(unescape.Replace(data), masks)
+		switch name {
+		case "add-mask":
+			b.WriteString("[masked a secret]\n")
+		case "stop-commands":
+			stopToken = data
+		case "group":
+			b.WriteString("▸ " + data + "\n")
+		case "endgroup", "debug":
+		case "error":
+			b.WriteString("Error: " + data + "\n")
+		case "warning":
+			b.WriteString("Warning: " + data + "\n")
+		default:
+			b.WriteString(applyMasks(line, masks) + "\n")
+		}
+	}
+	return b.String()
 }
 
 func applyMasks(s string, masks []string) string {

@@ -385,3 +385,9 @@ func ParseAssumedRoleARN(s string) (AssumedRole, error) {
 }
 
 var roleNameRE = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+
+var _ exchange.Targeter = (*Provider)(nil)
+
+// Target is the role ARN, as the audit record shows it (account masked with
+// mask-aws-account-id), also when the exchange fails.
+func (p *Provider) Target() string { return p.display(p.cfg.RoleARN) }

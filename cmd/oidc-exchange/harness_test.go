@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/google/go-cmp/cmp"
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/oidc-exchange/oidc-exchange/ci/github/githubtest"
+	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
+	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
+	"github.com/oidc-exchange/oidc-exchange/providers/aws/stsfake"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// allowedCommands are the only workflow commands the action may issue.
+var allowedCommands = []string{"add-mask", "debug", "warning", "error", "notice", "group", "endgroup", "stop-commands"}
+
+// actionYAML is the part of action.yml the simulation needs.
+type actionYAML struct {
+	Inputs map[string]struct {
+		Default  string `yaml:"default"`
+		Required bool   `yaml:"required"`
+	} `yaml:"inputs"`
+	Runs struct {
+		Args           []string `yaml:"args"`
+		PostEntrypoint string   `yaml:"post-entrypoint"`
+	} `yaml:"runs"`
+}
+
+func loadActionYAML(t *testing.T) actionYAML {
+	t.Helper()
+	b, err := os.ReadFile("../../action.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a actionYAML
+	if err := yaml.Unmarshal(b, &a); err != nil {
+		t.Fatalf("parsing action.yml: %v", err)
+	}
+	return a
+}
+
+// harness is one simulated job: an issuer, a fake STS, and the runner.
+type harness struct {
+	t      *testing.T
+	issuer *exchangetest.Issuer
+	sts    *stsfake.Server
+	stsURL string
+	runner *githubtest.Runner
+	action actionYAML
+	claims map[string]any
+	mintAt time.Time
+}
+
+type harnessOptions struct {
+	trustedSubjects  []string
+	claims           map[string]any
+	mintAt           time.Time
+	noIDToken        bool
+	maxSession       int
+	mountRunnerTemp  bool
+	debug            bool
+	stsLatency       time.Duration
+}
+
+func newHarness(t *testing.T, o harnessOptions) *harness {
+	t.Helper()
+	is, err := exchangetest.NewIssuer("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(is.Close)
+	if o.trustedSubjects == nil {
+		o.trustedSubjects = []string{"repo:octo-org/octo-repo:ref:refs/heads/main"}
+	}
+	sts, err := stsfake.New(stsfake.Config{
+		Issuer: is.URL, KeySet: oidc.NewRemoteKeySet(context.Background(), is.URL+"/keys"),
+		RoleARN: demoRole, Trust: stsfake.TrustPolicy{Audience: demoAudience, Subjects: o.trustedSubjects},
+		MaxSessionDuration: o.maxSession,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sts.SetLatency(o.stsLatency)
+	srv := httptest.NewServer(sts)
+	t.Cleanup(srv.Close)
+	h := &harness{t: t, issuer: is, sts: sts, stsURL: srv.URL, action: loadActionYAML(t), claims: o.claims, mintAt: o.mintAt}
+	defaults := map[string]string{}
+	for name, in := range h.action.Inputs {
+		defaults[name] = in.Default
+	}
+	// Every test talks to its own loopback endpoints.
+	defaults["oidc-issuer"] = is.URL
+	defaults["sts-endpoint"] = srv.URL
+	defaults["aws-region"] = "eu-west-1"
+	defaults["role-to-assume"] = demoRole
+	h.runner = githubtest.New(t, githubtest.Options{
+		InputDefaults:     defaults,
+		Args:              h.action.Runs.Args,
+		IDTokenPermission: !o.noIDToken,
+		MountRunnerTemp:   o.mountRunnerTemp,
+		Debug:             o.debug,
+		Mint: func(aud string) string {
+			at := h.mintAt
+			if at.IsZero() {
+				at = time.Now()
+			}
+			return is.Mint(aud, at, h.claims)
+		},
+	})
+	return h
+}
+
+// fastRetry keeps transient-failure tests quick.
+var fastRetry = httpclient.Policy{MaxAttempts: 3, MaxElapsed: 5 * time.Second, InitialDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}
+
+// run runs one stage of the action in-process, exactly as the runner's
+// container would: same args, the step's env, separate streams.
+func (h *harness) run(stage githubtest.Stage, inputs map[string]string) (*githubtest.StepResult, error) {
+	h.t.Helper()
+	step := h.runner.Step(stage, inputs)
+	argv0 := "/oidc-exchange"
+	if stage == githubtest.Post {
+		argv0 = h.action.Runs.PostEntrypoint
+	}
+	var stdout, stderr bytes.Buffer
+	retry := fastRetry
+	err := realMain(context.Background(), &env{
+		args:   append([]string{argv0}, step.Args...),
+		getenv: step.Getenv,
+		stdin:  strings.NewReader(""),
+		stdout: &stdout,
+		stderr: &stderr,
+		hooks:  &hooks{retry: &retry},
+	})
+	res := h.runner.Finish(step, stdout.Bytes(), stderr.Bytes())
+	res.AssertNoProblems(h.t)
+	return res, err
+}
+
+// secrets lists every secret the job saw: tokens, the request token and
+// every credential STS issued.
+func (h *harness) secrets() []string {
+	s := append([]string{h.runner.Token.RequestToken()}, h.runner.Token.Issued()...)
+	for _, r := range h.sts.Requests() {
+		if r.Issued != nil {
+			s = append(s, r.Issued.AccessKeyID, r.Issued.SecretAccessKey, r.Issued.SessionToken)
+		}
+	}
+	return s
+}
+
+var (
+	sha256RE  = regexp.MustCompile(`[0-9a-f]{64}`)
+	latencyRE = regexp.MustCompile(`(token|verify|exchange|export|total)( |":)\d+`)
+	timeRE    = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`)
+	loopRE    = regexp.MustCompile(`http://127\.0\.0\.1:\d+`)
+	sessionRE = regexp.MustCompile(`GitHubActions-\d+-\d+`)
+)
+
+// normalize removes what differs between runs (ports, times, hashes of
+// per-run keys) so golden files stay stable. Golden files hold no secret:
+// callers redact secret values before this.
+func normalize(s string) string {
+	s = sha256RE.ReplaceAllString(s, "<sha256>")
+	s = latencyRE.ReplaceAllString(s, "$1$2<ms>")
+	s = timeRE.ReplaceAllString(s, "<time>")
+	s = loopRE.ReplaceAllString(s, "<loopback>")
+	return sessionRE.ReplaceAllString(s, "GitHubActions-<run>-<attempt>")
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", name, diff)
+	}
+}
