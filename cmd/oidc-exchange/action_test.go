@@ -132,7 +132,7 @@ func scenarios() []scenario {
 		},
 		{
 			name: "token endpoint unavailable", wantExit: exitUnavailable, wantSTSCalls: 0,
-			prepare:  func(h *harness) { h.runner.Token.FailNext(500, 502, 503) },
+			prepare: func(h *harness) { h.runner.Token.FailNext(500, 502, 503) },
 		},
 		{
 			name: "unset current credentials on failure", wantExit: exitDenied, wantSTSCalls: 1,

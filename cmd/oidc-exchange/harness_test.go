@@ -65,14 +65,14 @@ type harness struct {
 }
 
 type harnessOptions struct {
-	trustedSubjects  []string
-	claims           map[string]any
-	mintAt           time.Time
-	noIDToken        bool
-	maxSession       int
-	mountRunnerTemp  bool
-	debug            bool
-	stsLatency       time.Duration
+	trustedSubjects []string
+	claims          map[string]any
+	mintAt          time.Time
+	noIDToken       bool
+	maxSession      int
+	mountRunnerTemp bool
+	debug           bool
+	stsLatency      time.Duration
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
