@@ -31,7 +31,7 @@ func NewTokenEndpoint(requestToken string, mint func(audience string) string) *T
 	return te
 }
 
-// SetLatency delays every response.
+// SetLatency makes every successful answer take d in all, signing included.
 func (te *TokenEndpoint) SetLatency(d time.Duration) { te.delay.Store(int64(d)) }
 
 // Hits counts requests.
@@ -41,10 +41,8 @@ func (te *TokenEndpoint) Hits() int64 { return te.hits.Load() }
 func (te *TokenEndpoint) Close() { te.Server.Close() }
 
 func (te *TokenEndpoint) serve(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	te.hits.Add(1)
-	if d := time.Duration(te.delay.Load()); d > 0 {
-		time.Sleep(d)
-	}
 	switch {
 	case r.Method != http.MethodGet:
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -56,6 +54,14 @@ func (te *TokenEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "api-version required", http.StatusBadRequest)
 		return
 	}
+	body, err := json.Marshal(map[string]any{"count": 1, "value": te.mint(r.URL.Query().Get("audience"))})
+	if err != nil {
+		http.Error(w, "encoding", http.StatusInternalServerError)
+		return
+	}
+	if wait := time.Duration(te.delay.Load()) - time.Since(start); wait > 0 {
+		time.Sleep(wait)
+	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"count": 1, "value": te.mint(r.URL.Query().Get("audience"))})
+	_, _ = w.Write(body)
 }

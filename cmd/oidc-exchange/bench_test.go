@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// benchLatency models a remote service: every request to the token
+// endpoint, discovery, JWKS and STS waits this long.
+const benchLatency = 20 * time.Millisecond
+
+// longestChain is the sequential minimum of a well-overlapped exchange:
+// token → STS and discovery → JWKS are two requests each, run side by side.
+const longestChain = 2 * benchLatency
+
+func benchWorld(b *testing.B, subjects []string) *world {
+	b.Helper()
+	w, err := newWorld(subjects, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(w.close)
+	w.setLatency(benchLatency)
+	return w
+}
+
+// runActionOnce runs the action's main step in-process, as a fresh process
+// would: new HTTP client, new verifier, cold discovery and JWKS.
+func runActionOnce(b *testing.B, w *world, inputs map[string]string) (time.Duration, error) {
+	b.Helper()
+	stepEnv, err := w.stepEnv("bench", inputs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out bytes.Buffer
+	start := time.Now()
+	err = realMain(context.Background(), &env{
+		args: []string{"/oidc-exchange"}, getenv: func(k string) string { return stepEnv[k] },
+		stdin: strings.NewReader(""), stdout: &out, stderr: &out,
+	})
+	return time.Since(start), err
+}
+
+func reportMedian(b *testing.B, samples []time.Duration) {
+	slices.Sort(samples)
+	median := samples[len(samples)/2]
+	b.ReportMetric(float64(median.Microseconds())/1000, "ms-median")
+	b.ReportMetric(float64(median)/float64(longestChain), "x-longest-chain")
+}
+
+// BenchmarkTimeToCredentials: the whole action against local endpoints
+// with 20 ms per request. Target: at most 1.2 × the longer chain (48 ms),
+// i.e. the chains overlap instead of adding up (80 ms).
+func BenchmarkTimeToCredentials(b *testing.B) {
+	w := benchWorld(b, []string{demoSubject})
+	samples := make([]time.Duration, 0, b.N)
+	for b.Loop() {
+		d, err := runActionOnce(b, w, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		samples = append(samples, d)
+	}
+	reportMedian(b, samples)
+}
+
+// BenchmarkPermanentError: AccessDenied and a wrong audience must fail at
+// once, without retries. Target: under 1 s.
+func BenchmarkPermanentError(b *testing.B) {
+	for name, tc := range map[string]struct {
+		subjects []string
+		inputs   map[string]string
+		wantExit int
+	}{
+		"AccessDenied":  {subjects: []string{"repo:nobody/*"}, wantExit: exitDenied},
+		"WrongAudience": {subjects: []string{demoSubject}, inputs: map[string]string{"audience": "https://github.com/octo-org"}, wantExit: exitToken},
+	} {
+		b.Run(name, func(b *testing.B) {
+			w := benchWorld(b, tc.subjects)
+			samples := make([]time.Duration, 0, b.N)
+			for b.Loop() {
+				d, err := runActionOnce(b, w, tc.inputs)
+				if exitCode(err) != tc.wantExit {
+					b.Fatalf("exit %d (%v), want %d", exitCode(err), err, tc.wantExit)
+				}
+				samples = append(samples, d)
+			}
+			reportMedian(b, samples)
+		})
+	}
+}
+
+// BenchmarkBinary builds the stripped release binary, reports its size,
+// and runs it as the action against the sandbox to report its peak RSS.
+// Target: under 25 MB.
+func BenchmarkBinary(b *testing.B) {
+	bin := filepath.Join(b.TempDir(), "oidc-exchange")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("build: %v\n%s", err, out)
+	}
+	fi, err := os.Stat(bin)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := benchWorld(b, []string{demoSubject})
+	w.setLatency(0)
+	var peaks []float64
+	for b.Loop() {
+		stepEnv, err := w.stepEnv("bin", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cmd := exec.Command(bin)
+		for k, v := range stepEnv {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("binary: %v\n%s", err, out)
+		}
+		ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		if !ok {
+			b.Skip("no rusage on this platform")
+		}
+		peaks = append(peaks, float64(ru.Maxrss)/1024) // Linux reports KiB
+	}
+	slices.Sort(peaks)
+	b.ReportMetric(peaks[len(peaks)/2], "MiB-peak-rss")
+	b.ReportMetric(float64(fi.Size())/(1<<20), "MiB-binary")
+}
