@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -120,25 +119,10 @@ func classifyTokenError(err error, requestURL string) error {
 	if errors.As(err, &syntax) || errors.As(err, &typ) {
 		return errNotJSON
 	}
-	if isNetworkError(err) {
+	if httpclient.IsNetworkError(err) {
 		return httpclient.MarkTransient(err)
 	}
 	return err
-}
-
-// isNetworkError is [httpclient.IsNetworkError] made precise for
-// *url.Error, which implements net.Error whatever it wraps: a refused
-// redirect or an unsupported scheme must not be retried, while a
-// connection dropped mid-answer (EOF) should be.
-func isNetworkError(err error) bool {
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return true
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return errors.Is(ue.Err, io.EOF) || httpclient.IsNetworkError(ue.Err)
-	}
-	return httpclient.IsNetworkError(err)
 }
 
 // tokenFailure wraps the final error of the retry loop in the sentinel

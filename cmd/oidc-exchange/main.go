@@ -1,6 +1,3 @@
-// Command oidc-exchange trades a CI job's OIDC token for short-lived cloud
-// credentials. It runs as a GitHub container action (no subcommand and
-// GITHUB_ACTIONS=true) or as a CLI (aws, verify, demo, version).
 package main
 
 import (

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/oidc-exchange/oidc-exchange/internal/version"
@@ -21,7 +22,7 @@ const (
 	dialTimeout            = 5 * time.Second
 	tlsHandshakeTimeout    = 5 * time.Second
 	responseHeaderTimeout  = 8 * time.Second
-	maxRedirects           = 3
+	maxRedirects           = 3 // requests per call, redirects included, as net/http counts them
 )
 
 // ErrResponseTooLarge is returned by a response body read that passes the cap.
@@ -83,7 +84,7 @@ func CheckURL(u *url.URL) error {
 	if u.User != nil {
 		return errors.New("URL must not contain user information")
 	}
-	if u.Host == "" {
+	if u.Hostname() == "" {
 		return errors.New("URL has no host")
 	}
 	switch u.Scheme {
@@ -101,7 +102,7 @@ func CheckURL(u *url.URL) error {
 
 // IsLoopback reports whether host is localhost or a loopback IP literal.
 func IsLoopback(host string) bool {
-	if host == "localhost" {
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)
@@ -123,7 +124,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if resp.ContentLength > t.limit {
+	if req.Method != http.MethodHead && resp.ContentLength > t.limit {
 		resp.Body.Close()
 		return nil, fmt.Errorf("%s %s: declared length %d: %w", req.Method, req.URL.Redacted(), resp.ContentLength, ErrResponseTooLarge)
 	}

@@ -60,7 +60,7 @@ func get(t *testing.T, c *http.Client, rawURL string, header http.Header) (*http
 	return c.Do(req)
 }
 
-// recordingTransport records the URL of every request that reaches the
+// recordingTransport records the host of every request that reaches the
 // base transport, i.e. every request the client actually sends.
 type recordingTransport struct {
 	base http.RoundTripper
@@ -70,7 +70,7 @@ type recordingTransport struct {
 
 func (r *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.mu.Lock()
-	r.urls = append(r.urls, req.URL.String())
+	r.urls = append(r.urls, req.URL.Host)
 	r.mu.Unlock()
 	return r.base.RoundTrip(req)
 }
@@ -299,9 +299,6 @@ func TestNewResponseSizeCapAfterDecompression(t *testing.T) {
 // a cap that documents itself as applying to body reads.
 func TestNewHeadWithLargeContentLength(t *testing.T) {
 	t.Parallel()
-	t.Skip("BUG: client.go:126 rejects any response whose declared ContentLength exceeds the cap, " +
-		"including HEAD (and other bodiless) answers whose Content-Length only describes the resource; " +
-		"ErrResponseTooLarge is documented as a body-read error")
 	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Length", "1000")
 		w.WriteHeader(http.StatusOK)
@@ -496,9 +493,9 @@ func TestNewRedirectPolicy(t *testing.T) {
 			if len(sent) != tt.wantSent {
 				t.Errorf("transport sent %d requests, want %d: %q", len(sent), tt.wantSent, sent)
 			}
-			for _, u := range sent {
-				if strings.Contains(u, "example.invalid") {
-					t.Errorf("a request to %q reached the transport; the redirect must be refused first", u)
+			for _, host := range sent {
+				if strings.Contains(host, "example.invalid") {
+					t.Errorf("a request to %q reached the transport; the redirect must be refused first", host)
 				}
 			}
 		})
@@ -607,7 +604,6 @@ var checkURLCases = []struct {
 	name   string
 	raw    string
 	wantOK bool
-	bug    string // non-empty: a known bug, the case is skipped
 }{
 	{name: "https", raw: "https://example.com/", wantOK: true},
 	{name: "https with port, path and query", raw: "https://example.com:8443/a/b?c=d", wantOK: true},
@@ -638,8 +634,6 @@ var checkURLCases = []struct {
 	{name: "opaque https", raw: "https:example.com", wantOK: false},
 	{
 		name: "https with port but no hostname", raw: "https://:443/", wantOK: false,
-		bug: "client.go:86 checks u.Host (\":443\") instead of u.Hostname() (\"\"), so a URL with a port but " +
-			"no host name passes CheckURL although it says \"URL has no host\"; a dial to \":443\" reaches the local machine",
 	},
 	{name: "http with port but no hostname", raw: "http://:80/", wantOK: false},
 	{name: "ftp", raw: "ftp://example.com/", wantOK: false},
@@ -654,9 +648,6 @@ func TestCheckURL(t *testing.T) {
 	for _, tt := range checkURLCases {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if tt.bug != "" {
-				t.Skip("BUG: " + tt.bug)
-			}
 			u, err := url.Parse(tt.raw)
 			if err != nil {
 				t.Fatalf("url.Parse(%q): %v", tt.raw, err)
@@ -696,7 +687,7 @@ func FuzzCheckURL(f *testing.F) {
 			return
 		}
 		if u.User != nil {
-			t.Fatalf("CheckURL accepted %q with userinfo %q", raw, u.User.Redacted())
+			t.Fatalf("CheckURL accepted %q with userinfo (user %q)", raw, u.User.Username())
 		}
 		if u.Host == "" {
 			t.Fatalf("CheckURL accepted %q without a host", raw)
@@ -705,7 +696,7 @@ func FuzzCheckURL(f *testing.F) {
 		case "https":
 		case "http":
 			h := u.Hostname()
-			if h != "localhost" {
+			if !strings.EqualFold(h, "localhost") {
 				ip := net.ParseIP(h)
 				if ip == nil || !ip.IsLoopback() {
 					t.Fatalf("CheckURL accepted plain http %q on non-loopback host %q", raw, h)

@@ -3,8 +3,10 @@ package httpclient
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -42,19 +44,30 @@ func MarkTransient(err error) error {
 	return &TransientError{Err: err}
 }
 
-// IsNetworkError reports whether err is a transport failure (refused, reset,
-// DNS, timeout) rather than an answer from the server. A context cancelled by
-// the caller is not one: retrying it is pointless.
+// IsNetworkError reports whether err is a transport failure (refused,
+// reset, DNS, timeout, a connection closed mid-answer) rather than an
+// answer from the server or a refusal of our own. *url.Error implements
+// net.Error whatever it wraps, so it is looked into: a refused redirect, an
+// unsupported scheme or an over-size body inside one are not network
+// errors. A context cancelled by the caller is not one either.
 func IsNetworkError(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, ErrResponseTooLarge) {
 		return false
 	}
-	var netErr net.Error
-	if errors.As(err, &netErr) {
-		return true
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if ue.Timeout() || errors.Is(ue.Err, io.EOF) || errors.Is(ue.Err, io.ErrUnexpectedEOF) {
+			return true
+		}
+		err = ue.Err
+		if errors.As(err, &ue) {
+			return false
+		}
 	}
 	var opErr *net.OpError
-	return errors.As(err, &opErr)
+	var dnsErr *net.DNSError
+	var netErr net.Error
+	return errors.As(err, &opErr) || errors.As(err, &dnsErr) || errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // IsTransientStatus reports whether an HTTP status is worth retrying:
@@ -70,7 +83,9 @@ func RetryAfter(h http.Header) time.Duration {
 	if err != nil || s <= 0 {
 		return 0
 	}
-	return time.Duration(s) * time.Second
+	// Clamp before converting: a huge value would overflow Duration.
+	// Retry's MaxDelay caps it far lower anyway.
+	return time.Duration(min(s, 3600)) * time.Second
 }
 
 // Policy bounds a retry loop.
@@ -108,11 +123,14 @@ func Retry(ctx context.Context, p Policy, fn func(ctx context.Context, attempt i
 	if p.MaxDelay <= 0 {
 		p.MaxDelay = 5 * time.Second
 	}
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval = p.InitialDelay
-	b.MaxInterval = p.MaxDelay
-	b.Multiplier = 2
-	b.RandomizationFactor = 0.5
+	exp := backoff.NewExponentialBackOff()
+	exp.InitialInterval = p.InitialDelay
+	exp.MaxInterval = p.MaxDelay
+	exp.Multiplier = 2
+	exp.RandomizationFactor = 0.5
+	// The library caps the interval before adding jitter; cap after it so
+	// MaxDelay really bounds each wait.
+	b := &cappedBackOff{BackOff: exp, max: p.MaxDelay}
 
 	attempt := 0
 	var last error
@@ -144,13 +162,28 @@ func Retry(ctx context.Context, p Policy, fn func(ctx context.Context, attempt i
 	if err == nil {
 		return nil
 	}
-	// backoff returns the context's cause on cancellation, or a
-	// RetryAfterError standing in for our error; report what fn said.
-	if last != nil && !errors.Is(err, last) && !errors.Is(last, err) {
-		if ctxErr := context.Cause(ctx); ctxErr != nil {
-			return errors.Join(last, ctxErr)
-		}
-		return last
+	if last == nil {
+		return err
 	}
-	return err
+	// backoff may return the context's cause, a RetryAfterError standing in
+	// for fn's error, or fn's error inside a PermanentError: report what fn
+	// said, plus the context's error when that ended the loop.
+	if ctxErr := context.Cause(ctx); ctxErr != nil && !errors.Is(last, ctxErr) {
+		return errors.Join(last, ctxErr)
+	}
+	return last
+}
+
+// cappedBackOff bounds every wait of the wrapped backoff.
+type cappedBackOff struct {
+	backoff.BackOff
+	max time.Duration
+}
+
+func (c *cappedBackOff) NextBackOff() time.Duration {
+	next := c.BackOff.NextBackOff()
+	if next == backoff.Stop {
+		return next
+	}
+	return min(next, c.max)
 }
