@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -45,13 +46,13 @@ type cliEdge struct {
 	ci     string
 }
 
-func (t *tokenFlags) edge(ctx context.Context, e *env, logger *slog.Logger) (*cliEdge, error) {
+func (t *tokenFlags) edge(ctx context.Context, e *env, logger *slog.Logger, client *http.Client) (*cliEdge, error) {
 	var masker exchange.Masker = exchange.NoopMasker{}
 	var platformEdge *ci.Edge
 	platform, inCI := ci.Detect(e.getenv)
 	if inCI {
 		pe, err := ci.New(ctx, platform, ci.Config{
-			Getenv: e.getenv, Stdout: e.stderr, HTTPClient: e.httpClient(), Retry: e.retryPolicy(), Logger: logger,
+			Getenv: e.getenv, Stdout: e.stderr, HTTPClient: client, Retry: e.retryPolicy(), Logger: logger,
 		})
 		if err != nil {
 			return nil, err
@@ -136,7 +137,8 @@ func runAWS(ctx context.Context, e *env, args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cfg := providers.Config{AWS: c, HTTPClient: e.httpClient(), Logger: logger}
+	client := e.httpClient()
+	cfg := providers.Config{AWS: c, HTTPClient: client, Logger: logger}
 	if tf.audience == "" {
 		tf.audience = providers.DefaultAudience(providers.AWS, cfg)
 	}
@@ -144,22 +146,22 @@ func runAWS(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return runCLIPipeline(ctx, e, logger, &tf, expectations, providers.AWS, provider, &shell.Renderer{Format: sf, W: e.stdout}, auditLog)
+	return runCLIPipeline(ctx, e, client, logger, &tf, expectations, providers.AWS, provider, &shell.Renderer{Format: sf, W: e.stdout}, auditLog)
 }
 
-func runCLIPipeline(ctx context.Context, e *env, logger *slog.Logger, tf *tokenFlags, expectations exchange.Expectations,
+func runCLIPipeline(ctx context.Context, e *env, client *http.Client, logger *slog.Logger, tf *tokenFlags, expectations exchange.Expectations,
 	pt providers.Type, provider exchange.Provider, exporter exchange.Exporter, auditLog string,
 ) error {
 	issuer, err := tf.resolveIssuer(e.getenv)
 	if err != nil {
 		return err
 	}
-	edge, err := tf.edge(ctx, e, logger)
+	edge, err := tf.edge(ctx, e, logger, client)
 	if err != nil {
 		return err
 	}
 	verifier, err := exchange.NewVerifier(exchange.VerifierConfig{
-		Issuer: issuer, Audience: tf.audience, HTTPClient: e.httpClient(), Now: e.now(), Retry: e.retryPolicy(),
+		Issuer: issuer, Audience: tf.audience, HTTPClient: client, Now: e.now(), Retry: e.retryPolicy(),
 	})
 	if err != nil {
 		return err
@@ -200,12 +202,13 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	edge, err := tf.edge(ctx, e, logger)
+	client := e.httpClient()
+	edge, err := tf.edge(ctx, e, logger, client)
 	if err != nil {
 		return err
 	}
 	verifier, err := exchange.NewVerifier(exchange.VerifierConfig{
-		Issuer: issuer, Audience: tf.audience, HTTPClient: e.httpClient(), Now: e.now(), Retry: e.retryPolicy(),
+		Issuer: issuer, Audience: tf.audience, HTTPClient: client, Now: e.now(), Retry: e.retryPolicy(),
 	})
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package aws
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -132,44 +133,44 @@ var (
 	policyResourceRE = regexp.MustCompile(`^policy/(?:[\x21-\x7e]*/)?[\w+=,.@-]{1,128}$`)
 )
 
-// Validate checks every user setting without any network call. Errors wrap
-// [exchange.ErrInvalidInput] and name the action input to fix.
+// Validate checks every user setting without any network call and reports
+// every problem at once, so a workflow needs one fix-and-rerun, not one per
+// input. Errors wrap [exchange.ErrInvalidInput] and name the input to fix.
 func (c *Config) Validate() error {
-	if c.Region == "" {
-		return exchange.InputError("aws-region", "is required, e.g. us-east-1")
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
-	if !regionRE.MatchString(c.Region) {
-		return exchange.InputError("aws-region", "%q is not a region name; use lowercase letters, digits and dashes, e.g. us-east-1", c.Region)
+	switch {
+	case c.Region == "":
+		add(exchange.InputError("aws-region", "is required, e.g. us-east-1"))
+	case !regionRE.MatchString(c.Region):
+		add(exchange.InputError("aws-region", "%q is not a region name; use lowercase letters, digits and dashes, e.g. us-east-1", exchange.Sanitize(c.Region)))
 	}
-	if err := validateRoleARN(c.RoleARN); err != nil {
-		return err
-	}
+	add(validateRoleARN(c.RoleARN))
 	if c.SessionName != "" && !sessionNameRE.MatchString(c.SessionName) {
-		return exchange.InputError("role-session-name", "%q must be 2–64 characters of letters, digits and +=,.@_-; leave it empty to name the session after the workflow run", c.SessionName)
+		add(exchange.InputError("role-session-name", "%q must be 2–64 characters of letters, digits and +=,.@_-; leave it empty to name the session after the workflow run", exchange.Sanitize(c.SessionName)))
 	}
 	if d := c.DurationSeconds; d != 0 && (d < MinDurationSeconds || d > MaxDurationSeconds) {
-		return exchange.InputError("role-duration-seconds", "%d is outside %d–%d; the role's MaxSessionDuration may lower the maximum further", d, MinDurationSeconds, MaxDurationSeconds)
+		add(exchange.InputError("role-duration-seconds", "%d is outside %d–%d; the role's MaxSessionDuration may lower the maximum further", d, MinDurationSeconds, MaxDurationSeconds))
 	}
-	if _, err := compactPolicy(c.InlineSessionPolicy); err != nil {
-		return err
-	}
-	if err := validatePolicyARNs(c.ManagedSessionPolicies); err != nil {
-		return err
-	}
+	_, err := compactPolicy(c.InlineSessionPolicy)
+	add(err)
+	add(validatePolicyARNs(c.ManagedSessionPolicies))
 	for _, id := range c.AllowedAccountIDs {
 		if !accountIDRE.MatchString(id) {
-			return exchange.InputError("allowed-account-ids", "%q is not a 12-digit AWS account id", id)
+			add(exchange.InputError("allowed-account-ids", "%q is not a 12-digit AWS account id", exchange.Sanitize(id)))
 		}
 	}
 	if c.STSEndpoint != "" {
-		if err := validateEndpoint(c.STSEndpoint); err != nil {
-			return err
-		}
+		add(validateEndpoint(c.STSEndpoint))
 	}
 	if c.RetryMaxAttempts < 0 {
-		return exchange.InputError("retry-max-attempts", "%d must be at least 1 (use disable-retry to make a single call)", c.RetryMaxAttempts)
+		add(exchange.InputError("retry-max-attempts", "%d must be at least 1 (use disable-retry to make a single call)", c.RetryMaxAttempts))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func validateRoleARN(s string) error {

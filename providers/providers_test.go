@@ -1,0 +1,47 @@
+package providers_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/providers"
+	"github.com/oidc-exchange/oidc-exchange/providers/aws"
+)
+
+func TestParseType(t *testing.T) {
+	t.Parallel()
+	if got, err := providers.ParseType("aws"); err != nil || got != providers.AWS {
+		t.Fatalf("ParseType(aws) = %q, %v", got, err)
+	}
+	_, err := providers.ParseType("azure")
+	if !errors.Is(err, exchange.ErrInvalidInput) || !strings.Contains(err.Error(), `valid providers are ["aws"]`) {
+		t.Fatalf("ParseType(azure) error = %v", err)
+	}
+}
+
+func TestNew(t *testing.T) {
+	t.Parallel()
+	p, err := providers.New(t.Context(), providers.AWS, providers.Config{AWS: aws.Config{
+		Region: "eu-west-1", RoleARN: "arn:aws:iam::111122223333:role/deploy",
+	}})
+	if err != nil || p == nil {
+		t.Fatalf("New(aws) = %v, %v", p, err)
+	}
+	if _, err := providers.New(t.Context(), providers.AWS, providers.Config{}); !errors.Is(err, exchange.ErrInvalidInput) {
+		t.Fatalf("New(aws) without region: %v", err)
+	}
+	if _, err := providers.New(t.Context(), "gcp", providers.Config{}); !errors.Is(err, exchange.ErrInvalidInput) {
+		t.Fatalf("New(gcp) = %v, want an invalid-input error naming the valid providers", err)
+	}
+}
+
+func TestDefaultAudience(t *testing.T) {
+	t.Parallel()
+	for region, want := range map[string]string{"eu-west-1": "sts.amazonaws.com", "cn-north-1": "sts.amazonaws.com.cn"} {
+		if got := providers.DefaultAudience(providers.AWS, providers.Config{AWS: aws.Config{Region: region}}); got != want {
+			t.Errorf("DefaultAudience(%s) = %q, want %q", region, got, want)
+		}
+	}
+}
