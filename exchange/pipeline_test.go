@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -238,19 +236,7 @@ func TestAuditGolden(t *testing.T) {
 		LatencyMS: exchange.Latency{Token: 20, Verify: 21, Exchange: 22, Export: 1, Total: 45},
 	}
 	for name, got := range map[string]string{"audit.json.golden": string(rec.JSON()) + "\n", "summary.md.golden": rec.Markdown()} {
-		path := filepath.Join("testdata", name)
-		if *update {
-			if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%v (run with -update)", err)
-		}
-		if diff := cmp.Diff(string(want), got); diff != "" {
-			t.Errorf("%s (-want +got):\n%s", name, diff)
-		}
+		exchangetest.Golden(t, name, got, *update)
 	}
 	if strings.Contains(rec.Markdown(), "\n::") {
 		t.Error("summary lets a claim start a line with ::")

@@ -315,13 +315,7 @@ func (k *retryingKeySet) VerifySignature(ctx context.Context, jwt string) ([]byt
 // 5xx answers into a typed transient error, so retries of go-oidc's requests
 // are decided by type rather than by parsing its error text.
 func classifyingClient(c *http.Client) *http.Client {
-	cc := *c
-	base := c.Transport
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	cc.Transport = statusClassifier{base: base}
-	return &cc
+	return httpclient.WrapTransport(c, func(base http.RoundTripper) http.RoundTripper { return statusClassifier{base: base} })
 }
 
 type statusClassifier struct{ base http.RoundTripper }

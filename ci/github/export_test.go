@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
@@ -62,7 +64,7 @@ func TestExportGolden(t *testing.T) {
 		}},
 	} {
 		got := readFile(t, vars[f.variable])
-		golden(t, f.golden, got)
+		exchangetest.Golden(t, f.golden, got, *update)
 		pairs, err := parseFileCommand(got)
 		if err != nil {
 			t.Fatalf("%s does not parse: %v", f.variable, err)

@@ -158,13 +158,7 @@ func redactedURL(raw string) string {
 // go-githubactions does not send. Timeout, redirect policy and the
 // size-capping transport of c are kept.
 func acceptJSONClient(c *http.Client) *http.Client {
-	cc := *c
-	base := c.Transport
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	cc.Transport = acceptJSON{base: base}
-	return &cc
+	return httpclient.WrapTransport(c, func(base http.RoundTripper) http.RoundTripper { return acceptJSON{base: base} })
 }
 
 type acceptJSON struct{ base http.RoundTripper }

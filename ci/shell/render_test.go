@@ -8,10 +8,11 @@ import (
 	"flag"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -86,19 +87,7 @@ func TestRenderGolden(t *testing.T) {
 			if err := r.Export(context.Background(), tt.creds); err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("testdata", tt.golden)
-			if *update {
-				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), buf.String()); diff != "" {
-				t.Errorf("output mismatch (-golden +got):\n%s", diff)
-			}
+			exchangetest.Golden(t, tt.golden, buf.String(), *update)
 		})
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
+
 	"github.com/oidc-exchange/oidc-exchange/ci/github/githubtest"
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/providers/aws/stsfake"
@@ -269,15 +271,15 @@ func TestActionGolden(t *testing.T) {
 		}
 		return normalize(b.String())
 	}
-	golden(t, "action_env.golden", redact(res.Env))
-	golden(t, "action_outputs.golden", redact(res.Outputs))
-	golden(t, "action_summary.golden", normalize(res.Summary))
+	exchangetest.Golden(t, "action_env.golden", redact(res.Env), *update)
+	exchangetest.Golden(t, "action_outputs.golden", redact(res.Outputs), *update)
+	exchangetest.Golden(t, "action_summary.golden", normalize(res.Summary), *update)
 	var state []string
 	for k := range res.State {
 		state = append(state, k+"="+res.State[k])
 	}
 	sort.Strings(state)
-	golden(t, "action_state.golden", strings.Join(state, "\n")+"\n")
+	exchangetest.Golden(t, "action_state.golden", strings.Join(state, "\n")+"\n", *update)
 }
 
 // TestActionCommandInjection gives the token claims that try to inject

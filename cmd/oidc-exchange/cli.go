@@ -72,6 +72,26 @@ func (t *tokenFlags) edge(ctx context.Context, e *env, logger *slog.Logger, clie
 	}
 }
 
+// setup resolves the issuer and builds the token edge and the verifier
+// every token-taking command needs.
+func (t *tokenFlags) setup(ctx context.Context, e *env, logger *slog.Logger, client *http.Client) (*cliEdge, *exchange.Verifier, error) {
+	issuer, err := t.resolveIssuer(e.getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	edge, err := t.edge(ctx, e, logger, client)
+	if err != nil {
+		return nil, nil, err
+	}
+	verifier, err := exchange.NewVerifier(exchange.VerifierConfig{
+		Issuer: issuer, Audience: t.audience, HTTPClient: client, Now: e.now(), Retry: e.retryPolicy(),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return edge, verifier, nil
+}
+
 // resolveIssuer picks the expected issuer: the flag, else the CI
 // platform's default.
 func (t *tokenFlags) resolveIssuer(getenv func(string) string) (string, error) {
@@ -152,17 +172,7 @@ func runAWS(ctx context.Context, e *env, args []string) error {
 func runCLIPipeline(ctx context.Context, e *env, client *http.Client, logger *slog.Logger, tf *tokenFlags, expectations exchange.Expectations,
 	pt providers.Type, provider exchange.Provider, exporter exchange.Exporter, auditLog string,
 ) error {
-	issuer, err := tf.resolveIssuer(e.getenv)
-	if err != nil {
-		return err
-	}
-	edge, err := tf.edge(ctx, e, logger, client)
-	if err != nil {
-		return err
-	}
-	verifier, err := exchange.NewVerifier(exchange.VerifierConfig{
-		Issuer: issuer, Audience: tf.audience, HTTPClient: client, Now: e.now(), Retry: e.retryPolicy(),
-	})
+	edge, verifier, err := tf.setup(ctx, e, logger, client)
 	if err != nil {
 		return err
 	}
@@ -198,18 +208,7 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 		}
 		tf.audience = strings.TrimSuffix(firstNonEmpty(e.getenv("GITHUB_SERVER_URL"), "https://github.com"), "/") + "/" + owner
 	}
-	issuer, err := tf.resolveIssuer(e.getenv)
-	if err != nil {
-		return err
-	}
-	client := e.httpClient()
-	edge, err := tf.edge(ctx, e, logger, client)
-	if err != nil {
-		return err
-	}
-	verifier, err := exchange.NewVerifier(exchange.VerifierConfig{
-		Issuer: issuer, Audience: tf.audience, HTTPClient: client, Now: e.now(), Retry: e.retryPolicy(),
-	})
+	edge, verifier, err := tf.setup(ctx, e, logger, e.httpClient())
 	if err != nil {
 		return err
 	}

@@ -6,14 +6,12 @@ import (
 	"flag"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
-	"github.com/google/go-cmp/cmp"
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/oidc-exchange/oidc-exchange/ci/github/githubtest"
@@ -179,21 +177,4 @@ func normalize(s string) string {
 	s = timeRE.ReplaceAllString(s, "<time>")
 	s = loopRE.ReplaceAllString(s, "<loopback>")
 	return sessionRE.ReplaceAllString(s, "GitHubActions-<run>-<attempt>")
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", name, diff)
-	}
 }

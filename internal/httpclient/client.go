@@ -64,6 +64,19 @@ func New(opts Options) *http.Client {
 	}
 }
 
+// WrapTransport returns a copy of c whose transport is wrap(c's
+// transport). Timeout, redirect policy and the size cap of c are kept;
+// c itself is not changed.
+func WrapTransport(c *http.Client, wrap func(http.RoundTripper) http.RoundTripper) *http.Client {
+	cc := *c
+	base := c.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	cc.Transport = wrap(base)
+	return &cc
+}
+
 // checkRedirect follows at most a few redirects, and only to targets that
 // would have been acceptable as a first request: https, or http on loopback.
 // A redirect to plain http elsewhere would send bearer tokens in clear.
