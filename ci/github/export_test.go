@@ -10,11 +10,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
-
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
 )
 
 // fakeCredentials uses obviously fake values; the golden files hold them.

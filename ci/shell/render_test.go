@@ -12,11 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
-
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")

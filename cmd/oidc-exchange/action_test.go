@@ -10,10 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
-
 	"github.com/oidc-exchange/oidc-exchange/ci/github/githubtest"
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
 	"github.com/oidc-exchange/oidc-exchange/providers/aws/stsfake"
 )
 
