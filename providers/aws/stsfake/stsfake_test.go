@@ -22,9 +22,9 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/coreos/go-oidc/v3/oidc/oidctest"
 	"github.com/google/go-cmp/cmp"
-	"github.com/oidc-exchange/oidc-exchange/providers/aws/stsfake"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
+	"github.com/oidc-exchange/oidc-exchange/providers/aws/stsfake"
 )
 
 const (
