@@ -1,0 +1,125 @@
+package layout_test
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/oidc-exchange/oidc-exchange"
+
+type pkg struct {
+	ImportPath string
+	Imports    []string
+}
+
+// rule forbids packages matching from (a prefix) to import anything whose
+// path has one of the deny prefixes, unless the import is allowed.
+type rule struct {
+	from  string
+	deny  []string
+	allow []string
+	why   string
+}
+
+var rules = []rule{
+	{from: module + "/exchange", deny: []string{module + "/providers", module + "/ci", module + "/cmd",
+		"github.com/sethvargo/go-githubactions", "github.com/aws/", "cloud.google.com/"},
+		why: "exchange owns the types; providers and CI edges depend on it, never the reverse"},
+	{from: module + "/providers/", deny: []string{module + "/ci", module + "/providers/", module + "/cmd", "github.com/sethvargo/go-githubactions"},
+		allow: []string{module + "/providers/aws/stsfake"},
+		why:   "a provider must not know which CI ran it, nor other providers"},
+	{from: module + "/ci/", deny: []string{module + "/providers", module + "/ci/", module + "/cmd"},
+		why: "a CI edge must not know which provider ran, nor other edges"},
+	{from: module + "/internal/", deny: []string{module + "/"}, allow: []string{module + "/internal/version"},
+		why: "internal packages are leaves"},
+	{from: module, deny: []string{module + "/cmd"}, why: "nothing imports cmd"},
+	{from: module, deny: []string{module + "/exchange/exchangetest", module + "/ci/github/githubtest"},
+		why: "test helpers are imported only by _test.go files"},
+}
+
+func TestDependencyDirection(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command("go", "list", "-json", module+"/...").Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("go list: %v\n%s", err, ee.Stderr)
+		}
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	seen := 0
+	for {
+		var p pkg
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		seen++
+		for _, imp := range p.Imports {
+			for _, r := range rules {
+				if violates(r, p.ImportPath, imp) {
+					t.Errorf("%s imports %s: %s", p.ImportPath, imp, r.why)
+				}
+			}
+		}
+	}
+	if seen < 10 {
+		t.Fatalf("go list found only %d packages", seen)
+	}
+}
+
+func violates(r rule, from, imp string) bool {
+	if !strings.HasPrefix(from, r.from) || imp == from {
+		return false
+	}
+	// A package may import its own children (the registries do).
+	if strings.HasPrefix(imp, from+"/") {
+		return false
+	}
+	for _, a := range r.allow {
+		if imp == a {
+			return false
+		}
+	}
+	for _, d := range r.deny {
+		if strings.HasPrefix(imp, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRulesCatchViolations proves the rules would fail on the imports they
+// exist to forbid.
+func TestRulesCatchViolations(t *testing.T) {
+	t.Parallel()
+	bad := [][2]string{
+		{module + "/exchange", module + "/providers/aws"},
+		{module + "/exchange", "github.com/aws/aws-sdk-go-v2/service/sts"},
+		{module + "/exchange", "github.com/sethvargo/go-githubactions"},
+		{module + "/providers/aws", module + "/ci/github"},
+		{module + "/providers/aws", module + "/providers"},
+		{module + "/ci/github", module + "/providers/aws"},
+		{module + "/internal/httpclient", module + "/exchange"},
+		{module + "/providers", module + "/exchange/exchangetest"},
+		{module + "/ci", module + "/cmd/oidc-exchange"},
+	}
+	for _, b := range bad {
+		caught := false
+		for _, r := range rules {
+			caught = caught || violates(r, b[0], b[1])
+		}
+		if !caught {
+			t.Errorf("%s importing %s is not caught", b[0], b[1])
+		}
+	}
+	if violates(rules[0], module+"/exchange", module+"/internal/httpclient") {
+		t.Error("exchange may import the httpclient leaf")
+	}
+}
