@@ -47,6 +47,10 @@ type VerifierConfig struct {
 // issuer and audience, a valid exp and nbf, a non-empty sub and string-typed
 // claims. It discovers the issuer's metadata once and follows jwks_uri, so
 // enterprise slug issuers whose JWKS lives elsewhere work.
+//
+// A Verifier serves one run (one issuer, one audience): discovery, retried
+// within the policy, happens once and its result, failure included, is
+// kept; the JWKS is cached and refetched on an unknown kid.
 type Verifier struct {
 	cfg VerifierConfig
 
@@ -105,8 +109,12 @@ func ValidateIssuer(issuer string) error {
 	if strings.HasSuffix(u.Path, "/") {
 		return InputError("oidc-issuer", "must not end with a slash: the token's iss never does")
 	}
+	if u.Path == "" {
+		return nil
+	}
 	for _, seg := range strings.Split(strings.TrimPrefix(u.Path, "/"), "/") {
-		if u.Path != "" && !slugRE.MatchString(strings.TrimPrefix(seg, "_")) {
+		// GHES's "_services" is the one segment with a leading underscore.
+		if !slugRE.MatchString(strings.TrimPrefix(seg, "_")) {
 			return InputError("oidc-issuer", "path segment %q is not a plain name", Sanitize(seg))
 		}
 	}

@@ -295,7 +295,7 @@ func (p *Provider) credentials(out *sts.AssumeRoleWithWebIdentityOutput, session
 		},
 		Expiry: expiry,
 		Audit: exchange.ProviderAudit{
-			Target:              p.cfg.RoleARN,
+			Target:              p.display(p.cfg.RoleARN),
 			SessionName:         session,
 			SessionPolicySHA256: exchange.SHA256Hex(p.inline),
 			CredentialSHA256:    keyID.SHA256(),
