@@ -52,13 +52,14 @@ type AuditRecord struct {
 	JTI               string `json:"jti"`
 	TokenSHA256       string `json:"token_sha256"`
 
-	Provider            string   `json:"provider"`
-	Target              string   `json:"target"`
-	SessionName         string   `json:"session_name"`
-	SessionPolicySHA256 string   `json:"session_policy_sha256"`
-	CredentialSHA256    string   `json:"credential_sha256"`
-	Scopes              []string `json:"scopes"`
-	ExpiresAt           string   `json:"expires_at"`
+	Provider             string   `json:"provider"`
+	Target               string   `json:"target"`
+	SessionName          string   `json:"session_name"`
+	SessionPolicySHA256  string   `json:"session_policy_sha256"`
+	CredentialSHA256     string   `json:"credential_sha256"`
+	Scopes               []string `json:"scopes"`
+	AccessBoundarySHA256 string   `json:"access_boundary_sha256"`
+	ExpiresAt            string   `json:"expires_at"`
 
 	LatencyMS Latency `json:"latency_ms"`
 	Version   string  `json:"version"`
@@ -111,6 +112,7 @@ func (r *AuditRecord) fillCredentials(c *Credentials) {
 	r.SessionName = a.SessionName
 	r.SessionPolicySHA256 = a.SessionPolicySHA256
 	r.CredentialSHA256 = a.CredentialSHA256
+	r.AccessBoundarySHA256 = a.AccessBoundarySHA256
 	if len(a.Scopes) > 0 {
 		r.Scopes = append([]string(nil), a.Scopes...)
 	}
@@ -154,6 +156,7 @@ func (r *AuditRecord) Markdown() string {
 	row("Expires", r.ExpiresAt)
 	row("Scopes", strings.Join(r.Scopes, ", "))
 	row("Session policy SHA-256", r.SessionPolicySHA256)
+	row("Access boundary SHA-256", r.AccessBoundarySHA256)
 	row("Credential SHA-256", r.CredentialSHA256)
 	row("Issuer", r.Issuer)
 	row("Subject", r.Subject)

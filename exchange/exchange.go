@@ -15,6 +15,33 @@ type Request struct {
 	// to explain trust-policy mismatches (condition keys are issuer-scoped).
 	Issuer   string
 	Audience string
+	// CredentialSource tells a provider that writes a self-refreshing
+	// credentials file (GCP external_account) where later processes can
+	// fetch fresh tokens; nil when the token source cannot say.
+	CredentialSource *CredentialSource
+}
+
+// CredentialSource describes how a process other than this one can obtain
+// fresh subject tokens for the same audience, for credential files that
+// refresh by themselves during long jobs. Exactly one of URL or File is
+// set.
+type CredentialSource struct {
+	// URL answers a GET with the token; Headers are sent with it. GitHub's
+	// are the runner's ID-token URL and its request token, which can mint
+	// tokens for the rest of the job: a file holding them is a secret.
+	URL     string
+	Headers map[string]Secret
+	// File holds the token, rewritten by whoever rotates it.
+	File string
+	// JSONField names the field of a JSON answer holding the token; ""
+	// means the whole body is the token.
+	JSONField string
+}
+
+// CredentialSourcer is implemented by token sources that can describe
+// themselves as a [CredentialSource].
+type CredentialSourcer interface {
+	CredentialSource(audience string) (*CredentialSource, error)
 }
 
 // Provider trades a CI identity for credentials. Implementations return

@@ -139,8 +139,14 @@ func (p *Pipeline) run(ctx context.Context, rec *AuditRecord, start time.Time) (
 	}
 	log.Debug("token accepted for exchange", "iss", id.Issuer, "sub", Sanitize(id.Subject), "jti", id.Claim("jti"))
 
+	req := &Request{Issuer: p.Verifier.Issuer(), Audience: p.Verifier.Audience()}
+	if cs, ok := p.Tokens.(CredentialSourcer); ok {
+		if req.CredentialSource, err = cs.CredentialSource(req.Audience); err != nil {
+			return nil, fmt.Errorf("describing the token source: %w", err)
+		}
+	}
 	exchangeStart := p.now()
-	creds, perr := p.Provider.Exchange(pctx, id, &Request{Issuer: p.Verifier.Issuer(), Audience: p.Verifier.Audience()})
+	creds, perr := p.Provider.Exchange(pctx, id, req)
 	rec.LatencyMS.Exchange = millis(p.now().Sub(exchangeStart))
 	verr := sup.wait()
 	if !sup.verifiedAt.IsZero() {

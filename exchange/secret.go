@@ -85,6 +85,24 @@ func (v Variable) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("name", v.Name), slog.String("value", v.Display()))
 }
 
+// File is a credentials file for later steps, such as a GCP
+// external_account configuration. The CI edge decides where it lives (never
+// the workspace), creates it with mode 0600, exports its path and removes it
+// in the post step.
+type File struct {
+	// Prefix and Ext shape the file name: Prefix + random + Ext.
+	Prefix string
+	Ext    string
+	// Content is never printed. It is not registered as a mask either:
+	// every line of a JSON document would become one (actions/runner #326);
+	// the secrets inside it are masked on their own.
+	Content Secret
+	// PathEnv lists environment variables that receive the file's path,
+	// PathOutputs step outputs that do.
+	PathEnv     []string
+	PathOutputs []string
+}
+
 // Credentials is what a provider returns and what is exported on success.
 type Credentials struct {
 	// Provider is the provider's registry name, e.g. "aws".
@@ -92,6 +110,8 @@ type Credentials struct {
 	// Env holds variables for later steps; Outputs holds step outputs.
 	Env     []Variable
 	Outputs []Variable
+	// Files are credential files to write for later steps.
+	Files []File
 	// Expiry is when the issued credential stops working.
 	Expiry time.Time
 	// Audit holds what the audit record says about the issued credential.
@@ -113,6 +133,8 @@ type ProviderAudit struct {
 	CredentialSHA256 string
 	// Scopes lists requested scopes or managed policies.
 	Scopes []string
+	// AccessBoundarySHA256 fingerprints a GCP Credential Access Boundary.
+	AccessBoundarySHA256 string
 }
 
 // Secrets returns every sensitive value of c, each once, in a stable order.
