@@ -48,6 +48,11 @@ type Config struct {
 	Retry httpclient.Policy
 	// Logger receives the edge's messages; nil discards them.
 	Logger *slog.Logger
+	// HostRunnerTemp is the host path of the runner's temp directory, for
+	// edges that write credential files for later steps and must export
+	// the path those steps see (GitHub: ${{ runner.temp }} passed through
+	// the container action's args). Empty means the edge's fallbacks.
+	HostRunnerTemp string
 }
 
 // Edge bundles a platform's implementations of the pipeline's seams.
@@ -55,6 +60,8 @@ type Edge struct {
 	// Type is the platform, also recorded as the audit record's ci.
 	Type Type
 	// Tokens fetches the job's OIDC token and masks it before returning.
+	// It also implements [exchange.CredentialSourcer] when the platform
+	// lets other processes fetch tokens themselves (GitHub does).
 	Tokens exchange.TokenSource
 	// Masker registers secrets with the platform's log masking.
 	Masker exchange.Masker
@@ -76,11 +83,12 @@ func New(_ context.Context, t Type, cfg Config) (Edge, error) {
 	switch t {
 	case GitHubActions:
 		e, err := github.New(github.Config{
-			Getenv:     cfg.Getenv,
-			Stdout:     cfg.Stdout,
-			HTTPClient: cfg.HTTPClient,
-			Retry:      cfg.Retry,
-			Logger:     cfg.Logger,
+			Getenv:         cfg.Getenv,
+			Stdout:         cfg.Stdout,
+			HTTPClient:     cfg.HTTPClient,
+			Retry:          cfg.Retry,
+			Logger:         cfg.Logger,
+			HostRunnerTemp: cfg.HostRunnerTemp,
 		})
 		if err != nil {
 			return Edge{}, fmt.Errorf("creating the %s edge: %w", t, err)

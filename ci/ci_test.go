@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/oidc-exchange/oidc-exchange/ci/github/githubtest"
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 )
 
@@ -50,6 +53,33 @@ func TestNew(t *testing.T) {
 	// The post step of a main step that saved nothing is a no-op.
 	if err := e.Cleanup(context.Background()); err != nil {
 		t.Errorf("Cleanup: %v", err)
+	}
+}
+
+// TestNewGitHubFiles checks that the GitHub edge describes its token
+// source and receives HostRunnerTemp: the credential file's exported path
+// is the host path.
+func TestNewGitHubFiles(t *testing.T) {
+	t.Parallel()
+	r := githubtest.New(t, githubtest.Options{MountRunnerTemp: true})
+	step := r.Step(githubtest.Main, nil)
+	e, err := New(context.Background(), GitHubActions, Config{Getenv: step.Getenv, Stdout: io.Discard, HostRunnerTemp: r.HostTemp()})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if _, ok := e.Tokens.(exchange.CredentialSourcer); !ok {
+		t.Error("the GitHub token source is not a CredentialSourcer")
+	}
+	err = e.Exporter.Export(context.Background(), &exchange.Credentials{Files: []exchange.File{{
+		Prefix: "creds-", Ext: ".json", Content: exchange.NewSecret("{}"), PathOutputs: []string{"path"},
+	}}})
+	if err != nil {
+		t.Fatalf("Export: %v", err)
+	}
+	res := r.Finish(step, nil, nil)
+	res.AssertNoProblems(t)
+	if got := res.Outputs["path"]; filepath.Dir(got) != r.HostTemp() {
+		t.Errorf("exported path %q, want one in %s", got, r.HostTemp())
 	}
 }
 

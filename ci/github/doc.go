@@ -7,10 +7,17 @@
 //     network failures, and masks the token before returning it.
 //   - [exchange.Masker]: [Edge.Mask] registers a value with the runner's log
 //     masking (::add-mask::).
-//   - [exchange.Exporter]: [Edge.Export] appends variables to GITHUB_ENV,
-//     outputs to GITHUB_OUTPUT and bookkeeping to GITHUB_STATE.
+//   - [exchange.Exporter]: [Edge.Export] writes credential files, appends
+//     variables to GITHUB_ENV, outputs to GITHUB_OUTPUT and bookkeeping to
+//     GITHUB_STATE.
 //   - [exchange.Reporter]: [Edge.Report] prints the audit record in a log
 //     group and appends it to the job summary.
+//
+// It also implements [exchange.CredentialSourcer]: [Edge.CredentialSource]
+// describes the runner's token endpoint (request URL with the audience, the
+// bearer request token, JSON field "value") so that a credential file — a
+// GCP external_account configuration — can fetch fresh OIDC tokens by itself
+// for the rest of the job.
 //
 // [Edge.Cleanup] is the post step: it blanks the exported variables and
 // removes files the main step created. [NewLogHandler] turns log/slog
@@ -62,10 +69,47 @@
 // remaining post steps and removes the files, which on a self-hosted
 // runner would otherwise outlive the job, root-owned.
 //
-// Files meant for later steps are created under [Paths.ContainerTempDir]
-// and exported by their host path ([Paths.ToHost]): the runner translates
-// host paths into container paths for later container steps, never the
-// reverse, so only the host path works everywhere.
+// # Credential files
+//
+// Some credentials are files: a GCP external_account configuration, which
+// client libraries read through GOOGLE_APPLICATION_CREDENTIALS and which
+// holds the runner's ID-token request token so it can refresh itself.
+// [Edge.Export] writes each [exchange.File] of the credentials before any
+// file command, and the export stays all or nothing: a file that cannot be
+// written, or a file command that fails, removes the files of that call and
+// exports nothing. The rules, and why:
+//
+//   - Where: /github/runner_temp when the runner mounts it (v2.331.0 and
+//     later; RUNNER_TEMP then says so), else /github/home, which is
+//     <work>/_temp/_github_home on the host ([Paths.ContainerTempDir]).
+//     Never the workspace: files there end up in commits, artifacts and
+//     images, and a later actions/checkout deletes them — the
+//     google-github-actions/auth issues (#123, #298, #497, #212) that its
+//     workspace file caused.
+//   - What name: Prefix + 16 random hex digits + Ext, created with O_EXCL,
+//     so no existing file or planted symlink is written through.
+//   - Which mode and owner: 0600, set with fchmod so the umask does not
+//     matter. The container runs as root, so a new file in a bind mount is
+//     root-owned on the host, and later steps run as the runner user: as
+//     root the file is given to the owner of its directory (the runner
+//     user), which keeps it private and readable by the steps it is for.
+//   - Which path is exported: the host path ([Paths.ToHost], from
+//     [Config.HostRunnerTemp], i.e. ${{ runner.temp }} passed through the
+//     action's args). Paths in GITHUB_ENV and GITHUB_OUTPUT are used
+//     verbatim; the runner translates host paths into container paths for
+//     later container steps, never the reverse, so only the host path works
+//     everywhere. When the host path cannot be determined Export fails
+//     rather than export a container path.
+//   - When it goes: the container path is saved in [StateFiles] whether or
+//     not any variable names it, and [Edge.Cleanup] removes it in the post
+//     step. google-github-actions/auth finds its file through an exported
+//     variable and so leaves it behind when that export is turned off. On
+//     a self-hosted runner such a file outlives the job, and while the job
+//     runs its request token can mint tokens for any audience.
+//
+// The content is never printed or logged, nor registered as a mask (each
+// line of a JSON document would become one); the secrets inside it are
+// masked on their own. The host path is logged at debug level.
 //
 // # Secrets
 //

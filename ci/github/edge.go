@@ -49,9 +49,16 @@ type Config struct {
 	Retry httpclient.Policy
 	// Logger receives debug and progress messages. Nil discards them.
 	Logger *slog.Logger
-	// Random supplies the random heredoc delimiters. Nil means
-	// crypto/rand; tests pass a fixed reader for reproducible files.
+	// Random supplies the random heredoc delimiters and credential file
+	// names. Nil means crypto/rand; tests pass a fixed reader for
+	// reproducible files.
 	Random io.Reader
+	// HostRunnerTemp is the host path of the runner temp directory,
+	// <work>/_temp, as the action receives it through its args
+	// (${{ runner.temp }}, which the runner does not translate there).
+	// Export needs it only for credential files, to export their host
+	// path; empty means the fallbacks of [NewPaths].
+	HostRunnerTemp string
 }
 
 // Edge is the GitHub Actions edge. Create it with [New]; it is safe for
@@ -63,17 +70,24 @@ type Edge struct {
 	retry  httpclient.Policy
 	logger *slog.Logger
 
-	// mu serialises writes to stdout and to the file commands and reads
-	// of random, so that lines and heredocs never interleave.
+	// mu serialises writes to stdout, to the file commands and to
+	// credential files, and reads of random, so that lines and heredocs
+	// never interleave.
 	mu     sync.Mutex
 	random io.Reader
+	// hostRunnerTemp is Config.HostRunnerTemp.
+	hostRunnerTemp string
+	// files lists the container paths of the credential files this edge
+	// created, all of which the state must name. Guarded by mu.
+	files []string
 }
 
 var (
-	_ exchange.TokenSource = (*Edge)(nil)
-	_ exchange.Masker      = (*Edge)(nil)
-	_ exchange.Exporter    = (*Edge)(nil)
-	_ exchange.Reporter    = (*Edge)(nil)
+	_ exchange.TokenSource       = (*Edge)(nil)
+	_ exchange.Masker            = (*Edge)(nil)
+	_ exchange.Exporter          = (*Edge)(nil)
+	_ exchange.Reporter          = (*Edge)(nil)
+	_ exchange.CredentialSourcer = (*Edge)(nil)
 )
 
 // New validates cfg and returns an edge. It makes no network call and
@@ -106,9 +120,10 @@ func New(cfg Config) (*Edge, error) {
 			githubactions.WithWriter(cfg.Stdout),
 			githubactions.WithHTTPClient(acceptJSONClient(client)),
 		),
-		retry:  cfg.Retry,
-		logger: cfg.Logger,
-		random: cfg.Random,
+		retry:          cfg.Retry,
+		logger:         cfg.Logger,
+		random:         cfg.Random,
+		hostRunnerTemp: cfg.HostRunnerTemp,
 	}, nil
 }
 

@@ -7,26 +7,41 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 )
 
-// Export implements [exchange.Exporter]. It appends c.Env to GITHUB_ENV,
-// c.Outputs to GITHUB_OUTPUT, and to GITHUB_STATE the names of the
-// exported variables ([StateExportedEnv]) and the post marker
-// ([StatePost]), each value in heredoc form with its own random delimiter.
+// Export implements [exchange.Exporter]. It writes each of c.Files (see
+// below), then appends c.Env and the files' PathEnv variables to
+// GITHUB_ENV, c.Outputs and the files' PathOutputs to GITHUB_OUTPUT, and to
+// GITHUB_STATE the names of the exported variables ([StateExportedEnv]),
+// the post marker ([StatePost]) and the container paths of the files
+// ([StateFiles]), each value in heredoc form with its own random delimiter.
 //
-// Everything is validated before anything is written: environment names
-// must match ^[A-Za-z_][A-Za-z0-9_]*$ and must not be NODE_OPTIONS, output
-// names ^[A-Za-z_][A-Za-z0-9_-]*$, values must be valid UTF-8 and must not
-// contain their delimiter. GITHUB_STATE must be set, and GITHUB_ENV and
-// GITHUB_OUTPUT when there is something to write to them (runner v2.297.0
-// or later). State is written first, so the post step learns which names
-// to blank even if a later write fails.
+// Everything is validated before anything is created or written:
+// environment names must match ^[A-Za-z_][A-Za-z0-9_]*$ and must not be
+// NODE_OPTIONS, output names ^[A-Za-z_][A-Za-z0-9_-]*$, values must be
+// valid UTF-8 and must not contain their delimiter. GITHUB_STATE must be
+// set, and GITHUB_ENV and GITHUB_OUTPUT when there is something to write to
+// them (runner v2.297.0 or later). State is written first, so the post step
+// learns which names to blank and which files to remove even if a later
+// write fails.
+//
+// Each credential file is created in the runner temp directory when the
+// runner mounts it (/github/runner_temp), else in /github/home — never in
+// the workspace — named Prefix + 16 random hex digits + Ext, exclusively,
+// with mode 0600, owned by the directory's owner when running as root,
+// written and synced before its path is exported. Later steps get its host
+// path ([Paths.ToHost], from [Config.HostRunnerTemp]); when that cannot be
+// determined Export fails rather than export a container path. Export is
+// all or nothing: if a file or a file command cannot be written, the files
+// this call created are removed and an error is returned.
 //
 // Export prints nothing to stdout; values must already be masked, which
-// [exchange.Pipeline] guarantees.
+// [exchange.Pipeline] guarantees. File contents are never printed or
+// logged; host paths are logged at debug level.
 func (e *Edge) Export(ctx context.Context, c *exchange.Credentials) error {
 	if c == nil {
 		return errors.New("no credentials to export")
@@ -36,27 +51,125 @@ func (e *Edge) Export(ctx context.Context, c *exchange.Credentials) error {
 	}
 	env := entries(c.Env)
 	outputs := entries(c.Outputs)
+	// The files' path variables follow the provider's variables; their
+	// values are filled in once the files exist.
+	envPaths, outputPaths := len(env), len(outputs)
+	files := make([]plannedFile, 0, len(c.Files))
+	for _, f := range c.Files {
+		if err := checkFile(f); err != nil {
+			return err
+		}
+		files = append(files, plannedFile{spec: f})
+		for _, n := range f.PathEnv {
+			env = append(env, entry{name: n})
+		}
+		for _, n := range f.PathOutputs {
+			outputs = append(outputs, entry{name: n})
+		}
+	}
+	// Validate names and values now: nothing may be created for an
+	// export that is bound to fail.
+	for _, b := range []batch{{kind: kindEnv, entries: env}, {kind: kindOutput, entries: outputs}} {
+		if err := checkBatch(b); err != nil {
+			return err
+		}
+	}
 	names := make([]string, 0, len(env))
 	for _, v := range env {
 		names = append(names, v.name)
 	}
-	batches := []batch{{kind: kindState, entries: []entry{
+
+	e.mu.Lock()
+	err := e.export(env, outputs, files, envPaths, outputPaths, names)
+	e.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		e.logger.Debug("wrote credential file", "path", f.host)
+	}
+	e.logger.Debug("exported credentials", "env", strings.Join(names, ","), "outputs", len(outputs), "files", len(files))
+	return nil
+}
+
+// export creates the files and writes the file commands. The caller holds
+// e.mu.
+func (e *Edge) export(env, outputs []entry, files []plannedFile, envPaths, outputPaths int, names []string) (err error) {
+	stateFiles := e.files
+	if len(files) > 0 {
+		if err := e.createAll(files, len(env) > 0, len(outputs) > 0); err != nil {
+			return err
+		}
+		defer func() {
+			if err != nil {
+				err = errors.Join(err, removeFiles(files))
+			}
+		}()
+		stateFiles = slices.Clone(e.files)
+		for _, f := range files {
+			stateFiles = append(stateFiles, f.container)
+			for range f.spec.PathEnv {
+				env[envPaths].value = f.host
+				envPaths++
+			}
+			for range f.spec.PathOutputs {
+				outputs[outputPaths].value = f.host
+				outputPaths++
+			}
+		}
+	}
+	state := []entry{
 		{name: StateExportedEnv, value: strings.Join(names, ",")},
 		{name: StatePost, value: "true"},
-	}}}
+	}
+	if len(stateFiles) > 0 {
+		state = append(state, entry{name: StateFiles, value: strings.Join(stateFiles, ",")})
+	}
+	batches := []batch{{kind: kindState, entries: state}}
 	if len(outputs) > 0 {
 		batches = append(batches, batch{kind: kindOutput, entries: outputs})
 	}
 	if len(env) > 0 {
 		batches = append(batches, batch{kind: kindEnv, entries: env})
 	}
-	e.mu.Lock()
-	err := e.writeFileCommands(batches)
-	e.mu.Unlock()
+	if err := e.writeFileCommands(batches); err != nil {
+		return err
+	}
+	// A second Export in the same step rewrites the state key; keep the
+	// files of the first one listed too.
+	e.files = stateFiles
+	return nil
+}
+
+// createAll checks that the file commands exist, so a runner without them
+// fails the export before any file is created, locates the directory and
+// creates the files. On failure it removes whatever it created.
+func (e *Edge) createAll(files []plannedFile, withEnv, withOutputs bool) error {
+	kinds := []fileKind{kindState}
+	if withEnv {
+		kinds = append(kinds, kindEnv)
+	}
+	if withOutputs {
+		kinds = append(kinds, kindOutput)
+	}
+	for _, k := range kinds {
+		f, err := openCommandFile(e.getenv, k.variable())
+		if err != nil {
+			return err
+		}
+		f.Close()
+	}
+	paths, err := NewPaths(e.getenv, e.hostRunnerTemp)
+	if err != nil {
+		return fmt.Errorf("locating the runner temp directory for credential files: %w", err)
+	}
+	dir, literal, err := fileDir(e.getenv, paths)
 	if err != nil {
 		return err
 	}
-	e.logger.Debug("exported credentials", "env", strings.Join(names, ","), "outputs", len(outputs))
+	if err := createFiles(files, dir, literal, paths, e.random); err != nil {
+		return errors.Join(err, removeFiles(files))
+	}
 	return nil
 }
 

@@ -135,6 +135,21 @@ func checkNames(b batch) error {
 	return nil
 }
 
+// checkBatch validates a batch without rendering it: its names (see
+// checkNames) and that every value is valid UTF-8. Only the delimiter
+// check is left to rendering, since it needs the random delimiter.
+func checkBatch(b batch) error {
+	if err := checkNames(b); err != nil {
+		return err
+	}
+	for _, e := range b.entries {
+		if !utf8.ValidString(e.value) {
+			return fmt.Errorf("value of %q is not valid UTF-8", e.name)
+		}
+	}
+	return nil
+}
+
 // newDelimiter reads 128 bits from random.
 func newDelimiter(random io.Reader) (string, error) {
 	var b [delimiterBytes]byte

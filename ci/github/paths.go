@@ -56,15 +56,26 @@ type Paths struct {
 }
 
 // NewPaths builds the mapping. hostTemp is the host path of the runner temp
-// directory as passed through the action's args (${{ runner.temp }}); when
-// it is empty the documented-nowhere fallback is used: the parent of
-// RUNNER_WORKSPACE — which the runner leaves untranslated because it is not
-// under a mount — joined with "_temp", the runner's internal layout
-// (<work>/<repo> → <work>/_temp). A hostTemp that is itself a container
-// path means the translated INPUT_* copy was passed instead of the argument;
-// it is refused with an error wrapping [exchange.ErrInvalidInput].
+// directory as passed through the action's args (${{ runner.temp }}). When
+// it is empty two fallbacks are tried. On runners that do not mount the
+// runner temp (before v2.331.0) RUNNER_TEMP is not translated, so it is
+// the host path itself. Otherwise the documented-nowhere fallback is used:
+// the parent of RUNNER_WORKSPACE — which the runner leaves untranslated
+// because it is not under a mount — joined with "_temp", the runner's
+// internal layout (<work>/<repo> → <work>/_temp). A hostTemp that is itself
+// a container path means the translated INPUT_* copy was passed instead of
+// the argument; it is refused with an error wrapping
+// [exchange.ErrInvalidInput].
 func NewPaths(getenv func(string) string, hostTemp string) (Paths, error) {
+	// The runner translates RUNNER_TEMP only when it mounts the directory;
+	// older runners pass the unmounted host path, which ends in "_temp".
+	// The suffix test also accepts a simulated container root (githubtest).
+	runnerTemp := path.Clean(strings.TrimSpace(getenv("RUNNER_TEMP")))
+	mounted := runnerTemp == ContainerRunnerTemp || strings.HasSuffix(runnerTemp, ContainerRunnerTemp)
 	hostTemp = strings.TrimSpace(hostTemp)
+	if hostTemp == "" && !mounted && path.IsAbs(runnerTemp) && path.Base(runnerTemp) == "_temp" {
+		hostTemp = runnerTemp
+	}
 	if hostTemp == "" {
 		ws := strings.TrimSpace(getenv("RUNNER_WORKSPACE"))
 		if ws == "" || !path.IsAbs(ws) {
@@ -81,14 +92,7 @@ func NewPaths(getenv func(string) string, hostTemp string) (Paths, error) {
 		return Paths{}, exchange.InputError("runner temp", "%q is a container path; pass the host path "+
 			"(${{ runner.temp }} through the action's args, not the translated INPUT_ variable)", hostTemp)
 	}
-	// The runner translates RUNNER_TEMP only when it mounts the directory;
-	// older runners pass the unmounted host path, which ends in "_temp".
-	// The suffix test also accepts a simulated container root (githubtest).
-	runnerTemp := path.Clean(strings.TrimSpace(getenv("RUNNER_TEMP")))
-	return Paths{
-		HostTemp:          hostTemp,
-		RunnerTempMounted: runnerTemp == ContainerRunnerTemp || strings.HasSuffix(runnerTemp, ContainerRunnerTemp),
-	}, nil
+	return Paths{HostTemp: hostTemp, RunnerTempMounted: mounted}, nil
 }
 
 // ContainerTempDir is where the action should create files for later

@@ -40,6 +40,16 @@ func TestNewPaths(t *testing.T) {
 			env:  map[string]string{"RUNNER_WORKSPACE": "/srv/actions/_work/repo/"},
 			want: Paths{HostTemp: "/srv/actions/_work/_temp"},
 		},
+		{
+			name: "fallback from an untranslated RUNNER_TEMP (old runner)",
+			env:  map[string]string{"RUNNER_TEMP": "/srv/runner/_work/_temp/", "RUNNER_WORKSPACE": "/elsewhere/repo"},
+			want: Paths{HostTemp: "/srv/runner/_work/_temp"},
+		},
+		{
+			name: "an untranslated RUNNER_TEMP not named _temp is not trusted",
+			env:  map[string]string{"RUNNER_TEMP": "/tmp", "RUNNER_WORKSPACE": "/home/runner/work/repo"},
+			want: Paths{HostTemp: "/home/runner/work/_temp"},
+		},
 		{name: "nothing to go on", env: map[string]string{}, wantErr: true},
 		{name: "relative RUNNER_WORKSPACE", env: map[string]string{"RUNNER_WORKSPACE": "work/repo"}, wantErr: true},
 		{name: "relative host temp", hostTemp: "_temp", wantErr: true},

@@ -76,6 +76,58 @@ func (e *Edge) Token(ctx context.Context, audience string) (exchange.Secret, err
 	return tok, nil
 }
 
+// missingRequestVar is the error for an unset ACTIONS_ID_TOKEN_REQUEST_*
+// variable, with the fix.
+func missingRequestVar(name string) error {
+	return fmt.Errorf("%s is not set, so this job cannot request an OIDC token: add `permissions: id-token: write` "+
+		"to the job or workflow (pull requests from forks never receive an OIDC token, whatever the permissions): %w",
+		name, exchange.ErrTokenUnavailable)
+}
+
+// CredentialSource implements [exchange.CredentialSourcer]: it describes
+// the runner's token endpoint, so a credential file (a GCP external_account
+// configuration) can fetch fresh tokens for audience by itself for the rest
+// of the job, as google-github-actions/auth's files do. The answer is
+// ACTIONS_ID_TOKEN_REQUEST_URL with audience set (api-version and any other
+// parameter kept), the header "Authorization: Bearer
+// <ACTIONS_ID_TOKEN_REQUEST_TOKEN>" and JSON field "value".
+//
+// The request token is a job-wide secret (it equals ACTIONS_RUNTIME_TOKEN
+// and can mint ID tokens for any audience until the job ends); the runner
+// masks it, and the header is an [exchange.Secret]. A file that holds it
+// must be protected like a credential, which [Edge.Export] does.
+//
+// It makes no request. A missing variable is an error wrapping
+// [exchange.ErrTokenUnavailable] that says to add `permissions: id-token:
+// write`; an unusable URL (not https, or http off loopback) wraps it too.
+func (e *Edge) CredentialSource(audience string) (*exchange.CredentialSource, error) {
+	if audience == "" {
+		return nil, exchange.InputError("audience", "must not be empty")
+	}
+	raw, tok := e.getenv(requestURLVar), e.getenv(requestTokenVar)
+	switch {
+	case raw == "":
+		return nil, missingRequestVar(requestURLVar)
+	case tok == "":
+		return nil, missingRequestVar(requestTokenVar)
+	}
+	if err := checkRequestURL(raw); err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a usable https URL: %w", requestURLVar, exchange.ErrTokenUnavailable)
+	}
+	q := u.Query()
+	q.Set("audience", audience)
+	u.RawQuery = q.Encode()
+	return &exchange.CredentialSource{
+		URL:       u.String(),
+		Headers:   map[string]exchange.Secret{"Authorization": exchange.NewSecret("Bearer " + tok)},
+		JSONField: "value",
+	}, nil
+}
+
 // checkRequestURL refuses a request URL that would send the request token
 // (which is also the job's ACTIONS_RUNTIME_TOKEN) in clear text: only
 // https, or http on loopback for tests. An empty value is left to
@@ -131,9 +183,7 @@ func tokenFailure(ctx context.Context, err error, attempts int) error {
 	var missing *githubactions.EnvMissingError
 	switch {
 	case errors.As(err, &missing):
-		return fmt.Errorf("%s is not set, so this job cannot request an OIDC token: add `permissions: id-token: write` "+
-			"to the job or workflow (pull requests from forks never receive an OIDC token, whatever the permissions): %w",
-			missing.Name, exchange.ErrTokenUnavailable)
+		return missingRequestVar(missing.Name)
 	case httpclient.IsRetryable(err):
 		return fmt.Errorf("requesting the OIDC token from the runner failed %d times: %w: %w",
 			attempts, exchange.ErrUpstreamUnavailable, err)

@@ -4,14 +4,27 @@
 // commands.
 //
 // [Renderer] implements [exchange.Exporter] and prints credentials in one
-// of three [Format]s:
+// of four [Format]s:
 //
 //   - [FormatEnv]: POSIX shell "export NAME='value'" lines, for
 //     eval "$(oidc-exchange … --format env)";
 //   - [FormatJSON]: one JSON object with env, outputs, expiration and
 //     provider, for scripts and jq;
 //   - [FormatCredentialProcess]: the JSON an AWS SDK expects from a
-//     credential_process command.
+//     credential_process command;
+//   - [FormatExternalAccount]: the content of the single credential file the
+//     provider issued (a GCP external_account configuration) and nothing
+//     else, for oidc-exchange gcp … --format external-account > creds.json.
+//
+// Credential files ([exchange.Credentials].Files) appear only in
+// [FormatExternalAccount]; env and json print variables and outputs alone,
+// so a provider's files never mix with a shell's eval input or a JSON
+// consumer's schema. The CLI writes no files itself: where the file goes is
+// the caller's redirection, and so is its mode — run umask 077 first, or
+// write into a directory only you can read, because an external_account
+// file that refreshes itself from a URL holds a bearer token. Inside GitHub
+// Actions prefer the container action, which places the file in the runner
+// temp directory with mode 0600 and removes it in its post step.
 //
 // Values are printed in clear text: standard output is the user's own
 // terminal or pipe, and printing them is the point. Everything else the
@@ -25,5 +38,8 @@
 // saved) or standard input. They ignore the audience they are asked for,
 // because the token's audience is whatever its issuer put in it; the
 // verifier checks aud against the configured audience before any provider
-// sees the token.
+// sees the token. [FileTokenSource] also implements
+// [exchange.CredentialSourcer] with the file's absolute path, so a
+// credential file can re-read a rotated token by itself;
+// [ReaderTokenSource] does not, since standard input cannot be read twice.
 package shell

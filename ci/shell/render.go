@@ -20,19 +20,27 @@ type Format string
 // Formats.
 const (
 	// FormatEnv prints one "export NAME='value'" line per environment
-	// variable, quoted for any POSIX shell.
+	// variable, quoted for any POSIX shell. Credential files are not
+	// printed; use FormatExternalAccount for them.
 	FormatEnv Format = "env"
 	// FormatJSON prints one JSON object:
 	// {"env":{…},"expiration":"…","outputs":{…},"provider":"…"}.
+	// Credential files are not included; use FormatExternalAccount.
 	FormatJSON Format = "json"
 	// FormatCredentialProcess prints the JSON an AWS SDK reads from a
 	// credential_process command. It needs AWS credentials.
 	FormatCredentialProcess Format = "credential-process"
+	// FormatExternalAccount prints the content of the one credential file
+	// the provider issued (GCP's external_account configuration) and
+	// nothing else, for
+	// oidc-exchange gcp … --format external-account > creds.json.
+	// It needs exactly one file in the credentials.
+	FormatExternalAccount Format = "external-account"
 )
 
 // Formats returns every format, sorted.
 func Formats() []Format {
-	f := []Format{FormatEnv, FormatJSON, FormatCredentialProcess}
+	f := []Format{FormatEnv, FormatJSON, FormatCredentialProcess, FormatExternalAccount}
 	slices.Sort(f)
 	return f
 }
@@ -95,6 +103,8 @@ func (r *Renderer) Render(c *exchange.Credentials) ([]byte, error) {
 		return renderJSON(c)
 	case FormatCredentialProcess:
 		return renderCredentialProcess(c)
+	case FormatExternalAccount:
+		return renderExternalAccount(c)
 	default:
 		return nil, fmt.Errorf("unknown format %q, valid formats are %q: %w", r.Format, Formats(), exchange.ErrInvalidInput)
 	}
@@ -222,6 +232,23 @@ func renderCredentialProcess(c *exchange.Credentials) ([]byte, error) {
 		SessionToken:    env["AWS_SESSION_TOKEN"],
 		Expiration:      formatExpiry(c.Expiry),
 	})
+}
+
+// renderExternalAccount returns the single credential file's content as
+// is: the file is a document its consumer parses (a GCP client library
+// reading GOOGLE_APPLICATION_CREDENTIALS), so nothing may precede or
+// follow it. The shell's redirection decides where it lands and with
+// which mode; see the package documentation.
+func renderExternalAccount(c *exchange.Credentials) ([]byte, error) {
+	if len(c.Files) != 1 {
+		return nil, exchange.InputError("format", "%s prints one credential file, but provider %q issued %d",
+			FormatExternalAccount, c.Provider, len(c.Files))
+	}
+	content := c.Files[0].Content
+	if content.IsZero() {
+		return nil, fmt.Errorf("the credential file of provider %q is empty", c.Provider)
+	}
+	return []byte(content.Reveal()), nil
 }
 
 func formatExpiry(t time.Time) string {

@@ -49,6 +49,33 @@ func gcpCredentials() *exchange.Credentials {
 	}
 }
 
+// externalAccountContent is a fake GCP external_account configuration.
+const externalAccountContent = `{
+  "type": "external_account",
+  "audience": "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/gh",
+  "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+  "token_url": "https://sts.googleapis.com/v1/token",
+  "credential_source": {
+    "file": "/var/run/secrets/FAKE/token"
+  }
+}
+`
+
+// gcpFileCredentials is what the GCP provider returns with a credential
+// file: a variable and the file.
+func gcpFileCredentials() *exchange.Credentials {
+	c := gcpCredentials()
+	c.Env = append(c.Env, exchange.PlainVariable("GOOGLE_CLOUD_PROJECT", "fake-project"))
+	c.Files = []exchange.File{{
+		Prefix:      "gha-creds-",
+		Ext:         ".json",
+		Content:     exchange.NewSecret(externalAccountContent),
+		PathEnv:     []string{"GOOGLE_APPLICATION_CREDENTIALS"},
+		PathOutputs: []string{"credentials_file_path"},
+	}}
+	return c
+}
+
 // quotingCredentials exercises the shell quoting.
 func quotingCredentials() *exchange.Credentials {
 	return &exchange.Credentials{
@@ -77,6 +104,9 @@ func TestRenderGolden(t *testing.T) {
 		{"credential-process.golden", FormatCredentialProcess, awsCredentials()},
 		{"json-gcp.golden", FormatJSON, gcpCredentials()},
 		{"env-quoting.golden", FormatEnv, quotingCredentials()},
+		{"external-account.golden", FormatExternalAccount, gcpFileCredentials()},
+		{"env-gcp-files.golden", FormatEnv, gcpFileCredentials()},
+		{"json-gcp-files.golden", FormatJSON, gcpFileCredentials()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
@@ -120,6 +150,27 @@ func TestRenderJSONRoundTrip(t *testing.T) {
 	}
 }
 
+// TestRenderExternalAccount: the output is the file's content, byte for
+// byte, and nothing else.
+func TestRenderExternalAccount(t *testing.T) {
+	t.Parallel()
+	for name, content := range map[string]string{
+		"json":               externalAccountContent,
+		"no trailing LF":     strings.TrimSuffix(externalAccountContent, "\n"),
+		"not JSON, verbatim": "FAKE-opaque-content",
+	} {
+		c := gcpFileCredentials()
+		c.Files[0].Content = exchange.NewSecret(content)
+		b, err := (&Renderer{Format: FormatExternalAccount}).Render(c)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if string(b) != content {
+			t.Errorf("%s: rendered %q, want the content %q", name, b, content)
+		}
+	}
+}
+
 func TestRenderCredentialProcess(t *testing.T) {
 	t.Parallel()
 	b, err := (&Renderer{Format: FormatCredentialProcess}).Render(awsCredentials())
@@ -160,6 +211,10 @@ func TestRenderErrors(t *testing.T) {
 	dupOut.Outputs = append(dupOut.Outputs, exchange.PlainVariable("aws-account-id", "1"))
 	noToken := awsCredentials()
 	noToken.Env = noToken.Env[:2]
+	twoFiles := gcpFileCredentials()
+	twoFiles.Files = append(twoFiles.Files, twoFiles.Files[0])
+	emptyFile := gcpFileCredentials()
+	emptyFile.Files[0].Content = exchange.Secret{}
 	tests := []struct {
 		name      string
 		format    Format
@@ -169,7 +224,10 @@ func TestRenderErrors(t *testing.T) {
 	}{
 		{"credential-process for gcp", FormatCredentialProcess, gcpCredentials(), true, "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN"},
 		{"credential-process without session token", FormatCredentialProcess, noToken, true, "AWS_SESSION_TOKEN"},
-		{"unknown format", Format("yaml"), awsCredentials(), true, `valid formats are ["credential-process" "env" "json"]`},
+		{"external-account without a file", FormatExternalAccount, awsCredentials(), true, `provider "aws" issued 0`},
+		{"external-account with two files", FormatExternalAccount, twoFiles, true, "issued 2"},
+		{"external-account with an empty file", FormatExternalAccount, emptyFile, false, "empty"},
+		{"unknown format", Format("yaml"), awsCredentials(), true, `valid formats are ["credential-process" "env" "external-account" "json"]`},
 		{"invalid shell name", FormatEnv, &exchange.Credentials{Env: []exchange.Variable{exchange.PlainVariable("A-B", "x")}}, false, "not a valid shell name"},
 		{"name with injection", FormatEnv, &exchange.Credentials{Env: []exchange.Variable{exchange.PlainVariable("X=1;id;Y", "x")}}, false, "not a valid shell name"},
 		{"leading digit", FormatEnv, &exchange.Credentials{Env: []exchange.Variable{exchange.PlainVariable("1A", "x")}}, false, "not a valid shell name"},
@@ -195,7 +253,7 @@ func TestRenderErrors(t *testing.T) {
 			if w.writes != 0 {
 				t.Errorf("%d writes after an error; nothing may be half-written", w.writes)
 			}
-			for _, v := range []string{"FAKE-secret", "FAKE-session-token"} {
+			for _, v := range []string{"FAKE-secret", "FAKE-session-token", "external_account"} {
 				if strings.Contains(err.Error(), v) {
 					t.Errorf("error reveals a secret: %q", err)
 				}
@@ -223,7 +281,11 @@ func TestExportWritesOnce(t *testing.T) {
 	t.Parallel()
 	for _, f := range Formats() {
 		w := &countingWriter{}
-		if err := (&Renderer{Format: f, W: w}).Export(context.Background(), awsCredentials()); err != nil {
+		c := awsCredentials()
+		if f == FormatExternalAccount {
+			c = gcpFileCredentials()
+		}
+		if err := (&Renderer{Format: f, W: w}).Export(context.Background(), c); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
 		if w.writes != 1 {
@@ -256,6 +318,7 @@ func TestParseFormat(t *testing.T) {
 		"env":                  FormatEnv,
 		"JSON":                 FormatJSON,
 		" credential-process ": FormatCredentialProcess,
+		"External-Account":     FormatExternalAccount,
 	} {
 		got, err := ParseFormat(in)
 		if err != nil || got != want {
@@ -264,7 +327,7 @@ func TestParseFormat(t *testing.T) {
 	}
 	for _, in := range []string{"", "dotenv", "credential_process"} {
 		_, err := ParseFormat(in)
-		if !errors.Is(err, exchange.ErrInvalidInput) || !strings.Contains(err.Error(), `valid formats are ["credential-process" "env" "json"]`) {
+		if !errors.Is(err, exchange.ErrInvalidInput) || !strings.Contains(err.Error(), `valid formats are ["credential-process" "env" "external-account" "json"]`) {
 			t.Errorf("ParseFormat(%q) error = %v", in, err)
 		}
 	}

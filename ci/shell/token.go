@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"unicode"
@@ -29,7 +30,29 @@ type FileTokenSource struct {
 	Masker exchange.Masker
 }
 
-var _ exchange.TokenSource = (*FileTokenSource)(nil)
+var (
+	_ exchange.TokenSource       = (*FileTokenSource)(nil)
+	_ exchange.CredentialSourcer = (*FileTokenSource)(nil)
+)
+
+// CredentialSource implements [exchange.CredentialSourcer]: a credential
+// file (GCP external_account) can read fresh tokens from the same file for
+// as long as whoever rotates it keeps it current. Path is made absolute,
+// because the credential file is read by other processes from other
+// working directories. The audience is ignored, as in [FileTokenSource.Token].
+// Token trims white space around the token; not every consumer of a
+// credential file does, so a token file that feeds one is best written
+// without a trailing newline.
+func (s *FileTokenSource) CredentialSource(_ string) (*exchange.CredentialSource, error) {
+	if s.Path == "" {
+		return nil, exchange.InputError("token-file", "no path given")
+	}
+	p, err := filepath.Abs(s.Path)
+	if err != nil {
+		return nil, fmt.Errorf("making the token file path absolute: %w", err)
+	}
+	return &exchange.CredentialSource{File: p}, nil
+}
 
 // Token implements [exchange.TokenSource].
 func (s *FileTokenSource) Token(ctx context.Context, _ string) (exchange.Secret, error) {
@@ -53,7 +76,9 @@ func (s *FileTokenSource) Token(ctx context.Context, _ string) (exchange.Secret,
 
 // ReaderTokenSource reads the token from R (standard input) once, on the
 // first call, and returns the same token on later calls: a stream cannot
-// be read twice. The audience argument is ignored, as for
+// be read twice. For the same reason it does not implement
+// [exchange.CredentialSourcer]: no other process can read the token again,
+// so credential files made from it cannot refresh themselves. The audience argument is ignored, as for
 // [FileTokenSource]. A ReaderTokenSource must not be copied after first
 // use.
 type ReaderTokenSource struct {

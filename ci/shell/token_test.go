@@ -184,3 +184,33 @@ func TestReaderTokenSourceCancel(t *testing.T) {
 		t.Errorf("Token() error = %v, want deadline exceeded", err)
 	}
 }
+
+func TestFileTokenSourceCredentialSource(t *testing.T) {
+	t.Parallel()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs := writeFile(t, fakeJWT)
+	for in, want := range map[string]string{
+		abs:                       abs,
+		"run/token":               filepath.Join(wd, "run", "token"),
+		"./run/../token-file.jwt": filepath.Join(wd, "token-file.jwt"),
+	} {
+		got, err := (&FileTokenSource{Path: in}).CredentialSource("ignored-audience")
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if diff := cmp.Diff(&exchange.CredentialSource{File: want}, got); diff != "" {
+			t.Errorf("%q (-want +got):\n%s", in, diff)
+		}
+	}
+	if _, err := (&FileTokenSource{}).CredentialSource("aud"); !errors.Is(err, exchange.ErrInvalidInput) {
+		t.Errorf("no path: %v", err)
+	}
+	// Standard input cannot be read twice, so it cannot describe itself.
+	var src exchange.TokenSource = &ReaderTokenSource{}
+	if _, ok := src.(exchange.CredentialSourcer); ok {
+		t.Error("ReaderTokenSource claims to be a CredentialSourcer")
+	}
+}

@@ -133,11 +133,10 @@ func firstNonEmpty(vals ...string) string {
 // runAction is the container action: main step, or post step.
 func runAction(ctx context.Context, e *env, post bool) error {
 	// action.yml passes the host path of the runner's temp directory in
-	// args, which the runner does not translate. Providers that export
-	// files (GCP credentials) need it; AWS exports none, so it is only
-	// accepted here.
+	// args, which the runner does not translate: credential files are
+	// exported by their host path, so host steps can open them.
 	fs := newFlagSet(e, "action", "GitHub Action mode; configured through INPUT_* variables.")
-	fs.String("runner-temp", "", "host path of the runner's temp directory (set by action.yml)")
+	runnerTemp := fs.String("runner-temp", "", "host path of the runner's temp directory (set by action.yml)")
 	if err := parseFlags(fs, e.args[1:]); err != nil {
 		return err
 	}
@@ -148,11 +147,12 @@ func runAction(ctx context.Context, e *env, post bool) error {
 	logger := slog.New(github.NewLogHandler(e.stdout, level))
 	client := e.httpClient()
 	edge, err := github.New(github.Config{
-		Getenv:     e.getenv,
-		Stdout:     e.stdout,
-		HTTPClient: client,
-		Retry:      e.retryPolicy(),
-		Logger:     logger,
+		Getenv:         e.getenv,
+		Stdout:         e.stdout,
+		HTTPClient:     client,
+		Retry:          e.retryPolicy(),
+		Logger:         logger,
+		HostRunnerTemp: *runnerTemp,
 	})
 	if err != nil {
 		return reportAction(e, logger, fmt.Errorf("setting up the GitHub Actions edge: %w", err))

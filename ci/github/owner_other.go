@@ -1,0 +1,9 @@
+//go:build !unix
+
+package github
+
+import "io/fs"
+
+// statOwner reports that ownership is unknown: container actions run on
+// Linux only, and os.Geteuid never returns 0 elsewhere.
+func statOwner(fs.FileInfo) (uid, gid int, ok bool) { return 0, 0, false }

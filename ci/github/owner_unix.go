@@ -1,0 +1,17 @@
+//go:build unix
+
+package github
+
+import (
+	"io/fs"
+	"syscall"
+)
+
+// statOwner reads the owner of fi from its stat_t.
+func statOwner(fi fs.FileInfo) (uid, gid int, ok bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || st == nil {
+		return 0, 0, false
+	}
+	return int(st.Uid), int(st.Gid), true
+}
