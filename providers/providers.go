@@ -8,6 +8,7 @@ import (
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/providers/aws"
+	"github.com/oidc-exchange/oidc-exchange/providers/gcp"
 )
 
 // Type names a provider, as in the action's provider input.
@@ -16,11 +17,12 @@ type Type string
 // The providers this build knows.
 const (
 	AWS Type = "aws"
+	GCP Type = "gcp"
 )
 
 // Types lists the known providers, sorted.
 func Types() []Type {
-	t := []Type{AWS}
+	t := []Type{AWS, GCP}
 	slices.Sort(t)
 	return t
 }
@@ -39,6 +41,7 @@ func ParseType(s string) (Type, error) {
 // read. HTTPClient and Logger are infrastructure shared by all.
 type Config struct {
 	AWS        aws.Config
+	GCP        gcp.Config
 	HTTPClient *http.Client
 	Logger     *slog.Logger
 }
@@ -49,6 +52,8 @@ func DefaultAudience(t Type, cfg Config) string {
 	switch t {
 	case AWS:
 		return aws.DefaultAudience(cfg.AWS.Region)
+	case GCP:
+		return gcp.DefaultAudience(cfg.GCP.WorkloadIdentityProvider)
 	default:
 		return ""
 	}
@@ -62,6 +67,11 @@ func New(_ context.Context, t Type, cfg Config) (exchange.Provider, error) {
 		c.HTTPClient = cfg.HTTPClient
 		c.Logger = cfg.Logger
 		return aws.New(c)
+	case GCP:
+		c := cfg.GCP
+		c.HTTPClient = cfg.HTTPClient
+		c.Logger = cfg.Logger
+		return gcp.New(c)
 	default:
 		return nil, exchange.InputError("provider", "unknown provider %q, valid providers are %q", exchange.Sanitize(string(t)), Types())
 	}

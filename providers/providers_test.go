@@ -8,6 +8,7 @@ import (
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/providers"
 	"github.com/oidc-exchange/oidc-exchange/providers/aws"
+	"github.com/oidc-exchange/oidc-exchange/providers/gcp"
 )
 
 func TestParseType(t *testing.T) {
@@ -15,8 +16,11 @@ func TestParseType(t *testing.T) {
 	if got, err := providers.ParseType("aws"); err != nil || got != providers.AWS {
 		t.Fatalf("ParseType(aws) = %q, %v", got, err)
 	}
+	if got, err := providers.ParseType("gcp"); err != nil || got != providers.GCP {
+		t.Fatalf("ParseType(gcp) = %q, %v", got, err)
+	}
 	_, err := providers.ParseType("azure")
-	if !errors.Is(err, exchange.ErrInvalidInput) || !strings.Contains(err.Error(), `valid providers are ["aws"]`) {
+	if !errors.Is(err, exchange.ErrInvalidInput) || !strings.Contains(err.Error(), `valid providers are ["aws" "gcp"]`) {
 		t.Fatalf("ParseType(azure) error = %v", err)
 	}
 }
@@ -32,8 +36,13 @@ func TestNew(t *testing.T) {
 	if _, err := providers.New(t.Context(), providers.AWS, providers.Config{}); !errors.Is(err, exchange.ErrInvalidInput) {
 		t.Fatalf("New(aws) without region: %v", err)
 	}
-	if _, err := providers.New(t.Context(), "gcp", providers.Config{}); !errors.Is(err, exchange.ErrInvalidInput) {
-		t.Fatalf("New(gcp) = %v, want an invalid-input error naming the valid providers", err)
+	if _, err := providers.New(t.Context(), "azure", providers.Config{}); !errors.Is(err, exchange.ErrInvalidInput) {
+		t.Fatalf("New(azure) = %v, want an invalid-input error naming the valid providers", err)
+	}
+	if _, err := providers.New(t.Context(), providers.GCP, providers.Config{GCP: gcp.Config{
+		WorkloadIdentityProvider: "projects/123456789/locations/global/workloadIdentityPools/github/providers/octo-org",
+	}}); err != nil {
+		t.Fatalf("New(gcp) = %v", err)
 	}
 }
 
@@ -43,5 +52,9 @@ func TestDefaultAudience(t *testing.T) {
 		if got := providers.DefaultAudience(providers.AWS, providers.Config{AWS: aws.Config{Region: region}}); got != want {
 			t.Errorf("DefaultAudience(%s) = %q, want %q", region, got, want)
 		}
+	}
+	wip := "projects/123456789/locations/global/workloadIdentityPools/github/providers/octo-org"
+	if got := providers.DefaultAudience(providers.GCP, providers.Config{GCP: gcp.Config{WorkloadIdentityProvider: wip}}); got != "https://iam.googleapis.com/"+wip {
+		t.Errorf("DefaultAudience(gcp) = %q", got)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/providers"
 	"github.com/oidc-exchange/oidc-exchange/providers/aws"
+	"github.com/oidc-exchange/oidc-exchange/providers/gcp"
 )
 
 // actionConfig is everything action mode reads from its inputs, validated
@@ -46,12 +47,17 @@ func readActionConfig(in inputs, getenv func(string) string) (*actionConfig, err
 	check(err)
 	cfg.provider = pt
 
-	if pt == providers.AWS {
+	switch pt {
+	case providers.AWS:
 		a, err := awsConfigFromInputs(in, getenv)
 		check(err)
 		cfg.providerCfg.AWS = a
 		cfg.unsetCurrent, err = in.boolean("unset-current-credentials", false)
 		check(err)
+	case providers.GCP:
+		g, err := gcpConfigFromInputs(in)
+		check(err)
+		cfg.providerCfg.GCP = g
 	}
 
 	cfg.audience = in.get("audience")
@@ -117,6 +123,45 @@ func awsConfigFromInputs(in inputs, getenv func(string) string) (aws.Config, err
 		errs = append(errs, err)
 	}
 	// Validate even after a parse error, so one run reports every bad input.
+	errs = append(errs, c.Validate())
+	return c, errors.Join(errs...)
+}
+
+// gcpConfigFromInputs reads google-github-actions/auth's inputs in our
+// kebab-case spelling.
+func gcpConfigFromInputs(in inputs) (gcp.Config, error) {
+	var errs []error
+	boolean := func(name string, def bool) bool {
+		v, err := in.boolean(name, def)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		return v
+	}
+	c := gcp.Config{
+		WorkloadIdentityProvider:   in.get("workload-identity-provider"),
+		ServiceAccount:             in.get("service-account"),
+		TokenFormat:                gcp.TokenFormat(in.get("token-format")),
+		AccessTokenLifetime:        in.get("access-token-lifetime"),
+		AccessTokenScopes:          in.list("access-token-scopes"),
+		AccessTokenSubject:         in.get("access-token-subject"),
+		IDTokenAudience:            in.get("id-token-audience"),
+		IDTokenIncludeEmail:        boolean("id-token-include-email", false),
+		AccessBoundary:             strings.TrimSpace(in.raw("access-boundary")),
+		CreateCredentialsFile:      gcp.Bool(boolean("create-credentials-file", true)),
+		ExportEnvironmentVariables: gcp.Bool(boolean("export-environment-variables", true)),
+		ProjectID:                  in.get("project-id"),
+		Universe:                   in.get("universe"),
+		STSEndpoint:                in.get("sts-endpoint"),
+		IAMCredentialsEndpoint:     in.get("iamcredentials-endpoint"),
+		OAuth2Endpoint:             in.get("oauth2-endpoint"),
+		Delegates:                  in.list("delegates"),
+		DisableRetry:               boolean("disable-retry", false),
+	}
+	var err error
+	if c.RetryMaxAttempts, err = in.integer("retry-max-attempts", 0); err != nil {
+		errs = append(errs, err)
+	}
 	errs = append(errs, c.Validate())
 	return c, errors.Join(errs...)
 }
