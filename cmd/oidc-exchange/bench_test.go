@@ -23,7 +23,9 @@ const longestChain = 2 * benchLatency
 
 func benchWorld(b *testing.B, subjects []string) *world {
 	b.Helper()
-	w, err := newWorld(subjects, nil)
+	o := defaultWorldOptions()
+	o.awsSubjects = subjects
+	w, err := newWorld(o)
 	if err != nil {
 		b.Fatal(err)
 	}

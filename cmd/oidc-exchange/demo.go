@@ -18,49 +18,89 @@ import (
 
 	"github.com/oidc-exchange/oidc-exchange/internal/sandbox"
 	"github.com/oidc-exchange/oidc-exchange/providers/aws/stsfake"
+	"github.com/oidc-exchange/oidc-exchange/providers/gcp/gcpfake"
 )
 
 const (
 	demoRole     = "arn:aws:iam::111122223333:role/deploy"
 	demoSubject  = "repo:octo-org/octo-repo:ref:refs/heads/main"
 	demoAudience = "sts.amazonaws.com"
+	demoProvider = "projects/123456789/locations/global/workloadIdentityPools/github/providers/octo-org"
+	demoPool     = "projects/123456789/locations/global/workloadIdentityPools/github"
+	demoSA       = "deployer@my-project.iam.gserviceaccount.com"
 )
 
+// demoRepoSet is the principal set of octo-org/octo-repo by repository id.
+const demoRepoSet = "principalSet://iam.googleapis.com/" + demoPool + "/attribute.repository_id/456789"
+
+// worldOptions shape the sandbox's trust: the AWS role's sub condition,
+// the GCP provider's attribute condition and who may impersonate the
+// service account.
+type worldOptions struct {
+	awsSubjects  []string
+	gcpCondition map[string]string
+	gcpSAUsers   []string
+	claims       map[string]any
+}
+
+func defaultWorldOptions() worldOptions {
+	return worldOptions{
+		awsSubjects:  []string{demoSubject},
+		gcpCondition: map[string]string{"repository_owner_id": "123456", "repository_id": "456789"},
+		gcpSAUsers:   []string{demoRepoSet},
+	}
+}
+
 // world is a local sandbox of everything an exchange talks to: an OIDC
-// issuer, GitHub's ID-token endpoint and AWS STS, all on 127.0.0.1, plus a
-// runner's file-command files in a temp dir. The demo, the end-to-end tests
-// and the benchmarks share it.
+// issuer, GitHub's ID-token endpoint, AWS STS and Google's STS and IAM
+// Credentials, all on 127.0.0.1, plus a runner's file-command files in a
+// temp dir. The demo, the end-to-end tests and the benchmarks share it.
 type world struct {
 	issuer *sandbox.Issuer
 	tokens *sandbox.TokenEndpoint
 	sts    *stsfake.Server
 	stsSrv *httptest.Server
+	gcp    *gcpfake.Server
+	gcpSrv *httptest.Server
 	dir    string
 	files  map[string]string
 	claims map[string]any
 }
 
-// newWorld starts the sandbox; trustedSubjects is the role's sub condition.
-func newWorld(trustedSubjects []string, claims map[string]any) (*world, error) {
+// newWorld starts the sandbox.
+func newWorld(o worldOptions) (*world, error) {
 	is, err := sandbox.NewIssuer("")
 	if err != nil {
 		return nil, err
 	}
-	w := &world{issuer: is, claims: claims}
+	w := &world{issuer: is, claims: o.claims}
 	w.tokens = sandbox.NewTokenEndpoint("demo-request-token", func(aud string) string {
 		return is.Mint(aud, time.Now(), w.claims)
 	})
+	keys := oidc.NewRemoteKeySet(context.Background(), is.URL+"/keys")
 	w.sts, err = stsfake.New(stsfake.Config{
 		Issuer:  is.URL,
-		KeySet:  oidc.NewRemoteKeySet(context.Background(), is.URL+"/keys"),
+		KeySet:  keys,
 		RoleARN: demoRole,
-		Trust:   stsfake.TrustPolicy{Audience: demoAudience, Subjects: trustedSubjects},
+		Trust:   stsfake.TrustPolicy{Audience: demoAudience, Subjects: o.awsSubjects},
 	})
 	if err != nil {
 		w.close()
 		return nil, err
 	}
 	w.stsSrv = httptest.NewServer(w.sts)
+	w.gcp, err = gcpfake.New(gcpfake.Config{
+		Issuer:          is.URL,
+		KeySet:          keys,
+		Provider:        demoProvider,
+		Condition:       o.gcpCondition,
+		ServiceAccounts: map[string]gcpfake.ServiceAccount{demoSA: {WorkloadIdentityUsers: o.gcpSAUsers}},
+	})
+	if err != nil {
+		w.close()
+		return nil, err
+	}
+	w.gcpSrv = httptest.NewServer(w.gcp)
 	w.dir, err = os.MkdirTemp("", "oidc-exchange-demo-")
 	if err != nil {
 		w.close()
@@ -70,8 +110,10 @@ func newWorld(trustedSubjects []string, claims map[string]any) (*world, error) {
 }
 
 func (w *world) close() {
-	if w.stsSrv != nil {
-		w.stsSrv.Close()
+	for _, srv := range []*httptest.Server{w.stsSrv, w.gcpSrv} {
+		if srv != nil {
+			srv.Close()
+		}
 	}
 	if w.tokens != nil {
 		w.tokens.Close()
@@ -82,19 +124,28 @@ func (w *world) close() {
 	}
 }
 
-// setLatency models remote services: every request to every endpoint waits.
+// setLatency models remote services: every request to every endpoint
+// takes d in all.
 func (w *world) setLatency(d time.Duration) {
 	w.issuer.SetLatency(d)
 	w.tokens.SetLatency(d)
 	w.sts.SetLatency(d)
+	w.gcp.SetLatency(d)
 }
 
 // stepEnv returns the environment the runner gives a container action's
-// main step, with fresh file-command files.
+// main step, with fresh file-command files. The runner temp is "mounted":
+// RUNNER_TEMP is a directory whose path ends in /github/runner_temp, as
+// the CI edge expects inside the container.
 func (w *world) stepEnv(stage string, inputs map[string]string) (map[string]string, error) {
 	w.files = map[string]string{}
+	step := filepath.Join(w.dir, stage)
+	temp := filepath.Join(step, "github", "runner_temp")
+	if err := os.MkdirAll(temp, 0o755); err != nil {
+		return nil, err
+	}
 	for _, name := range []string{"GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_STATE", "GITHUB_STEP_SUMMARY", "GITHUB_PATH"} {
-		p := filepath.Join(w.dir, stage+"_"+strings.ToLower(name))
+		p := filepath.Join(step, strings.ToLower(name))
 		if err := os.WriteFile(p, nil, 0o644); err != nil {
 			return nil, err
 		}
@@ -108,24 +159,29 @@ func (w *world) stepEnv(stage string, inputs map[string]string) (map[string]stri
 		"GITHUB_REPOSITORY_OWNER":        "octo-org",
 		"GITHUB_RUN_ID":                  "19677834613",
 		"GITHUB_RUN_ATTEMPT":             "1",
+		"GITHUB_WORKSPACE":               filepath.Join(step, "github", "workspace"),
 		"ACTIONS_ID_TOKEN_REQUEST_URL":   w.tokens.URL,
 		"ACTIONS_ID_TOKEN_REQUEST_TOKEN": w.tokens.RequestToken,
-		"RUNNER_TEMP":                    w.dir,
+		"RUNNER_TEMP":                    temp,
 	}
 	for k, v := range w.files {
 		env[k] = v
 	}
 	defaults := map[string]string{
-		"provider":               "aws",
-		"aws-region":             "eu-west-1",
-		"oidc-issuer":            w.issuer.URL,
-		"sts-endpoint":           w.stsSrv.URL,
-		"role-to-assume":         demoRole,
-		"role-duration-seconds":  "3600",
-		"output-env-credentials": "true",
+		"provider":                   "aws",
+		"aws-region":                 "eu-west-1",
+		"oidc-issuer":                w.issuer.URL,
+		"role-to-assume":             demoRole,
+		"workload-identity-provider": demoProvider,
+		"iamcredentials-endpoint":    w.gcpSrv.URL,
 	}
 	for k, v := range inputs {
 		defaults[k] = v
+	}
+	if defaults["provider"] == "gcp" {
+		defaults["sts-endpoint"] = firstNonEmpty(inputs["sts-endpoint"], w.gcpSrv.URL)
+	} else {
+		defaults["sts-endpoint"] = firstNonEmpty(inputs["sts-endpoint"], w.stsSrv.URL)
 	}
 	for k, v := range defaults {
 		env[inputEnvName(k)] = v
@@ -133,41 +189,54 @@ func (w *world) stepEnv(stage string, inputs map[string]string) (map[string]stri
 	return env, nil
 }
 
+// hostTemp is the host path of the step's runner temp: the sandbox has
+// no container, so host and container see the same directory.
+func (w *world) hostTemp(stepEnv map[string]string) string { return stepEnv["RUNNER_TEMP"] }
+
 type demoScenario struct {
-	name     string
-	summary  string
-	subjects []string
-	claims   map[string]any
-	inputs   map[string]string
+	name    string
+	summary string
+	world   func(o *worldOptions)
+	inputs  map[string]string
 }
 
 func demoScenarios() map[string]demoScenario {
 	return map[string]demoScenario{
 		"aws": {
-			name:     "aws",
-			summary:  "a push to main assumes arn:aws:iam::111122223333:role/deploy",
-			subjects: []string{demoSubject},
+			name:    "aws",
+			summary: "a push to main assumes arn:aws:iam::111122223333:role/deploy",
 			inputs: map[string]string{
 				"expect-claims":      "repository_owner_id=123456\nref=refs/heads/main",
 				"output-credentials": "true",
 			},
 		},
 		"aws-denied": {
-			name:     "aws-denied",
-			summary:  "the role trusts only the production environment; STS says AccessDenied and oidc-exchange explains why",
-			subjects: []string{"repo:octo-org/octo-repo:environment:production"},
+			name:    "aws-denied",
+			summary: "the role trusts only the production environment; STS says AccessDenied and oidc-exchange explains why",
+			world:   func(o *worldOptions) { o.awsSubjects = []string{"repo:octo-org/octo-repo:environment:production"} },
 		},
 		"aws-claims": {
-			name:     "aws-claims",
-			summary:  "expect-claims requires ref=refs/heads/release; the job fails before the token leaves the runner",
-			subjects: []string{demoSubject},
-			inputs:   map[string]string{"expect-claims": "ref=refs/heads/release\nrepository_owner_id=123456"},
+			name:    "aws-claims",
+			summary: "expect-claims requires ref=refs/heads/release; the job fails before the token leaves the runner",
+			inputs:  map[string]string{"expect-claims": "ref=refs/heads/release\nrepository_owner_id=123456"},
+		},
+		"gcp": {
+			name: "gcp",
+			summary: "a push to main federates through a Workload Identity Provider pinned to the repository's ids, " +
+				"impersonates " + demoSA + " and writes a self-refreshing credentials file",
+			inputs: map[string]string{"provider": "gcp", "service-account": demoSA},
+		},
+		"gcp-denied": {
+			name:    "gcp-denied",
+			summary: "the provider's attribute condition admits another repository id; STS says invalid_grant and oidc-exchange explains why",
+			world:   func(o *worldOptions) { o.gcpCondition = map[string]string{"repository_id": "999999"} },
+			inputs:  map[string]string{"provider": "gcp", "service-account": demoSA},
 		},
 	}
 }
 
 func runDemo(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "demo", "Run the real pipeline end to end in a local sandbox: an OIDC issuer, GitHub's token\nendpoint and AWS STS (Query/XML) run in this process on 127.0.0.1. No account is needed.\nScenarios: aws (default), aws-denied, aws-claims.")
+	fs := newFlagSet(e, "demo", "Run the real pipeline end to end in a local sandbox: an OIDC issuer, GitHub's token\nendpoint and AWS STS (Query/XML) run in this process on 127.0.0.1. No account is needed.\nScenarios: aws (default), aws-denied, aws-claims, gcp, gcp-denied.")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
@@ -182,7 +251,11 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if !ok {
 		return &usageError{msg: fmt.Sprintf("unknown demo scenario %q, valid scenarios are %q", name, sortedKeys(demoScenarios()))}
 	}
-	w, err := newWorld(sc.subjects, sc.claims)
+	o := defaultWorldOptions()
+	if sc.world != nil {
+		sc.world(&o)
+	}
+	w, err := newWorld(o)
 	if err != nil {
 		return fmt.Errorf("starting the sandbox: %w", err)
 	}
@@ -195,7 +268,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 
 	var stdout, stderr bytes.Buffer
 	stepErr := realMain(ctx, &env{
-		args:   []string{"oidc-exchange"},
+		args:   []string{"oidc-exchange", "--runner-temp=" + w.hostTemp(stepEnv)},
 		getenv: func(k string) string { return stepEnv[k] },
 		stdout: &stdout,
 		stderr: &stderr,
@@ -204,8 +277,8 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 
 	out := e.stdout
 	fmt.Fprintf(out, "oidc-exchange demo %q: %s.\n", sc.name, sc.summary)
-	fmt.Fprintln(out, "LOCAL SANDBOX: the OIDC issuer, GitHub's ID-token endpoint and AWS STS run in this process on 127.0.0.1;")
-	fmt.Fprintln(out, "the action itself runs unchanged (real go-oidc verification, real AWS SDK client, real runner file commands).")
+	fmt.Fprintln(out, "LOCAL SANDBOX: the OIDC issuer, GitHub's ID-token endpoint, AWS STS and Google's STS and IAM Credentials run in this process on 127.0.0.1;")
+	fmt.Fprintln(out, "the action itself runs unchanged (real go-oidc verification, the real AWS and Google client libraries, real runner file commands).")
 	masks := collectMasks(stdout.String())
 	section(out, "Step log, as the runner shows it (workflow commands rendered, masks applied)")
 	fmt.Fprint(out, runnerView(stdout.String()+stderr.String(), masks))
@@ -224,8 +297,15 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if stepErr != nil {
 		fmt.Fprintf(out, " (%v)", stepErr)
 	}
-	fmt.Fprintf(out, "; %d secret values masked; STS saw %d request(s).\n", len(masks), len(w.sts.Requests()))
-	if name == "aws" && stepErr != nil {
+	calls := len(w.sts.Requests())
+	if strings.HasPrefix(name, "gcp") {
+		calls = len(w.gcp.Requests())
+	}
+	fmt.Fprintf(out, "; %d secret values masked; the cloud saw %d request(s).\n", len(masks), calls)
+	if files := credentialFiles(stepEnv["RUNNER_TEMP"]); len(files) > 0 {
+		fmt.Fprintf(out, "Credentials file (mode %s, contents not shown: it holds the runner's request token): %s\n", files[0].mode, files[0].path)
+	}
+	if (name == "aws" || name == "gcp") && stepErr != nil {
 		return stepErr
 	}
 	return nil
@@ -329,4 +409,24 @@ func printFileCommands(w interface{ Write([]byte) (int, error) }, path string, m
 	if n == 0 {
 		fmt.Fprintln(w, "(nothing)")
 	}
+}
+
+type fileInfo struct {
+	path string
+	mode os.FileMode
+}
+
+// credentialFiles lists the files the action left in the runner temp.
+func credentialFiles(dir string) []fileInfo {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []fileInfo
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() {
+			out = append(out, fileInfo{path: filepath.Join(dir, e.Name()), mode: fi.Mode().Perm()})
+		}
+	}
+	return out
 }
