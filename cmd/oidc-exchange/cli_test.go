@@ -214,7 +214,9 @@ func TestDemo(t *testing.T) {
 	for name, want := range map[string][]string{
 		"aws":        {"LOCAL SANDBOX", "credentials issued", "AWS_SECRET_ACCESS_KEY=***", "exit code 0"},
 		"aws-denied": {"AccessDenied", "StringEquals", "exit code 4"},
-		"aws-claims": {"refs/heads/release", "exit code 4", "STS saw 0 request(s)"},
+		"aws-claims": {"refs/heads/release", "exit code 4", "the cloud saw 0 request(s)"},
+		"gcp":        {"credentials issued", "GOOGLE_APPLICATION_CREDENTIALS=", "access-token=***", "mode -rw-------", "exit code 0"},
+		"gcp-denied": {"invalid_grant", "assertion.repository_owner_id == '123456' && assertion.repository_id == '456789'", "exit code 4"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -243,4 +245,44 @@ func mustRead(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestCLIGCP exchanges a token file through the gcp command in each format.
+func TestCLIGCP(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		format string
+		want   []string
+	}{
+		{format: "json", want: []string{`"access-token"`, `"access-token-expiration"`, `"expiration"`}},
+		{format: "env", want: []string{"export CLOUDSDK_AUTH_ACCESS_TOKEN='", "export GOOGLE_OAUTH_ACCESS_TOKEN='", "export CLOUDSDK_CORE_PROJECT='my-project'"}},
+		{format: "external-account", want: []string{`"type": "external_account"`, `"credential_source"`, `"file": "`}},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, harnessOptions{})
+			tokenFile := filepath.Join(t.TempDir(), "token")
+			if err := os.WriteFile(tokenFile, []byte(h.issuer.Mint("https://iam.googleapis.com/"+demoProvider, time.Now(), nil)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r := runCLI(t, map[string]string{}, "", &hooks{retry: &fastRetry}, "gcp",
+				"--workload-identity-provider", demoProvider, "--service-account", demoSA,
+				"--oidc-issuer", h.issuer.URL, "--sts-endpoint", h.gcpURL, "--iamcredentials-endpoint", h.gcpURL,
+				"--token-file", tokenFile, "--format", tc.format)
+			if r.err != nil {
+				t.Fatalf("gcp: %v\n%s", r.err, r.stderr)
+			}
+			out := strings.ReplaceAll(r.stdout, `":"`, `": "`)
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, r.stdout)
+				}
+			}
+			for _, s := range h.gcp.Issued() {
+				if strings.Contains(r.stderr, s) {
+					t.Fatal("stderr holds an issued token")
+				}
+			}
+		})
+	}
 }

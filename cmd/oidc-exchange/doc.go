@@ -7,8 +7,9 @@
 // main step saved), and as a CLI otherwise:
 //
 //	oidc-exchange aws --role-arn ARN --region REGION [--format env|json|credential-process]
+//	oidc-exchange gcp --workload-identity-provider RESOURCE [--service-account EMAIL] [--format json|env|external-account]
 //	oidc-exchange verify [--audience AUD] [--token-file FILE|-]
-//	oidc-exchange demo [aws|aws-denied|aws-claims]
+//	oidc-exchange demo [aws|aws-denied|aws-claims|gcp|gcp-denied]
 //	oidc-exchange version
 //
 // This package is the only wiring layer: it alone reads flags, the

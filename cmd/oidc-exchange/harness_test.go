@@ -18,6 +18,7 @@ import (
 	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
 	"github.com/oidc-exchange/oidc-exchange/providers/aws/stsfake"
+	"github.com/oidc-exchange/oidc-exchange/providers/gcp/gcpfake"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -56,6 +57,8 @@ type harness struct {
 	issuer *exchangetest.Issuer
 	sts    *stsfake.Server
 	stsURL string
+	gcp    *gcpfake.Server
+	gcpURL string
 	runner *githubtest.Runner
 	action actionYAML
 	claims map[string]any
@@ -71,6 +74,12 @@ type harnessOptions struct {
 	mountRunnerTemp bool
 	debug           bool
 	stsLatency      time.Duration
+	// gcpCondition is the provider's attribute condition; nil pins the
+	// demo repository's owner and repository ids.
+	gcpCondition map[string]string
+	// gcpSAUsers may impersonate the service account; nil means the demo
+	// repository's principal set.
+	gcpSAUsers []string
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
@@ -94,7 +103,24 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	sts.SetLatency(o.stsLatency)
 	srv := httptest.NewServer(sts)
 	t.Cleanup(srv.Close)
-	h := &harness{t: t, issuer: is, sts: sts, stsURL: srv.URL, action: loadActionYAML(t), claims: o.claims, mintAt: o.mintAt}
+	wo := defaultWorldOptions()
+	if o.gcpCondition != nil {
+		wo.gcpCondition = o.gcpCondition
+	}
+	if o.gcpSAUsers != nil {
+		wo.gcpSAUsers = o.gcpSAUsers
+	}
+	gfake, err := gcpfake.New(gcpfake.Config{
+		Issuer: is.URL, KeySet: oidc.NewRemoteKeySet(context.Background(), is.URL+"/keys"), Provider: demoProvider,
+		Condition: wo.gcpCondition, ServiceAccounts: map[string]gcpfake.ServiceAccount{demoSA: {WorkloadIdentityUsers: wo.gcpSAUsers}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gsrv := httptest.NewServer(gfake)
+	t.Cleanup(gsrv.Close)
+	h := &harness{t: t, issuer: is, sts: sts, stsURL: srv.URL, gcp: gfake, gcpURL: gsrv.URL,
+		action: loadActionYAML(t), claims: o.claims, mintAt: o.mintAt}
 	defaults := map[string]string{}
 	for name, in := range h.action.Inputs {
 		defaults[name] = in.Default
@@ -104,6 +130,8 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	defaults["sts-endpoint"] = srv.URL
 	defaults["aws-region"] = "eu-west-1"
 	defaults["role-to-assume"] = demoRole
+	defaults["workload-identity-provider"] = demoProvider
+	defaults["iamcredentials-endpoint"] = gsrv.URL
 	h.runner = githubtest.New(t, githubtest.Options{
 		InputDefaults:     defaults,
 		Args:              h.action.Runs.Args,
@@ -157,7 +185,7 @@ func (h *harness) secrets() []string {
 			s = append(s, r.Issued.AccessKeyID, r.Issued.SecretAccessKey, r.Issued.SessionToken)
 		}
 	}
-	return s
+	return append(s, h.gcp.Issued()...)
 }
 
 var (

@@ -54,6 +54,7 @@ const usageText = `oidc-exchange trades a CI job's OIDC token for short-lived cl
 Usage:
   oidc-exchange                      run as a GitHub Action (GITHUB_ACTIONS=true)
   oidc-exchange aws [flags]          print AWS credentials for shells and SDKs
+  oidc-exchange gcp [flags]          print a GCP token, or an external_account credentials file
   oidc-exchange verify [flags]       verify a token and print its claims as JSON
   oidc-exchange demo [scenario]      run the whole pipeline in a local sandbox
   oidc-exchange version              print the version
@@ -79,6 +80,8 @@ func run(ctx context.Context, e *env) error {
 	switch args[0] {
 	case "aws":
 		return runAWS(ctx, e, args[1:])
+	case "gcp":
+		return runGCP(ctx, e, args[1:])
 	case "verify":
 		return runVerify(ctx, e, args[1:])
 	case "demo":
