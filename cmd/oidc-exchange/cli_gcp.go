@@ -21,7 +21,7 @@ func runGCP(ctx context.Context, e *env, args []string) error {
 	tf.register(fs)
 	var c gcp.Config
 	var scopes, delegates, expect multiFlag
-	var format, tokenFormat, boundary, auditLog string
+	var format, tokenFormat, boundary, auditLog, output string
 	var timeout time.Duration
 	fs.StringVar(&c.WorkloadIdentityProvider, "workload-identity-provider", "", "projects/N/locations/global/workloadIdentityPools/P/providers/X (required)")
 	fs.StringVar(&c.ServiceAccount, "service-account", "", "service account email to impersonate (default: direct federation)")
@@ -44,6 +44,7 @@ func runGCP(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(&c.DisableRetry, "disable-retry", false, "never retry")
 	fs.Var(&expect, "expect-claim", "claim=pattern the token must match before it is sent (repeatable)")
 	fs.StringVar(&auditLog, "audit-log", "", "append the audit record to this file")
+	fs.StringVar(&output, "output", "", "write the output to this new file (mode 0600) instead of stdout; use it for external-account")
 	fs.DurationVar(&timeout, "timeout", 60*time.Second, "overall time limit")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -92,7 +93,18 @@ func runGCP(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var exporter exchange.Exporter = &shell.Renderer{Format: sf, W: e.stdout}
+	w := e.stdout
+	if output != "" {
+		// The file may carry the runner's request token: create it
+		// private, and never over an existing file (or symlink).
+		f, err := os.OpenFile(output, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return exchange.InputError("output", "%v", err)
+		}
+		defer f.Close()
+		w = f
+	}
+	var exporter exchange.Exporter = &shell.Renderer{Format: sf, W: w}
 	if sf == shell.FormatEnv {
 		exporter = &tokenEnvExporter{next: exporter}
 	}

@@ -265,13 +265,22 @@ func TestCLIGCP(t *testing.T) {
 			if err := os.WriteFile(tokenFile, []byte(h.issuer.Mint("https://iam.googleapis.com/"+demoProvider, time.Now(), nil)), 0o600); err != nil {
 				t.Fatal(err)
 			}
+			outFile := filepath.Join(t.TempDir(), "out")
 			r := runCLI(t, map[string]string{}, "", &hooks{retry: &fastRetry}, "gcp",
 				"--workload-identity-provider", demoProvider, "--service-account", demoSA,
 				"--oidc-issuer", h.issuer.URL, "--sts-endpoint", h.gcpURL, "--iamcredentials-endpoint", h.gcpURL,
-				"--token-file", tokenFile, "--format", tc.format)
+				"--token-file", tokenFile, "--format", tc.format, "--output", outFile)
 			if r.err != nil {
 				t.Fatalf("gcp: %v\n%s", r.err, r.stderr)
 			}
+			fi, err := os.Stat(outFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().Perm() != 0o600 {
+				t.Fatalf("output file mode %v, want 0600", fi.Mode().Perm())
+			}
+			r.stdout = mustRead(t, outFile)
 			out := strings.ReplaceAll(r.stdout, `":"`, `": "`)
 			for _, w := range tc.want {
 				if !strings.Contains(out, w) {
