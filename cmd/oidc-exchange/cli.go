@@ -147,6 +147,16 @@ func runAWS(ctx context.Context, e *env, args []string) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
+	return runProvider(ctx, e, &tf, expect, timeout, auditLog, providers.AWS, providers.Config{AWS: c},
+		&shell.Renderer{Format: sf, W: e.stdout})
+}
+
+// runProvider is the common tail of the provider commands: parse the
+// expectations, build the provider from the registry, and run the pipeline
+// with exporter.
+func runProvider(ctx context.Context, e *env, tf *tokenFlags, expect []string, timeout time.Duration, auditLog string,
+	pt providers.Type, cfg providers.Config, exporter exchange.Exporter,
+) error {
 	expectations, err := exchange.ParseExpectations(strings.Join(expect, "\n"))
 	if err != nil {
 		return err
@@ -158,15 +168,15 @@ func runAWS(ctx context.Context, e *env, args []string) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	client := e.httpClient()
-	cfg := providers.Config{AWS: c, HTTPClient: client, Logger: logger}
+	cfg.HTTPClient, cfg.Logger = client, logger
 	if tf.audience == "" {
-		tf.audience = providers.DefaultAudience(providers.AWS, cfg)
+		tf.audience = providers.DefaultAudience(pt, cfg)
 	}
-	provider, err := providers.New(ctx, providers.AWS, cfg)
+	provider, err := providers.New(ctx, pt, cfg)
 	if err != nil {
 		return err
 	}
-	return runCLIPipeline(ctx, e, client, logger, &tf, expectations, providers.AWS, provider, &shell.Renderer{Format: sf, W: e.stdout}, auditLog)
+	return runCLIPipeline(ctx, e, client, logger, tf, expectations, pt, provider, exporter, auditLog)
 }
 
 func runCLIPipeline(ctx context.Context, e *env, client *http.Client, logger *slog.Logger, tf *tokenFlags, expectations exchange.Expectations,

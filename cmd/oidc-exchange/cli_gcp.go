@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -74,41 +75,14 @@ func runGCP(ctx context.Context, e *env, args []string) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	expectations, err := exchange.ParseExpectations(strings.Join(expect, "\n"))
-	if err != nil {
-		return err
-	}
-	logger, err := cliLogger(e.stderr, tf.logLevel)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	client := e.httpClient()
-	cfg := providers.Config{GCP: c, HTTPClient: client, Logger: logger}
-	if tf.audience == "" {
-		tf.audience = providers.DefaultAudience(providers.GCP, cfg)
-	}
-	provider, err := providers.New(ctx, providers.GCP, cfg)
-	if err != nil {
-		return err
-	}
-	w := e.stdout
+	var exporter exchange.Exporter = &shell.Renderer{Format: sf, W: e.stdout}
 	if output != "" {
-		// The file may carry the runner's request token: create it
-		// private, and never over an existing file (or symlink).
-		f, err := os.OpenFile(output, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return exchange.InputError("output", "%v", err)
-		}
-		defer f.Close()
-		w = f
+		exporter = &privateFileExporter{path: output, renderer: &shell.Renderer{Format: sf}}
 	}
-	var exporter exchange.Exporter = &shell.Renderer{Format: sf, W: w}
 	if sf == shell.FormatEnv {
 		exporter = &tokenEnvExporter{next: exporter}
 	}
-	return runCLIPipeline(ctx, e, client, logger, &tf, expectations, providers.GCP, provider, exporter, auditLog)
+	return runProvider(ctx, e, &tf, expect, timeout, auditLog, providers.GCP, providers.Config{GCP: c}, exporter)
 }
 
 // tokenEnvExporter adds the issued access token under the variables gcloud
@@ -130,4 +104,32 @@ func (t *tokenEnvExporter) Export(ctx context.Context, c *exchange.Credentials) 
 		}
 	}
 	return t.next.Export(ctx, &cc)
+}
+
+// privateFileExporter writes the rendered credentials to a new file with
+// mode 0600, created only once the exchange succeeded: the file may carry
+// the runner's request token, and a failed run must leave nothing behind.
+type privateFileExporter struct {
+	path     string
+	renderer *shell.Renderer
+}
+
+var _ exchange.Exporter = (*privateFileExporter)(nil)
+
+func (p *privateFileExporter) Export(_ context.Context, c *exchange.Credentials) error {
+	body, err := p.renderer.Render(c)
+	if err != nil {
+		return err
+	}
+	// O_EXCL: never over an existing file, nor through a planted symlink.
+	f, err := os.OpenFile(p.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return exchange.InputError("output", "%v", err)
+	}
+	if _, err := f.Write(body); err != nil {
+		f.Close()
+		os.Remove(p.path)
+		return fmt.Errorf("writing %s: %w", p.path, err)
+	}
+	return f.Close()
 }

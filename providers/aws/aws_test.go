@@ -232,7 +232,7 @@ func TestOutputs(t *testing.T) {
 			cfg.OutputCredentials = tt.outputCreds
 			cfg.OutputEnvCredentials = tt.envCreds
 			cfg.MaskAccountID = tt.mask
-			logs := &syncBuffer{}
+			logs := &exchangetest.SyncBuffer{}
 			cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			p := e.provider(t, cfg)
 			id, _ := e.identity(time.Time{}, "", nil)

@@ -89,7 +89,7 @@ func (p *Provider) classify(ctx context.Context, err error, id *exchange.Identit
 	case codeInvalidIdentityToken:
 		// Permanent: AWS itself retries this once after an IdP key
 		// rotation; a second failure means the setup is wrong.
-		issuer, audience := requestIssuer(id, req), requestAudience(id, req)
+		issuer, audience := req.IssuerOf(id), req.AudienceOf(id)
 		pe.Kind = exchange.ErrTokenInvalid
 		pe.Hint = fmt.Sprintf("STS did not accept the token: the role's account needs an IAM OIDC identity provider for %s whose audiences include %q",
 			conditionKeyPrefix(issuer), audience)
@@ -181,7 +181,7 @@ func (p *Provider) denialDetails(id *exchange.Identity, req *exchange.Request) s
 	b.WriteString(exchange.ClaimsTable(id, claimsShownOnDenial...))
 	fmt.Fprintf(&b, "Role: %s\n", p.display(p.cfg.RoleARN))
 	b.WriteString("A trust-policy condition that admits exactly this token:\n")
-	b.WriteString(suggestedCondition(requestIssuer(id, req), requestAudience(id, req), id.Subject))
+	b.WriteString(suggestedCondition(req.IssuerOf(id), req.AudienceOf(id), id.Subject))
 	b.WriteString("Also pin the repository by its immutable ids where your trust policy can (repository_id")
 	if v := id.Claim("repository_id"); v != "" {
 		fmt.Fprintf(&b, " %s", exchange.Sanitize(v))
@@ -194,22 +194,7 @@ func (p *Provider) denialDetails(id *exchange.Identity, req *exchange.Request) s
 	return b.String()
 }
 
-func requestIssuer(id *exchange.Identity, req *exchange.Request) string {
-	if req != nil && req.Issuer != "" {
-		return req.Issuer
-	}
-	return id.Issuer
-}
 
-func requestAudience(id *exchange.Identity, req *exchange.Request) string {
-	if req != nil && req.Audience != "" {
-		return req.Audience
-	}
-	if len(id.Audience) > 0 {
-		return id.Audience[0]
-	}
-	return ""
-}
 
 // conditionKeyPrefix is the prefix of IAM's condition keys for an OIDC
 // provider: the issuer without its scheme, path included, so an enterprise

@@ -1,11 +1,9 @@
 package aws
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,24 +31,6 @@ func (f stsFunc) AssumeRoleWithWebIdentity(ctx context.Context, in *sts.AssumeRo
 	return f(ctx, in, optFns...)
 }
 
-// syncBuffer collects log output from concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // testEnv is a real OIDC issuer on 127.0.0.1 and the wire-level fake STS,
 // which the real SDK client reaches through Config.STSEndpoint.
 type testEnv struct {
@@ -58,7 +38,7 @@ type testEnv struct {
 	fake   *stsfake.Server
 	srv    *httptest.Server
 	now    time.Time
-	logs   *syncBuffer
+	logs   *exchangetest.SyncBuffer
 }
 
 func newTestEnv(t *testing.T, mutate func(*stsfake.Config)) *testEnv {
@@ -85,7 +65,7 @@ func newTestEnv(t *testing.T, mutate func(*stsfake.Config)) *testEnv {
 	}
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
-	return &testEnv{issuer: is, fake: fake, srv: srv, now: now, logs: &syncBuffer{}}
+	return &testEnv{issuer: is, fake: fake, srv: srv, now: now, logs: &exchangetest.SyncBuffer{}}
 }
 
 // config is a valid configuration pointing at the fake.

@@ -331,9 +331,9 @@ func (p *Provider) stsDenialDetails(id *exchange.Identity, req *exchange.Request
 	b.WriteString("Claims of this job's token:\n")
 	b.WriteString(exchange.ClaimsTable(id, claimsShownOnDenial...))
 	fmt.Fprintf(&b, "Workload identity provider: %s\n", p.cfg.WorkloadIdentityProvider)
-	aud := requestAudience(id, req)
+	aud := req.AudienceOf(id)
 	fmt.Fprintf(&b, "The provider's issuer URI must be %s, and its allowed audiences must include %s",
-		exchange.Sanitize(requestIssuer(id, req)), exchange.Sanitize(aud))
+		exchange.Sanitize(req.IssuerOf(id)), exchange.Sanitize(aud))
 	if def := DefaultAudience(p.cfg.WorkloadIdentityProvider); aud != def {
 		fmt.Fprintf(&b, " (without an allowed-audiences list it accepts only %s)", def)
 	}
@@ -403,19 +403,4 @@ func celString(s string) string {
 	return "'" + exchange.Sanitize(r.Replace(s)) + "'"
 }
 
-func requestIssuer(id *exchange.Identity, req *exchange.Request) string {
-	if req != nil && req.Issuer != "" {
-		return req.Issuer
-	}
-	return id.Issuer
-}
 
-func requestAudience(id *exchange.Identity, req *exchange.Request) string {
-	if req != nil && req.Audience != "" {
-		return req.Audience
-	}
-	if len(id.Audience) > 0 {
-		return id.Audience[0]
-	}
-	return ""
-}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,24 +33,6 @@ const (
 	cloudPlatform = "https://www.googleapis.com/auth/cloud-platform"
 )
 
-// syncBuffer collects log output from concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // testEnv is a real OIDC issuer on 127.0.0.1 and the wire-level fake,
 // which the real Google libraries reach through the endpoint overrides.
 type testEnv struct {
@@ -59,7 +40,7 @@ type testEnv struct {
 	fake   *gcpfake.Server
 	srv    *httptest.Server
 	now    time.Time
-	logs   *syncBuffer
+	logs   *exchangetest.SyncBuffer
 }
 
 func newTestEnv(t *testing.T, mutate func(*gcpfake.Config)) *testEnv {
@@ -89,7 +70,7 @@ func newTestEnv(t *testing.T, mutate func(*gcpfake.Config)) *testEnv {
 	}
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
-	return &testEnv{issuer: is, fake: fake, srv: srv, now: now, logs: &syncBuffer{}}
+	return &testEnv{issuer: is, fake: fake, srv: srv, now: now, logs: &exchangetest.SyncBuffer{}}
 }
 
 // config is a valid configuration pointing at the fake, without a
