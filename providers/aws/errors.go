@@ -194,8 +194,6 @@ func (p *Provider) denialDetails(id *exchange.Identity, req *exchange.Request) s
 	return b.String()
 }
 
-
-
 // conditionKeyPrefix is the prefix of IAM's condition keys for an OIDC
 // provider: the issuer without its scheme, path included, so an enterprise
 // slug issuer gives "token.actions.githubusercontent.com/<slug>". A

@@ -402,5 +402,3 @@ func celString(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`)
 	return "'" + exchange.Sanitize(r.Replace(s)) + "'"
 }
-
-
