@@ -43,7 +43,7 @@ func fakeCredentials() *exchange.Credentials {
 
 func newPipeline(t *testing.T, mint func(is *exchangetest.Issuer, aud string) string, provider func(ctx context.Context, id *exchange.Identity) (*exchange.Credentials, error), expect string) (*exchange.Pipeline, *fixture) {
 	t.Helper()
-	is := newIssuer(t, "")
+	is := exchangetest.StartIssuer(t, "")
 	f := &fixture{issuer: is, events: &exchangetest.Events{}}
 	f.tokens = &exchangetest.StaticTokens{Events: f.events, Mint: func(aud string) string { return mint(is, aud) }}
 	f.masker = &exchangetest.RecordingMasker{Events: f.events}

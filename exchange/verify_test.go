@@ -120,16 +120,6 @@ func TestVerifyRealGitHubTokenTampered(t *testing.T) {
 	}
 }
 
-func newIssuer(t *testing.T, prefix string) *exchangetest.Issuer {
-	t.Helper()
-	is, err := exchangetest.NewIssuer(prefix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(is.Close)
-	return is
-}
-
 func fastRetry() httpclient.Policy {
 	return httpclient.Policy{MaxAttempts: 3, MaxElapsed: 5 * time.Second, InitialDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}
 }
@@ -185,7 +175,7 @@ func TestVerifyWithDiscovery(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			is := newIssuer(t, tc.prefix)
+			is := exchangetest.StartIssuer(t, tc.prefix)
 			is.FailNext(tc.failFirst)
 			v, err := exchange.NewVerifier(exchange.VerifierConfig{
 				Issuer: is.URL, Audience: aud, HTTPClient: httpclient.New(httpclient.Options{}), Retry: fastRetry(),

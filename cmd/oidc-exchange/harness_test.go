@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coreos/go-oidc/v3/oidc"
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/oidc-exchange/oidc-exchange/ci/github/githubtest"
@@ -84,16 +83,12 @@ type harnessOptions struct {
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
 	t.Helper()
-	is, err := exchangetest.NewIssuer("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(is.Close)
+	is := exchangetest.StartIssuer(t, "")
 	if o.trustedSubjects == nil {
 		o.trustedSubjects = []string{"repo:octo-org/octo-repo:ref:refs/heads/main"}
 	}
 	sts, err := stsfake.New(stsfake.Config{
-		Issuer: is.URL, KeySet: oidc.NewRemoteKeySet(context.Background(), is.URL+"/keys"),
+		Issuer: is.URL, KeySet: is.KeySet(context.Background()),
 		RoleARN: demoRole, Trust: stsfake.TrustPolicy{Audience: demoAudience, Subjects: o.trustedSubjects},
 		MaxSessionDuration: o.maxSession,
 	})
@@ -111,7 +106,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		wo.gcpSAUsers = o.gcpSAUsers
 	}
 	gfake, err := gcpfake.New(gcpfake.Config{
-		Issuer: is.URL, KeySet: oidc.NewRemoteKeySet(context.Background(), is.URL+"/keys"), Provider: demoProvider,
+		Issuer: is.URL, KeySet: is.KeySet(context.Background()), Provider: demoProvider,
 		Condition: wo.gcpCondition, ServiceAccounts: map[string]gcpfake.ServiceAccount{demoSA: {WorkloadIdentityUsers: wo.gcpSAUsers}},
 	})
 	if err != nil {

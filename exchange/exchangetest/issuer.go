@@ -1,6 +1,7 @@
 package exchangetest
 
 import (
+	"testing"
 	"time"
 
 	"github.com/oidc-exchange/oidc-exchange/internal/sandbox"
@@ -13,6 +14,17 @@ type Issuer = sandbox.Issuer
 // NewIssuer starts an issuer; pathPrefix may be "" or like
 // "/_services/token". Call Close when done.
 func NewIssuer(pathPrefix string) (*Issuer, error) { return sandbox.NewIssuer(pathPrefix) }
+
+// StartIssuer starts an issuer that is closed when the test ends.
+func StartIssuer(t testing.TB, pathPrefix string) *Issuer {
+	t.Helper()
+	is, err := sandbox.NewIssuer(pathPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(is.Close)
+	return is
+}
 
 // GitHubClaims returns the claims of a push to main in octo-org/octo-repo;
 // see [sandbox.GitHubClaims].

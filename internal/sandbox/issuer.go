@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
@@ -59,6 +60,12 @@ func NewIssuer(pathPrefix string) (*Issuer, error) {
 	is.URL = is.Server.URL + pathPrefix
 	is.oidc.SetIssuer(is.URL)
 	return is, nil
+}
+
+// KeySet is the issuer's JWKS as a go-oidc key set, for fakes that verify
+// tokens the way a cloud STS does.
+func (is *Issuer) KeySet(ctx context.Context) oidc.KeySet {
+	return oidc.NewRemoteKeySet(ctx, is.URL+"/keys")
 }
 
 // Close stops the server.

@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
-	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
@@ -900,7 +899,7 @@ func BenchmarkExchange(b *testing.B) {
 			now := time.Now()
 			fake, err := stsfake.New(stsfake.Config{
 				Issuer:  is.URL,
-				KeySet:  oidc.NewRemoteKeySet(b.Context(), is.URL+"/keys"),
+				KeySet:  is.KeySet(b.Context()),
 				RoleARN: testRole,
 				Trust:   stsfake.TrustPolicy{Audience: testAudience, Subjects: []string{testSubject}},
 			})

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
@@ -43,15 +42,11 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T, mutate func(*stsfake.Config)) *testEnv {
 	t.Helper()
-	is, err := exchangetest.NewIssuer("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(is.Close)
+	is := exchangetest.StartIssuer(t, "")
 	now := time.Now().UTC().Truncate(time.Second)
 	cfg := stsfake.Config{
 		Issuer:  is.URL,
-		KeySet:  oidc.NewRemoteKeySet(t.Context(), is.URL+"/keys"),
+		KeySet:  is.KeySet(t.Context()),
 		RoleARN: testRole,
 		Trust:   stsfake.TrustPolicy{Audience: testAudience, Subjects: []string{testSubject}},
 		Now:     func() time.Time { return now },

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coreos/go-oidc/v3/oidc"
-
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
@@ -45,15 +43,11 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T, mutate func(*gcpfake.Config)) *testEnv {
 	t.Helper()
-	is, err := exchangetest.NewIssuer("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(is.Close)
+	is := exchangetest.StartIssuer(t, "")
 	now := time.Now().UTC().Truncate(time.Second)
 	cfg := gcpfake.Config{
 		Issuer:    is.URL,
-		KeySet:    oidc.NewRemoteKeySet(t.Context(), is.URL+"/keys"),
+		KeySet:    is.KeySet(t.Context()),
 		Provider:  testProvider,
 		Condition: map[string]string{"repository_owner_id": "123456"},
 		ServiceAccounts: map[string]gcpfake.ServiceAccount{

@@ -42,15 +42,11 @@ type env struct {
 
 func newEnv(t *testing.T, mutate func(*stsfake.Config)) *env {
 	t.Helper()
-	is, err := exchangetest.NewIssuer("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(is.Close)
+	is := exchangetest.StartIssuer(t, "")
 	now := time.Now().UTC().Truncate(time.Second)
 	cfg := stsfake.Config{
 		Issuer:  is.URL,
-		KeySet:  oidc.NewRemoteKeySet(t.Context(), is.URL+"/keys"),
+		KeySet:  is.KeySet(t.Context()),
 		RoleARN: testRole,
 		Trust:   stsfake.TrustPolicy{Audience: testAudience, Subjects: []string{"repo:octo-org/octo-repo:ref:refs/heads/*"}},
 		Now:     func() time.Time { return now },
@@ -212,11 +208,7 @@ func TestErrors(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(c *stsfake.Config) { c.MaxSessionDuration = 7200 })
 	good := e.token(nil)
-	other, err := exchangetest.NewIssuer("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(other.Close)
+	other := exchangetest.StartIssuer(t, "")
 
 	tests := []struct {
 		name   string

@@ -35,15 +35,11 @@ type env struct {
 
 func newEnv(t *testing.T, mutate func(*gcpfake.Config)) *env {
 	t.Helper()
-	is, err := exchangetest.NewIssuer("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(is.Close)
+	is := exchangetest.StartIssuer(t, "")
 	now := time.Now().UTC().Truncate(time.Second)
 	cfg := gcpfake.Config{
 		Issuer:    is.URL,
-		KeySet:    oidc.NewRemoteKeySet(t.Context(), is.URL+"/keys"),
+		KeySet:    is.KeySet(t.Context()),
 		Provider:  provider,
 		Condition: map[string]string{"repository_owner_id": "123456", "ref": "refs/heads/*"},
 		ServiceAccounts: map[string]gcpfake.ServiceAccount{
@@ -153,11 +149,7 @@ func TestSTSFormAndJSON(t *testing.T) {
 func TestSTSErrors(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
-	other, err := exchangetest.NewIssuer("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(other.Close)
+	other := exchangetest.StartIssuer(t, "")
 	tests := []struct {
 		name   string
 		edit   func(url.Values)
@@ -460,12 +452,8 @@ func TestLatencyIsTotal(t *testing.T) {
 
 func TestNew(t *testing.T) {
 	t.Parallel()
-	is, err := exchangetest.NewIssuer("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(is.Close)
-	keys := oidc.NewRemoteKeySet(t.Context(), is.URL+"/keys")
+	is := exchangetest.StartIssuer(t, "")
+	keys := is.KeySet(t.Context())
 	for name, cfg := range map[string]gcpfake.Config{
 		"no issuer":    {KeySet: keys, Provider: provider},
 		"no keys":      {Issuer: is.URL, Provider: provider},
