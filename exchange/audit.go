@@ -59,6 +59,8 @@ type AuditRecord struct {
 	CredentialSHA256     string   `json:"credential_sha256"`
 	Scopes               []string `json:"scopes"`
 	AccessBoundarySHA256 string   `json:"access_boundary_sha256"`
+	RequestedAudiences   []string `json:"requested_audiences"`
+	RequestedResources   []string `json:"requested_resources"`
 	ExpiresAt            string   `json:"expires_at"`
 
 	LatencyMS Latency `json:"latency_ms"`
@@ -113,6 +115,12 @@ func (r *AuditRecord) fillCredentials(c *Credentials) {
 	r.SessionPolicySHA256 = a.SessionPolicySHA256
 	r.CredentialSHA256 = a.CredentialSHA256
 	r.AccessBoundarySHA256 = a.AccessBoundarySHA256
+	if len(a.Audiences) > 0 {
+		r.RequestedAudiences = append([]string(nil), a.Audiences...)
+	}
+	if len(a.Resources) > 0 {
+		r.RequestedResources = append([]string(nil), a.Resources...)
+	}
 	if len(a.Scopes) > 0 {
 		r.Scopes = append([]string(nil), a.Scopes...)
 	}
@@ -155,6 +163,8 @@ func (r *AuditRecord) Markdown() string {
 	row("Session name", r.SessionName)
 	row("Expires", r.ExpiresAt)
 	row("Scopes", strings.Join(r.Scopes, ", "))
+	row("Requested audiences", strings.Join(r.RequestedAudiences, ", "))
+	row("Requested resources", strings.Join(r.RequestedResources, ", "))
 	row("Session policy SHA-256", r.SessionPolicySHA256)
 	row("Access boundary SHA-256", r.AccessBoundarySHA256)
 	row("Credential SHA-256", r.CredentialSHA256)

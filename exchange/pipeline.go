@@ -74,7 +74,10 @@ func (p *Pipeline) Run(ctx context.Context) (*Result, error) {
 		CI:       p.Platform,
 		Provider: p.ProviderName,
 		Scopes:   []string{},
-		Version:  version.Get().Version,
+		// Lists are [] rather than null so the record's shape is stable.
+		RequestedAudiences: []string{},
+		RequestedResources: []string{},
+		Version:            version.Get().Version,
 	}
 	if t, ok := p.Provider.(Targeter); ok {
 		rec.Target = t.Target()

@@ -135,6 +135,9 @@ type ProviderAudit struct {
 	Scopes []string
 	// AccessBoundarySHA256 fingerprints a GCP Credential Access Boundary.
 	AccessBoundarySHA256 string
+	// Audiences and Resources are what an RFC 8693 request asked for.
+	Audiences []string
+	Resources []string
 }
 
 // Secrets returns every sensitive value of c, each once, in a stable order.
