@@ -8,6 +8,7 @@ import (
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/providers/aws"
+	"github.com/oidc-exchange/oidc-exchange/providers/broker"
 	"github.com/oidc-exchange/oidc-exchange/providers/gcp"
 )
 
@@ -16,13 +17,14 @@ type Type string
 
 // The providers this build knows.
 const (
-	AWS Type = "aws"
-	GCP Type = "gcp"
+	AWS    Type = "aws"
+	GCP    Type = "gcp"
+	Broker Type = "broker"
 )
 
 // Types lists the known providers, sorted.
 func Types() []Type {
-	t := []Type{AWS, GCP}
+	t := []Type{AWS, Broker, GCP}
 	slices.Sort(t)
 	return t
 }
@@ -42,12 +44,13 @@ func ParseType(s string) (Type, error) {
 type Config struct {
 	AWS        aws.Config
 	GCP        gcp.Config
+	Broker     broker.Config
 	HTTPClient *http.Client
 	Logger     *slog.Logger
 }
 
 // DefaultAudience is the audience a provider's cloud expects when the user
-// sets none.
+// sets none. Brokers have none: each must demand its own.
 func DefaultAudience(t Type, cfg Config) string {
 	switch t {
 	case AWS:
@@ -72,6 +75,11 @@ func New(_ context.Context, t Type, cfg Config) (exchange.Provider, error) {
 		c.HTTPClient = cfg.HTTPClient
 		c.Logger = cfg.Logger
 		return gcp.New(c)
+	case Broker:
+		c := cfg.Broker
+		c.HTTPClient = cfg.HTTPClient
+		c.Logger = cfg.Logger
+		return broker.New(c)
 	default:
 		return nil, exchange.InputError("provider", "unknown provider %q, valid providers are %q", exchange.Sanitize(string(t)), Types())
 	}

@@ -20,7 +20,7 @@ func TestParseType(t *testing.T) {
 		t.Fatalf("ParseType(gcp) = %q, %v", got, err)
 	}
 	_, err := providers.ParseType("azure")
-	if !errors.Is(err, exchange.ErrInvalidInput) || !strings.Contains(err.Error(), `valid providers are ["aws" "gcp"]`) {
+	if !errors.Is(err, exchange.ErrInvalidInput) || !strings.Contains(err.Error(), `valid providers are ["aws" "broker" "gcp"]`) {
 		t.Fatalf("ParseType(azure) error = %v", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/providers"
 	"github.com/oidc-exchange/oidc-exchange/providers/aws"
+	"github.com/oidc-exchange/oidc-exchange/providers/broker"
 	"github.com/oidc-exchange/oidc-exchange/providers/gcp"
 )
 
@@ -58,11 +59,20 @@ func readActionConfig(in inputs, getenv func(string) string) (*actionConfig, err
 		g, err := gcpConfigFromInputs(in)
 		check(err)
 		cfg.providerCfg.GCP = g
+	case providers.Broker:
+		b, err := brokerConfigFromInputs(in)
+		check(err)
+		cfg.providerCfg.Broker = b
 	}
 
 	cfg.audience = in.get("audience")
 	if cfg.audience == "" {
 		cfg.audience = providers.DefaultAudience(pt, cfg.providerCfg)
+	}
+	if cfg.audience == "" && pt == providers.Broker {
+		// A token minted for a cloud must not be replayable to a broker,
+		// nor the reverse: the broker has to demand its own audience.
+		check(exchange.InputError("audience", "is required with provider broker: request the broker's own audience, so a token minted for a cloud cannot be replayed to it"))
 	}
 	cfg.issuer = in.get("oidc-issuer")
 	if cfg.issuer == "" {
@@ -166,6 +176,42 @@ func gcpConfigFromInputs(in inputs) (gcp.Config, error) {
 	return c, errors.Join(errs...)
 }
 
+// secretInputs are masked before anything else happens in action mode,
+// so no later message, not even a validation error, can show them.
+var secretInputs = []string{"broker-client-secret"}
+
+// brokerConfigFromInputs reads the RFC 8693 broker inputs.
+func brokerConfigFromInputs(in inputs) (broker.Config, error) {
+	var errs []error
+	extra, err := broker.ParseExtraParams(in.raw("broker-extra-params"))
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c := broker.Config{
+		URL:                in.get("broker-url"),
+		Discovery:          in.get("broker-discovery"),
+		Audiences:          in.list("broker-audience"),
+		Resources:          in.list("broker-resource"),
+		Scope:              in.get("broker-scope"),
+		RequestedTokenType: in.get("requested-token-type"),
+		SubjectTokenType:   in.get("subject-token-type"),
+		RequestFormat:      broker.RequestFormat(in.get("broker-request-format")),
+		ClientID:           in.get("broker-client-id"),
+		ClientSecret:       exchange.NewSecret(in.get("broker-client-secret")),
+		ClientAuth:         broker.ClientAuth(in.get("broker-client-auth")),
+		ExtraParams:        extra,
+		ExportEnv:          in.get("export-env"),
+	}
+	if c.RetryMaxAttempts, err = in.integer("retry-max-attempts", 0); err != nil {
+		errs = append(errs, err)
+	}
+	if c.DisableRetry, err = in.boolean("disable-retry", false); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, c.Validate())
+	return c, errors.Join(errs...)
+}
+
 func firstNonEmpty(vals ...string) string {
 	for _, v := range vals {
 		if v = strings.TrimSpace(v); v != "" {
@@ -210,8 +256,16 @@ func runAction(ctx context.Context, e *env, post bool) error {
 	if err := edge.MarkPost(); err != nil {
 		return reportAction(e, logger, err)
 	}
+	in := inputs{getenv: e.getenv}
+	for _, name := range secretInputs {
+		for _, form := range exchange.MaskForms(exchange.NewSecret(in.get(name))) {
+			if err := edge.Mask(form); err != nil {
+				return reportAction(e, logger, err)
+			}
+		}
+	}
 
-	cfg, err := readActionConfig(inputs{getenv: e.getenv}, e.getenv)
+	cfg, err := readActionConfig(in, e.getenv)
 	if err != nil {
 		return reportAction(e, logger, err)
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oidc-exchange/oidc-exchange/providers/broker/brokerfake"
 )
 
 // cliRun runs the program in-process as a CLI with an explicit env.
@@ -216,6 +218,7 @@ func TestDemo(t *testing.T) {
 		"aws-denied": {"AccessDenied", "StringEquals", "exit code 4"},
 		"aws-claims": {"refs/heads/release", "exit code 4", "the cloud saw 0 request(s)"},
 		"gcp":        {"credentials issued", "GOOGLE_APPLICATION_CREDENTIALS=", "access-token=***", "mode -rw-------", "exit code 0"},
+		"broker":     {"BROKER_TOKEN=***", "token=***", "exit code 0"},
 		"gcp-denied": {"invalid_grant", "assertion.repository_owner_id == '123456' && assertion.repository_id == '456789'", "exit code 4"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -293,5 +296,35 @@ func TestCLIGCP(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCLIBroker exchanges a token file at the RFC 8693 fake; the client
+// secret comes from the environment, never argv.
+func TestCLIBroker(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(h.issuer.Mint(demoBrokerAudience, time.Now(), nil)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"json", "env"} {
+		r := runCLI(t, map[string]string{brokerSecretEnv: demoBrokerSecret}, "", &hooks{retry: &fastRetry}, "broker",
+			"--url", h.brkURL+brokerfake.TokenPath, "--audience", demoBrokerAudience, "--client-id", demoBrokerClient,
+			"--oidc-issuer", h.issuer.URL, "--token-file", tokenFile, "--format", format, "--request-format", "json-camel")
+		if r.err != nil {
+			t.Fatalf("broker %s: %v\n%s", format, r.err, r.stderr)
+		}
+		issued := h.broker.Issued()
+		if !strings.Contains(r.stdout, issued[len(issued)-1]) {
+			t.Errorf("%s output lacks the token:\n%s", format, r.stdout)
+		}
+		if strings.Contains(r.stderr, demoBrokerSecret) || strings.Contains(r.stderr, issued[len(issued)-1]) {
+			t.Fatal("stderr holds a secret")
+		}
+	}
+	r := runCLI(t, map[string]string{}, "", nil, "broker", "--url", h.brkURL+brokerfake.TokenPath, "--token-file", tokenFile)
+	if exitCode(r.err) != exitInput || !strings.Contains(r.stderr, "audience") {
+		t.Errorf("missing --audience: exit %d, %s", exitCode(r.err), r.stderr)
 	}
 }

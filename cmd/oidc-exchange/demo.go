@@ -18,6 +18,7 @@ import (
 
 	"github.com/oidc-exchange/oidc-exchange/internal/sandbox"
 	"github.com/oidc-exchange/oidc-exchange/providers/aws/stsfake"
+	"github.com/oidc-exchange/oidc-exchange/providers/broker/brokerfake"
 	"github.com/oidc-exchange/oidc-exchange/providers/gcp/gcpfake"
 )
 
@@ -28,7 +29,15 @@ const (
 	demoProvider = "projects/123456789/locations/global/workloadIdentityPools/github/providers/octo-org"
 	demoPool     = "projects/123456789/locations/global/workloadIdentityPools/github"
 	demoSA       = "deployer@my-project.iam.gserviceaccount.com"
+	// demoBrokerAudience is the broker's own audience: tokens minted for a
+	// cloud cannot be replayed to it.
+	demoBrokerAudience = "https://broker.octo-org.example"
+	demoBrokerClient   = "github-actions"
 )
+
+// demoBrokerSecret is the sandbox broker's client secret: fake, and masked
+// like any secret input.
+const demoBrokerSecret = "FAKE-demo-client-secret"
 
 // demoRepoSet is the principal set of octo-org/octo-repo by repository id.
 const demoRepoSet = "principalSet://iam.googleapis.com/" + demoPool + "/attribute.repository_id/456789"
@@ -40,6 +49,8 @@ type worldOptions struct {
 	awsSubjects  []string
 	gcpCondition map[string]string
 	gcpSAUsers   []string
+	// brokerClaims are the broker's policy: required claim globs.
+	brokerClaims map[string]string
 	claims       map[string]any
 }
 
@@ -48,6 +59,7 @@ func defaultWorldOptions() worldOptions {
 		awsSubjects:  []string{demoSubject},
 		gcpCondition: map[string]string{"repository_owner_id": "123456", "repository_id": "456789"},
 		gcpSAUsers:   []string{demoRepoSet},
+		brokerClaims: map[string]string{"repository_owner_id": "123456", "ref": "refs/heads/main"},
 	}
 }
 
@@ -62,6 +74,8 @@ type world struct {
 	stsSrv *httptest.Server
 	gcp    *gcpfake.Server
 	gcpSrv *httptest.Server
+	broker *brokerfake.Server
+	brkSrv *httptest.Server
 	dir    string
 	files  map[string]string
 	claims map[string]any
@@ -101,6 +115,15 @@ func newWorld(o worldOptions) (*world, error) {
 		return nil, err
 	}
 	w.gcpSrv = httptest.NewServer(w.gcp)
+	w.broker, err = brokerfake.New(brokerfake.Config{
+		Issuer: is.URL, KeySet: keys, Audience: demoBrokerAudience, Claims: o.brokerClaims,
+		ClientID: demoBrokerClient, ClientSecret: demoBrokerSecret, SingleUseJTI: false,
+	})
+	if err != nil {
+		w.close()
+		return nil, err
+	}
+	w.brkSrv = httptest.NewServer(w.broker)
 	w.dir, err = os.MkdirTemp("", "oidc-exchange-demo-")
 	if err != nil {
 		w.close()
@@ -110,7 +133,7 @@ func newWorld(o worldOptions) (*world, error) {
 }
 
 func (w *world) close() {
-	for _, srv := range []*httptest.Server{w.stsSrv, w.gcpSrv} {
+	for _, srv := range []*httptest.Server{w.stsSrv, w.gcpSrv, w.brkSrv} {
 		if srv != nil {
 			srv.Close()
 		}
@@ -131,6 +154,7 @@ func (w *world) setLatency(d time.Duration) {
 	w.tokens.SetLatency(d)
 	w.sts.SetLatency(d)
 	w.gcp.SetLatency(d)
+	w.broker.SetLatency(d)
 }
 
 // stepEnv returns the environment the runner gives a container action's
@@ -174,9 +198,15 @@ func (w *world) stepEnv(stage string, inputs map[string]string) (map[string]stri
 		"role-to-assume":             demoRole,
 		"workload-identity-provider": demoProvider,
 		"iamcredentials-endpoint":    w.gcpSrv.URL,
+		"broker-url":                 w.brkSrv.URL + brokerfake.TokenPath,
+		"broker-client-id":           demoBrokerClient,
+		"broker-client-secret":       demoBrokerSecret,
 	}
 	for k, v := range inputs {
 		defaults[k] = v
+	}
+	if defaults["provider"] == "broker" && inputs["audience"] == "" {
+		defaults["audience"] = demoBrokerAudience
 	}
 	if defaults["provider"] == "gcp" {
 		defaults["sts-endpoint"] = firstNonEmpty(inputs["sts-endpoint"], w.gcpSrv.URL)
@@ -226,6 +256,12 @@ func demoScenarios() map[string]demoScenario {
 				"impersonates " + demoSA + " and writes a self-refreshing credentials file",
 			inputs: map[string]string{"provider": "gcp", "service-account": demoSA},
 		},
+		"broker": {
+			name: "broker",
+			summary: "a push to main trades its token, minted for the broker's own audience, at an RFC 8693 endpoint " +
+				"that authenticates this client and checks repository_owner_id and ref",
+			inputs: map[string]string{"provider": "broker", "broker-scope": "deploy"},
+		},
 		"gcp-denied": {
 			name:    "gcp-denied",
 			summary: "the provider's attribute condition admits another repository id; STS says invalid_grant and oidc-exchange explains why",
@@ -236,7 +272,7 @@ func demoScenarios() map[string]demoScenario {
 }
 
 func runDemo(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "demo", "Run the real pipeline end to end in a local sandbox: an OIDC issuer, GitHub's token\nendpoint and AWS STS (Query/XML) run in this process on 127.0.0.1. No account is needed.\nScenarios: aws (default), aws-denied, aws-claims, gcp, gcp-denied.")
+	fs := newFlagSet(e, "demo", "Run the real pipeline end to end in a local sandbox: an OIDC issuer, GitHub's token\nendpoint and AWS STS (Query/XML) run in this process on 127.0.0.1. No account is needed.\nScenarios: aws (default), aws-denied, aws-claims, gcp, gcp-denied, broker.")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
@@ -277,7 +313,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 
 	out := e.stdout
 	fmt.Fprintf(out, "oidc-exchange demo %q: %s.\n", sc.name, sc.summary)
-	fmt.Fprintln(out, "LOCAL SANDBOX: the OIDC issuer, GitHub's ID-token endpoint, AWS STS and Google's STS and IAM Credentials run in this process on 127.0.0.1;")
+	fmt.Fprintln(out, "LOCAL SANDBOX: the OIDC issuer, GitHub's ID-token endpoint, AWS STS, Google's STS and IAM Credentials and an RFC 8693 broker run in this process on 127.0.0.1;")
 	fmt.Fprintln(out, "the action itself runs unchanged (real go-oidc verification, the real AWS and Google client libraries, real runner file commands).")
 	masks := collectMasks(stdout.String())
 	section(out, "Step log, as the runner shows it (workflow commands rendered, masks applied)")
@@ -298,14 +334,17 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(out, " (%v)", stepErr)
 	}
 	calls := len(w.sts.Requests())
-	if strings.HasPrefix(name, "gcp") {
+	switch {
+	case strings.HasPrefix(name, "gcp"):
 		calls = len(w.gcp.Requests())
+	case strings.HasPrefix(name, "broker"):
+		calls = len(w.broker.Requests())
 	}
 	fmt.Fprintf(out, "; %d secret values masked; the cloud saw %d request(s).\n", len(masks), calls)
 	if files := credentialFiles(stepEnv["RUNNER_TEMP"]); len(files) > 0 {
 		fmt.Fprintf(out, "Credentials file (mode %s, contents not shown: it holds the runner's request token): %s\n", files[0].mode, files[0].path)
 	}
-	if (name == "aws" || name == "gcp") && stepErr != nil {
+	if (name == "aws" || name == "gcp" || name == "broker") && stepErr != nil {
 		return stepErr
 	}
 	return nil

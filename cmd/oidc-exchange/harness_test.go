@@ -17,6 +17,7 @@ import (
 	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
 	"github.com/oidc-exchange/oidc-exchange/providers/aws/stsfake"
+	"github.com/oidc-exchange/oidc-exchange/providers/broker/brokerfake"
 	"github.com/oidc-exchange/oidc-exchange/providers/gcp/gcpfake"
 )
 
@@ -58,6 +59,8 @@ type harness struct {
 	stsURL string
 	gcp    *gcpfake.Server
 	gcpURL string
+	broker *brokerfake.Server
+	brkURL string
 	runner *githubtest.Runner
 	action actionYAML
 	claims map[string]any
@@ -79,6 +82,8 @@ type harnessOptions struct {
 	// gcpSAUsers may impersonate the service account; nil means the demo
 	// repository's principal set.
 	gcpSAUsers []string
+	// broker tunes the RFC 8693 fake; nil means the demo broker.
+	broker func(c *brokerfake.Config)
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
@@ -114,7 +119,18 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	}
 	gsrv := httptest.NewServer(gfake)
 	t.Cleanup(gsrv.Close)
-	h := &harness{t: t, issuer: is, sts: sts, stsURL: srv.URL, gcp: gfake, gcpURL: gsrv.URL,
+	bcfg := brokerfake.Config{Issuer: is.URL, KeySet: is.KeySet(context.Background()), Audience: demoBrokerAudience,
+		Claims: wo.brokerClaims, ClientID: demoBrokerClient, ClientSecret: demoBrokerSecret}
+	if o.broker != nil {
+		o.broker(&bcfg)
+	}
+	bfake, err := brokerfake.New(bcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bsrv := httptest.NewServer(bfake)
+	t.Cleanup(bsrv.Close)
+	h := &harness{t: t, issuer: is, sts: sts, stsURL: srv.URL, gcp: gfake, gcpURL: gsrv.URL, broker: bfake, brkURL: bsrv.URL,
 		action: loadActionYAML(t), claims: o.claims, mintAt: o.mintAt}
 	defaults := map[string]string{}
 	for name, in := range h.action.Inputs {
@@ -180,7 +196,8 @@ func (h *harness) secrets() []string {
 			s = append(s, r.Issued.AccessKeyID, r.Issued.SecretAccessKey, r.Issued.SessionToken)
 		}
 	}
-	return append(s, h.gcp.Issued()...)
+	s = append(s, h.gcp.Issued()...)
+	return append(append(s, h.broker.Issued()...), demoBrokerSecret)
 }
 
 var (

@@ -55,6 +55,7 @@ Usage:
   oidc-exchange                      run as a GitHub Action (GITHUB_ACTIONS=true)
   oidc-exchange aws [flags]          print AWS credentials for shells and SDKs
   oidc-exchange gcp [flags]          print a GCP token, or an external_account credentials file
+  oidc-exchange broker [flags]       exchange the token at any RFC 8693 broker and print the result
   oidc-exchange verify [flags]       verify a token and print its claims as JSON
   oidc-exchange demo [scenario]      run the whole pipeline in a local sandbox
   oidc-exchange version              print the version
@@ -82,6 +83,8 @@ func run(ctx context.Context, e *env) error {
 		return runAWS(ctx, e, args[1:])
 	case "gcp":
 		return runGCP(ctx, e, args[1:])
+	case "broker":
+		return runBroker(ctx, e, args[1:])
 	case "verify":
 		return runVerify(ctx, e, args[1:])
 	case "demo":

@@ -1,0 +1,231 @@
+package broker
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/providers/broker/brokerfake"
+)
+
+// TestErrorCodes checks each code's kind, hint and explanation, and that
+// classification is by code before status.
+func TestErrorCodes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		failure     brokerfake.Failure
+		wantKind    error
+		wantCode    string
+		wantHint    string // a substring
+		wantDenial  bool   // claims table and parameters in Details
+		wantMessage string
+	}{
+		{"invalid_request", brokerfake.Failure{Code: "invalid_request", Description: "missing connector_id"},
+			exchange.ErrProviderRejected, "invalid_request", "broker-extra-params", false, "missing connector_id"},
+		{"invalid_client", brokerfake.Failure{Code: "invalid_client"},
+			exchange.ErrProviderRejected, "invalid_client", "broker-client-auth", false, "HTTP 401 Unauthorized"},
+		{"invalid_grant", brokerfake.Failure{Code: "invalid_grant", Description: "claim ref does not match"},
+			exchange.ErrProviderDenied, "invalid_grant", "does not admit the token", true, "claim ref does not match"},
+		{"unauthorized_client", brokerfake.Failure{Code: "unauthorized_client"},
+			exchange.ErrProviderDenied, "unauthorized_client", "token-exchange grant", true, "HTTP 400 Bad Request"},
+		{"unsupported_grant_type", brokerfake.Failure{Code: "unsupported_grant_type"},
+			exchange.ErrProviderRejected, "unsupported_grant_type", "does not support RFC 8693", false, ""},
+		{"invalid_scope", brokerfake.Failure{Code: "invalid_scope"},
+			exchange.ErrProviderRejected, "invalid_scope", "broker-scope", false, ""},
+		{"invalid_target", brokerfake.Failure{Code: "invalid_target", Description: "unknown audience"},
+			exchange.ErrProviderDenied, "invalid_target", "broker-audience", true, "unknown audience"},
+		{"access_denied", brokerfake.Failure{Code: "access_denied"},
+			exchange.ErrProviderDenied, "access_denied", "policy does not admit", true, ""},
+		{"Dex's 401 access_denied is a denial, not a client failure", brokerfake.Failure{Status: 401, Code: "access_denied", Description: "no sub"},
+			exchange.ErrProviderDenied, "access_denied", "Dex", true, "no sub"},
+		{"request_not_supported", brokerfake.Failure{Code: "request_not_supported"},
+			exchange.ErrProviderRejected, "request_not_supported", TokenTypeIDToken, false, ""},
+		{"unknown code with 400", brokerfake.Failure{Code: "weird_error"},
+			exchange.ErrProviderRejected, "weird_error", "rejected the request", false, ""},
+		{"unknown code with 403", brokerfake.Failure{Status: 403, Code: "forbidden"},
+			exchange.ErrProviderDenied, "forbidden", "refused the exchange", true, ""},
+		{"HTML 400 page", brokerfake.Failure{Status: 400, RawBody: "<html><body>Bad Request</body></html>"},
+			exchange.ErrProviderRejected, "", "rejected the request", false, "HTTP 400 Bad Request (not an OAuth error answer)"},
+		{"HTML 502 page, retried", brokerfake.Failure{Status: 502, RawBody: "<html>Bad Gateway</html>"},
+			exchange.ErrProviderUnavailable, "", "HTTP 502", false, "HTTP 502 Bad Gateway (not an OAuth error answer)"},
+		{"Octopus error shape", brokerfake.Failure{Status: 400, RawBody: `{"ErrorMessage":"No service account matches","Errors":["No service account matches"]}`, ContentType: "application/json"},
+			exchange.ErrProviderRejected, "", "rejected the request", false, "No service account matches"},
+		{"JFrog error shape", brokerfake.Failure{Status: 401, RawBody: `{"errors":[{"code":"UNAUTHORIZED","message":"Failed to validate token"}]}`, ContentType: "application/json"},
+			exchange.ErrProviderDenied, "", "refused the exchange", true, "Failed to validate token"},
+		{"redirect", brokerfake.Failure{Status: 302, RawBody: "moved"},
+			exchange.ErrProviderRejected, codeRedirect, "final token endpoint", false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newTestEnv(t, nil)
+			cfg := e.config()
+			cfg.Resources = []string{"https://api.example.com"}
+			cfg.Scope = "deploy"
+			p := e.provider(t, cfg)
+			// A 502 is retried; the queue answers every attempt the same.
+			e.fake.FailNext(tt.failure, tt.failure, tt.failure)
+			id, _ := e.identity("", nil)
+			_, err := p.Exchange(t.Context(), id, e.request())
+			if !errors.Is(err, tt.wantKind) {
+				t.Fatalf("Exchange() = %v, want %v", err, tt.wantKind)
+			}
+			var pe *exchange.ProviderError
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %T is not a ProviderError", err)
+			}
+			if pe.Code != tt.wantCode {
+				t.Errorf("Code = %q, want %q", pe.Code, tt.wantCode)
+			}
+			if !strings.Contains(pe.Hint, tt.wantHint) {
+				t.Errorf("Hint = %q, want it to contain %q", pe.Hint, tt.wantHint)
+			}
+			if tt.wantMessage != "" && pe.Message != tt.wantMessage {
+				t.Errorf("Message = %q, want %q", pe.Message, tt.wantMessage)
+			}
+			explain := exchange.Explain(err)
+			hasDenial := strings.Contains(explain, "repository_owner_id") && strings.Contains(explain, "https://api.example.com")
+			if hasDenial != tt.wantDenial {
+				t.Errorf("claims and parameters in the explanation: %v, want %v:\n%s", hasDenial, tt.wantDenial, explain)
+			}
+			if !strings.HasPrefix(err.Error(), "exchanging the token at "+e.srv.URL+brokerfake.TokenPath+": broker") {
+				t.Errorf("Error() = %q, want it to name the endpoint", err.Error())
+			}
+			if strings.Contains(err.Error(), "html") || strings.Contains(err.Error(), "Bad Gateway</") {
+				t.Errorf("Error() quotes the body: %q", err.Error())
+			}
+		})
+	}
+}
+
+// TestErrorTable checks that every code of the table has a kind and a
+// hint, and that the table covers the codes the brief lists.
+func TestErrorTable(t *testing.T) {
+	t.Parallel()
+	for _, code := range []string{"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type",
+		"invalid_scope", "invalid_target", "access_denied", "request_not_supported"} {
+		info, ok := errorCodes[code]
+		if !ok || info.kind == nil || info.hint == "" || info.temporary {
+			t.Errorf("%s: %+v, want a permanent kind and a hint", code, info)
+		}
+	}
+	for code, info := range errorCodes {
+		if info.denial && !errors.Is(info.kind, exchange.ErrProviderDenied) {
+			t.Errorf("%s: denial details on a %v", code, info.kind)
+		}
+	}
+}
+
+func TestExpiredTokenDenial(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, nil)
+	p := e.provider(t, e.config())
+	// The token expired a minute before the broker answered.
+	p.now = func() time.Time { return e.now.Add(6 * time.Minute) }
+	e.fake.FailNext(brokerfake.Failure{Status: 401, Code: "access_denied", Description: "token expired"})
+	id, _ := e.identity("", nil)
+	_, err := p.Exchange(t.Context(), id, e.request())
+	if !errors.Is(err, exchange.ErrTokenExpired) || errors.Is(err, exchange.ErrProviderDenied) {
+		t.Fatalf("Exchange() = %v, want ErrTokenExpired only", err)
+	}
+}
+
+func TestErrorURI(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		uri  string
+		want string
+	}{
+		{"https://broker.example/docs/errors#invalid_grant", "https://broker.example/docs/errors#invalid_grant"},
+		{"http://broker.example/docs", ""},
+		{"javascript:alert(1)", ""},
+		{"https://user:pw@broker.example/", ""},
+		{"https://broker.example/\n::error::x", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.uri, func(t *testing.T) {
+			t.Parallel()
+			b := newRawBroker(t, func(w http.ResponseWriter, _ *http.Request, _ int) {
+				reply(w, 400, fmt.Sprintf(`{"error":"invalid_grant","error_uri":%q}`, tt.uri))
+			})
+			p := newProvider(t, Config{URL: b.srv.URL})
+			_, err := p.Exchange(t.Context(), fakeIdentity("fake.subject.token"), nil)
+			var oe *OAuthError
+			if !errors.As(err, &oe) {
+				t.Fatalf("Exchange() = %v, want an OAuthError inside", err)
+			}
+			if oe.URI != tt.want {
+				t.Errorf("URI = %q, want %q", oe.URI, tt.want)
+			}
+			if has := strings.Contains(exchange.Explain(err), "The broker's explanation: "+tt.want); has != (tt.want != "") {
+				t.Errorf("Explain() shows the URI: %v, want %v:\n%s", has, tt.want != "", exchange.Explain(err))
+			}
+		})
+	}
+}
+
+func TestParseErrorResponse(t *testing.T) {
+	t.Parallel()
+	scrub := scrubber("fake-secret-value")
+	long := strings.Repeat("x", 400)
+	tests := []struct {
+		name string
+		ct   string
+		body string
+		want OAuthError
+	}{
+		{"rfc", "application/json", `{"error":"invalid_grant","error_description":"nope","error_uri":"https://e.example/x"}`,
+			OAuthError{Status: 400, Code: "invalid_grant", Description: "nope", URI: "https://e.example/x"}},
+		{"rfc with charset", "application/json;charset=UTF-8", `{"error":"invalid_scope"}`, OAuthError{Status: 400, Code: "invalid_scope"}},
+		{"text/plain JSON", "text/plain", `{"error":"invalid_request"}`, OAuthError{Status: 400, Code: "invalid_request"}},
+		{"html", "text/html", `{"error":"invalid_request"}`, OAuthError{Status: 400}},
+		{"code not a string", "application/json", `{"error":42,"error_description":"d"}`, OAuthError{Status: 400, Description: "d"}},
+		{"code with spaces", "application/json", `{"error":"bad code"}`, OAuthError{Status: 400}},
+		{"control characters", "application/json", `{"error":"invalid_grant","error_description":"a\n::error::b"}`,
+			OAuthError{Status: 400, Code: "invalid_grant", Description: `a\n::error::b`}},
+		{"capped", "application/json", `{"error":"invalid_grant","error_description":"` + long + `"}`,
+			OAuthError{Status: 400, Code: "invalid_grant", Description: strings.Repeat("x", maxDescription) + "…"}},
+		{"secrets scrubbed", "application/json", `{"error":"invalid_client","error_description":"secret fake-secret-value and eyJhbGciOi.eyJzdWIiOi.c2ln"}`,
+			OAuthError{Status: 400, Code: "invalid_client", Description: "secret REDACTED and REDACTED"}},
+		{"garbage", "application/json", `{"error":`, OAuthError{Status: 400}},
+		{"odd vendor members do not hide the code", "application/json", `{"error":"invalid_grant","errors":"x","Errors":{"a":1}}`,
+			OAuthError{Status: 400, Code: "invalid_grant"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := http.Header{"Content-Type": {tt.ct}}
+			got := parseErrorResponse(400, h, []byte(tt.body), scrub)
+			if diff := cmp.Diff(&tt.want, got); diff != "" {
+				t.Errorf("parseErrorResponse (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestOAuthErrorTemporary(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		e    OAuthError
+		want bool
+	}{
+		{OAuthError{Status: 503}, true},
+		{OAuthError{Status: 429}, true},
+		{OAuthError{Status: 408}, true},
+		{OAuthError{Status: 400, Code: "temporarily_unavailable"}, true},
+		{OAuthError{Status: 400, Code: "invalid_grant"}, false},
+		{OAuthError{Status: 401, Code: "access_denied"}, false},
+	}
+	for _, tt := range tests {
+		if got := tt.e.Temporary(); got != tt.want {
+			t.Errorf("%v.Temporary() = %v, want %v", tt.e, got, tt.want)
+		}
+	}
+}
