@@ -319,8 +319,11 @@ func runAction(ctx context.Context, e *env, post bool) error {
 		}
 		return reportAction(e, logger, err)
 	}
-	logger.Info(fmt.Sprintf("oidc-exchange: %s credentials for %s, valid until %s",
-		cfg.provider, res.Audit.Target, res.Audit.ExpiresAt))
+	until := res.Audit.ExpiresAt
+	if until == "" {
+		until = "an expiry the issuer did not state"
+	}
+	logger.Info(fmt.Sprintf("oidc-exchange: %s credentials for %s, valid until %s", cfg.provider, res.Audit.Target, until))
 	return nil
 }
 
