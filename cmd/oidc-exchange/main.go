@@ -69,6 +69,10 @@ func exitCode(err error) int {
 	if errors.As(err, &ue) {
 		return exitInput
 	}
+	var fe *findingsError
+	if errors.As(err, &fe) {
+		return exitFindings
+	}
 	switch exchange.Classify(err) {
 	case exchange.ClassInput:
 		return exitInput

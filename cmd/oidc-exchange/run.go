@@ -57,6 +57,8 @@ Usage:
   oidc-exchange gcp [flags]          print a GCP token, or an external_account credentials file
   oidc-exchange broker [flags]       exchange the token at any RFC 8693 broker and print the result
   oidc-exchange verify [flags]       verify a token and print its claims as JSON
+  oidc-exchange lint [flags] FILE…   lint AWS, GCP and Azure trust configurations (exit 1 on findings)
+  oidc-exchange plan [flags]         write the least-privilege trust configuration for one workflow
   oidc-exchange demo [scenario]      run the whole pipeline in a local sandbox
   oidc-exchange version              print the version
 
@@ -85,6 +87,10 @@ func run(ctx context.Context, e *env) error {
 		return runGCP(ctx, e, args[1:])
 	case "broker":
 		return runBroker(ctx, e, args[1:])
+	case "lint":
+		return runLint(e, args[1:])
+	case "plan":
+		return runPlan(e, args[1:])
 	case "verify":
 		return runVerify(ctx, e, args[1:])
 	case "demo":
@@ -135,6 +141,9 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	}
 	return nil
 }
+
+// errFlagHelp is the flag package's answer to -h/--help.
+var errFlagHelp = flag.ErrHelp
 
 // errHelp ends a command successfully after its usage was printed.
 var errHelp = &helpShown{}

@@ -34,6 +34,8 @@ var rules = []rule{
 		why:   "a provider must not know which CI ran it, nor other providers"},
 	{from: module + "/ci/", deny: []string{module + "/providers", module + "/ci", module + "/cmd"},
 		why: "a CI edge must not know which provider ran, nor other edges"},
+	{from: module + "/trust", deny: []string{module + "/providers", module + "/ci", module + "/cmd"},
+		why: "trust tooling works on files; it must not depend on providers or CI edges"},
 	{from: module + "/internal/", deny: []string{module + "/"}, allow: []string{module + "/internal/version"},
 		why: "internal packages are leaves"},
 	{from: module, deny: []string{module + "/cmd"}, why: "nothing imports cmd"},

@@ -1,0 +1,334 @@
+package trust
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestClassifySubject(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		sub   string
+		glob  bool
+		scope scope
+		byID  bool
+		named bool
+		pr    bool
+		wf    []string
+	}{
+		{sub: "*", glob: true, scope: scopeAnyRepo},
+		{sub: "", glob: true, scope: scopeAnyRepo},
+		{sub: "repo:*", glob: true, scope: scopeAnyRepo},
+		{sub: "re*", glob: true, scope: scopeAnyRepo},
+		{sub: "repo:octo-org*", glob: true, scope: scopeAnyRepo},
+		{sub: "repo:octo-org*/octo-repo:*", glob: true, scope: scopeAnyRepo},
+		{sub: "repo:o?to-org/octo-repo:ref:refs/heads/main", glob: true, scope: scopeAnyRepo},
+		{sub: "repo:octo-org/*", glob: true, scope: scopeOwner, named: true},
+		{sub: "repo:octo-org/infra-*", glob: true, scope: scopeOwner, named: true},
+		{sub: "repo:octo-org@123456/*", glob: true, scope: scopeOwner, byID: true},
+		{sub: "repo:octo-org/octo-repo:*", glob: true, scope: scopeAnyRef, named: true},
+		{sub: "repo:octo-org/octo-repo:ref:*", glob: true, scope: scopeAnyRef, named: true},
+		{sub: "repo:octo-org/octo-repo:ref:refs/heads/*", glob: true, scope: scopeAnyRef, named: true},
+		{sub: "repo:octo-org/octo-repo:ref:refs/tags/*", glob: true, scope: scopeAnyRef, named: true},
+		{sub: "repo:octo-org/octo-repo:environment:*", glob: true, scope: scopeAnyRef, named: true},
+		{sub: "repo:octo-org/octo-repo:ref:refs/tags/v*", glob: true, scope: scopeExact, named: true},
+		{sub: "repo:octo-org/octo-repo:ref:refs/heads/release/*", glob: true, scope: scopeExact, named: true},
+		{sub: "repo:octo-org/octo-repo:ref:refs/heads/main", scope: scopeExact, named: true},
+		{sub: "repo:octo-org@123456/octo-repo@456789:environment:prod", scope: scopeExact, byID: true},
+		{sub: "repo:octo-org/octo-repo:pull_request", scope: scopeExact, named: true, pr: true},
+		{sub: "repo:octo-org/octo-repo:ref:refs/pull/*", glob: true, scope: scopeExact, named: true, pr: true},
+		// Literal comparisons with wildcards never match anything.
+		{sub: "repo:octo-org/*", scope: scopeExact},
+		{sub: "*", scope: scopeExact},
+		// Malformed: never matches a GitHub sub.
+		{sub: "repo:octo-org", scope: scopeExact},
+		// Customised subjects.
+		{sub: "repository_owner_id:123456:repository_id:456789:environment:prod", scope: scopeExact, byID: true},
+		{sub: "repository_owner_id:123456:environment:prod", scope: scopeOwner, byID: true},
+		{sub: "repository_owner:octo-org:environment:prod", scope: scopeOwner, named: true},
+		{sub: "repository_id:456789", scope: scopeAnyRef, byID: true},
+		{sub: "environment:prod", scope: scopeAnyRepo},
+		{sub: "repo:octo-org/octo-repo:environment:prod:job_workflow_ref:octo-org/wf/.github/workflows/d.yml@refs/heads/main",
+			scope: scopeExact, named: true, wf: []string{"octo-org/wf/.github/workflows/d.yml@refs/heads/main"}},
+		{sub: "repository_id:456789:job_workflow_ref:octo-org/wf/.github/workflows/d.yml@*", glob: true, scope: scopeAnyRef, byID: true,
+			wf: []string{"octo-org/wf/.github/workflows/d.yml@*"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.sub, func(t *testing.T) {
+			t.Parallel()
+			got := classifySubject(tc.sub, tc.glob)
+			if got.scope != tc.scope || got.byID != tc.byID || got.named != tc.named || got.pullRequest != tc.pr {
+				t.Errorf("classifySubject(%q, %v) = scope %v byID %v named %v pr %v (%s); want %v %v %v %v",
+					tc.sub, tc.glob, got.scope, got.byID, got.named, got.pullRequest, got.why, tc.scope, tc.byID, tc.named, tc.pr)
+			}
+			if diff := cmp.Diff(tc.wf, got.workflowRefs); diff != "" {
+				t.Errorf("workflow refs (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestClassifyIssuer(t *testing.T) {
+	t.Parallel()
+	hostPaths := []struct {
+		in   string
+		want issuerKind
+	}{
+		{"token.actions.githubusercontent.com", issuerShared},
+		{"TOKEN.actions.githubusercontent.com", issuerShared},
+		{"token.actions.githubusercontent.com/octo-enterprise", issuerEnterprise},
+		{"token.actions.githubusercontent.com/octo/enterprise", issuerNotGitHub},
+		{"token.actions.githubusercontent.com/..", issuerNotGitHub},
+		{"token.actions.octocorp.ghe.com", issuerGHECom},
+		{"token.actions.octocorp.ghe.com/octocorp", issuerGHECom},
+		{"ghes.example.com/_services/token", issuerGHES},
+		{"ghes.example.com:8443/_services/token", issuerGHES},
+		{"gitlab.com", issuerNotGitHub},
+		{"token.actions.githubusercontent.com.evil.com", issuerNotGitHub},
+		{"", issuerNotGitHub},
+	}
+	for _, tc := range hostPaths {
+		if got := classifyHostPath(tc.in); got != tc.want {
+			t.Errorf("classifyHostPath(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+	urls := []struct {
+		in   string
+		want issuerKind
+		why  string
+	}{
+		{"https://token.actions.githubusercontent.com", issuerShared, ""},
+		{"https://token.actions.githubusercontent.com/octo-enterprise", issuerEnterprise, ""},
+		{"https://token.actions.octocorp.ghe.com/octocorp", issuerGHECom, ""},
+		{"https://ghes.example.com/_services/token", issuerGHES, ""},
+		{"https://token.actions.githubusercontent.com/", issuerNotGitHub, "trailing slash"},
+		{"http://token.actions.githubusercontent.com", issuerNotGitHub, "https://"},
+		{"https://Token.Actions.GitHubUserContent.com", issuerNotGitHub, "lower-case"},
+		{"https://token.actions.githubusercontent.com?x=1", issuerNotGitHub, "query"},
+		{"https://gitlab.com", issuerNotGitHub, "not a GitHub"},
+		{"token.actions.githubusercontent.com", issuerNotGitHub, "not an absolute URL"},
+		{"", issuerNotGitHub, "not an absolute URL"},
+	}
+	for _, tc := range urls {
+		got, why := classifyIssuerURL(tc.in)
+		if got != tc.want || !strings.Contains(why, tc.why) {
+			t.Errorf("classifyIssuerURL(%q) = %v, %q; want %v and a reason containing %q", tc.in, got, why, tc.want, tc.why)
+		}
+	}
+}
+
+func TestWorkflowRefProblem(t *testing.T) {
+	t.Parallel()
+	const wf = "octo-org/wf/.github/workflows/deploy.yml"
+	tests := []struct {
+		v    string
+		glob bool
+		want Severity
+	}{
+		{wf + "@refs/heads/main", false, 0},
+		{wf + "@refs/heads/master", false, 0},
+		{wf + "@refs/tags/v1.2.3", false, 0},
+		{wf + "@refs/tags/v*", true, 0},
+		{wf + "@0123456789abcdef0123456789abcdef01234567", false, 0},
+		{wf + "@refs/heads/dev", false, Medium},
+		{wf + "@*", true, High},
+		{wf + "@refs/heads/*", true, High},
+		{wf + "@refs/tags/*", true, High},
+		{"octo-org/*/.github/workflows/deploy.yml@refs/heads/main", true, High},
+		{"octo-org/wf/.github/workflows/*", true, High},
+		{wf, false, High},
+	}
+	for _, tc := range tests {
+		if got, why := workflowRefProblem(tc.v, tc.glob); got != tc.want {
+			t.Errorf("workflowRefProblem(%q, %v) = %v (%s), want %v", tc.v, tc.glob, got, why, tc.want)
+		}
+	}
+}
+
+// verdict summarises what an expression admits for table tests.
+type verdict struct {
+	Pinned    bool
+	Scope     scope
+	NamesOnly bool
+}
+
+func judgeExpr(t *testing.T, e *boolExpr) verdict {
+	t.Helper()
+	alts, err := e.disjuncts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := judge(alts)
+	return verdict{Pinned: v.broadest.pinned, Scope: v.broadest.scope, NamesOnly: v.namesOnly}
+}
+
+func TestCELConditions(t *testing.T) {
+	t.Parallel()
+	mapping := map[string]string{
+		"google.subject":          "assertion.sub",
+		"attribute.repo":          "assertion.repository",
+		"attribute.owner_id":      "assertion.repository_owner_id",
+		"attribute.complex":       "assertion.repository + 'x'",
+		"attribute.repository_id": " assertion.repository_id ",
+	}
+	unpinned := verdict{Scope: scopeAnyRepo}
+	tests := []struct {
+		cond string
+		want verdict
+	}{
+		{"true", unpinned},
+		{"1 == 1", unpinned},
+		{"assertion.sub != ''", unpinned},
+		{"has(assertion.sub)", unpinned},
+		{"!(assertion.repository_owner_id == '666')", unpinned},
+		{"assertion.ref == 'refs/heads/main'", unpinned},
+		{"attribute.complex == 'octo-org/octo-repo'", unpinned},
+		{"assertion.repository_owner_id == '123456' || true", unpinned},
+		{"assertion.repository_owner_id == '123456' || assertion.ref == 'refs/heads/main'", unpinned},
+		{"assertion.sub.startsWith('repo:octo-org')", verdict{Pinned: true, Scope: scopeAnyRepo}},
+		{"assertion.sub.startsWith('repo:octo-org/')", verdict{Pinned: true, Scope: scopeOwner, NamesOnly: true}},
+		{"assertion.repository_owner_id == '123456'", verdict{Pinned: true, Scope: scopeOwner}},
+		{"'123456' == attribute.owner_id", verdict{Pinned: true, Scope: scopeOwner}},
+		{"assertion['repository_owner_id'] == '123456'", verdict{Pinned: true, Scope: scopeOwner}},
+		{"assertion.repository_owner == 'octo-org'", verdict{Pinned: true, Scope: scopeOwner, NamesOnly: true}},
+		{"attribute.repo in ['octo-org/a', 'octo-org/b']", verdict{Pinned: true, Scope: scopeAnyRef, NamesOnly: true}},
+		{"attribute.repository_id == '456789' && assertion.ref == 'refs/heads/main'", verdict{Pinned: true, Scope: scopeExact}},
+		{"google.subject == 'repo:octo-org@1/octo-repo@2:environment:prod'", verdict{Pinned: true, Scope: scopeExact}},
+		{"assertion.repository.matches('^octo-org/octo-repo$')", verdict{Pinned: true, Scope: scopeAnyRef, NamesOnly: true}},
+		{"assertion.repository.matches('^octo-org/.*')", verdict{Pinned: true, Scope: scopeOwner, NamesOnly: true}},
+		{"assertion.repository.matches('octo-org/octo-repo')", unpinned},
+		{"(assertion.repository_owner_id == '1' && assertion.repository_id == '2') || (assertion.repository_owner_id == '1' && assertion.repository == 'o/r')",
+			verdict{Pinned: true, Scope: scopeAnyRef}},
+		{"assertion.repository_owner_id == '1' && (assertion.ref == 'refs/heads/main' || assertion.ref.startsWith('refs/tags/'))",
+			verdict{Pinned: true, Scope: scopeOwner}},
+		{"assertion.repository_owner == 'octo-org' || assertion.repository_owner_id == '1'", verdict{Pinned: true, Scope: scopeOwner, NamesOnly: true}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.cond, func(t *testing.T) {
+			t.Parallel()
+			e, err := parseCEL(tc.cond, mapping, loc{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, judgeExpr(t, e)); diff != "" {
+				t.Errorf("verdict (-want +got):\n%s", diff)
+			}
+		})
+	}
+	for _, bad := range []string{"", "(a == 'b'", "a == 'b", "a = 'b'", "a == 'b')", "a && ", strings.Repeat("(", 100) + "true" + strings.Repeat(")", 100)} {
+		if _, err := parseCEL(bad, nil, loc{}); err == nil {
+			t.Errorf("parseCEL(%q): no error", bad)
+		}
+	}
+}
+
+func TestAzureExpressions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		expr   string
+		want   verdict
+		eqWild int
+	}{
+		{expr: "claims['sub'] matches 'repo:octo-org/octo-repo:ref:refs/heads/*'", want: verdict{Pinned: true, Scope: scopeAnyRef, NamesOnly: true}},
+		{expr: "claims['sub'] eq 'repo:octo-org/octo-repo:environment:prod'", want: verdict{Pinned: true, Scope: scopeExact, NamesOnly: true}},
+		{expr: "claims['sub'] matches 'repo:octo-org/*'", want: verdict{Pinned: true, Scope: scopeOwner, NamesOnly: true}},
+		{expr: "CLAIMS['sub'] MATCHES 'repo:*'", want: verdict{Pinned: true, Scope: scopeAnyRepo}},
+		{expr: "claims['job_workflow_ref'] matches 'octo-org/wf/.github/workflows/*.yml@refs/heads/main'", want: verdict{Scope: scopeAnyRepo}},
+		{expr: "claims['sub'] matches 'repo:o@1/r@2:*' and claims['ref'] eq 'refs/heads/main'", want: verdict{Pinned: true, Scope: scopeExact}},
+		{expr: "(claims['sub'] eq 'repo:o@1/r@2:environment:a') or (claims['sub'] eq 'repo:o@1/r@2:environment:b')", want: verdict{Pinned: true, Scope: scopeExact}},
+		{expr: "claims['sub'] eq 'repo:o@1/r@2:environment:a' or not claims['sub'] eq 'x'", want: verdict{Scope: scopeAnyRepo}},
+		{expr: "claims['sub'] eq 'repo:o/r:*'", want: verdict{Pinned: true, Scope: scopeExact}, eqWild: 1},
+		{expr: "claims['sub'] eq 'it''s'", want: verdict{Pinned: true, Scope: scopeAnyRepo}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.expr, func(t *testing.T) {
+			t.Parallel()
+			e, eqWild, err := parseAzureExpression(tc.expr, loc{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, judgeExpr(t, e)); diff != "" {
+				t.Errorf("verdict (-want +got):\n%s", diff)
+			}
+			if len(eqWild) != tc.eqWild {
+				t.Errorf("eq wildcards = %d, want %d", len(eqWild), tc.eqWild)
+			}
+		})
+	}
+	for _, bad := range []string{"", "claims['sub']", "claims['sub'] like 'x'", "claims[sub] eq 'x'", "claims['sub'] eq 'x' and", "claims['sub'] eq 'x", "(claims['sub'] eq 'x'", "claims['sub'] eq 'x' garbage", "claims['sub'] eq \"x\""} {
+		if _, _, err := parseAzureExpression(bad, loc{}); err == nil {
+			t.Errorf("parseAzureExpression(%q): no error", bad)
+		}
+	}
+}
+
+func TestDisjunctLimit(t *testing.T) {
+	t.Parallel()
+	// Ten ORs of two, ANDed: 2^10 alternatives, over the limit.
+	cond := strings.TrimSuffix(strings.Repeat("(assertion.a == 'x' || assertion.b == 'y') && ", 10), " && ")
+	e, err := parseCEL(cond, nil, loc{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.disjuncts(); !errors.Is(err, errTooComplex) {
+		t.Errorf("disjuncts: %v, want errTooComplex", err)
+	}
+}
+
+func TestParseDocument(t *testing.T) {
+	t.Parallel()
+	src := "{\n  \"ä\": \"ü\", \"a\": 1,\n  \"o\": {\"k:x\": [true, null], \"k:x\": {}},\n  \"a\": 2\n}"
+	d, err := parseDocument([]byte(src), "$")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type dup struct {
+		Path        string
+		Line, Col   int
+		First, FCol int
+	}
+	var got []dup
+	for _, x := range d.dups {
+		p, f := d.position(x.off), d.position(x.firstOff)
+		got = append(got, dup{x.path, p.line, p.column, f.line, f.column})
+	}
+	want := []dup{{`$.o["k:x"]`, 3, 30, 3, 9}, {"$.a", 4, 3, 2, 13}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("duplicates (-want +got):\n%s", diff)
+	}
+	// The last duplicate wins, as in encoding/json.
+	if v := d.root.get("a"); v == nil || v.str != "2" {
+		t.Errorf(`get("a") = %+v, want 2`, v)
+	}
+	if n := len(d.root.effective()); n != 3 {
+		t.Errorf("effective members = %d, want 3", n)
+	}
+	// Columns count code points: the string "ü" starts at column 8 on line
+	// 2 (byte 9, after the two-byte ä).
+	if p := d.position(d.root.get("ä").off); p != (position{2, 8}) {
+		t.Errorf("position of ü = %+v", p)
+	}
+	if _, err := parseDocument([]byte(strings.Repeat("[", maxDepth+1)+strings.Repeat("]", maxDepth+1)), "$"); !errors.Is(err, errDepth) {
+		t.Errorf("deep nesting: %v, want errDepth", err)
+	}
+	if _, err := parseDocument([]byte(strings.Repeat("[", maxDepth)+strings.Repeat("]", maxDepth)), "$"); err != nil {
+		t.Errorf("nesting at the limit: %v", err)
+	}
+}
+
+func TestMemberPath(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"Statement": "$.Statement",
+		"token.actions.githubusercontent.com:sub": `$["token.actions.githubusercontent.com:sub"]`,
+		`a"b`: `$["a\"b"]`,
+		"":    `$[""]`,
+	} {
+		if got := memberPath("$", in); got != want {
+			t.Errorf("memberPath(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
