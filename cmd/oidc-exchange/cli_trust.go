@@ -8,6 +8,7 @@ import (
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/internal/version"
 	"github.com/oidc-exchange/oidc-exchange/trust"
+	"github.com/oidc-exchange/oidc-exchange/trust/migrate"
 	"github.com/oidc-exchange/oidc-exchange/trust/plan"
 )
 
@@ -136,5 +137,58 @@ func runPlan(e *env, args []string) error {
 		return p.WriteJSON(e.stdout)
 	default:
 		return exchange.InputError("format", "%q is not text or json", format)
+	}
+}
+
+func runMigrate(e *env, args []string) error {
+	fs := newFlagSet(e, "migrate", "Find long-lived cloud credentials used from secrets in .github/workflows/*.y*ml and\n"+
+		"report, per job, the oidc-exchange step, the permissions and the trust configuration that replace them.\n"+
+		"--write rewrites the AWS cases in place, keeping comments, order and formatting, and prints a diff.\n"+
+		"Usage: oidc-exchange migrate [flags] [DIR]")
+	var o migrate.Options
+	format := fs.String("format", "table", "table, json or sarif")
+	write := fs.Bool("write", false, "rewrite the workflows in place (AWS) and print the diff")
+	fs.StringVar(&o.Repository, "repository", "", "owner/repo, for the trust configuration")
+	fs.StringVar(&o.RepositoryID, "repository-id", "", "numeric repository id (pins ids)")
+	fs.StringVar(&o.OwnerID, "owner-id", "", "numeric owner id (pins ids)")
+	fs.StringVar(&o.DefaultBranch, "default-branch", "", "branch assumed for workflows without push branches (default main)")
+	fs.StringVar(&o.RoleARN, "role-arn", "", "role ARN written into rewritten steps (default a placeholder)")
+	fs.StringVar(&o.WorkloadIdentityProvider, "workload-identity-provider", "", "GCP provider for suggested steps")
+	fs.StringVar(&o.ServiceAccount, "service-account", "", "GCP service account for suggested steps")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, errFlagHelp) {
+			return errHelp
+		}
+		return &usageError{msg: err.Error()}
+	}
+	dir := "."
+	switch fs.NArg() {
+	case 0:
+	case 1:
+		dir = fs.Arg(0)
+	default:
+		return &usageError{msg: "migrate takes at most one DIR"}
+	}
+	report, err := migrate.Scan(dir, o)
+	if err != nil {
+		return fmt.Errorf("%w: %w", exchange.ErrInvalidInput, err)
+	}
+	if *write {
+		diff, err := report.Write(dir)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprint(e.stdout, diff)
+		return err
+	}
+	switch *format {
+	case "table":
+		return report.WriteTable(e.stdout)
+	case "json":
+		return report.WriteJSON(e.stdout)
+	case "sarif":
+		return report.WriteSARIF(e.stdout, version.Get().Version)
+	default:
+		return exchange.InputError("format", "%q is not table, json or sarif", *format)
 	}
 }

@@ -78,3 +78,41 @@ func TestCLIPlanLintsClean(t *testing.T) {
 		t.Errorf("plan without a context: exit %d", exitCode(p.err))
 	}
 }
+
+// TestCLIMigrate: report, then --write on a copy of a workflow with stored
+// AWS keys; the rewritten file keeps its comments and uses oidc-exchange.
+func TestCLIMigrate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	wf := filepath.Join(dir, ".github", "workflows")
+	if err := os.MkdirAll(wf, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	in, err := os.ReadFile("../../trust/migrate/testdata/step_keys.in.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(wf, "deploy.yml"), in, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, map[string]string{}, "", nil, "migrate", "--repository", "octo-org/octo-repo", "--format", "json", dir)
+	if r.err != nil || !strings.Contains(r.stdout, "migrate-aws-static-keys") {
+		t.Fatalf("migrate report: %v\n%s%s", r.err, r.stdout, r.stderr)
+	}
+	w := runCLI(t, map[string]string{}, "", nil, "migrate", "--write", dir)
+	if w.err != nil || !strings.Contains(w.stdout, "+") {
+		t.Fatalf("migrate --write: %v\n%s%s", w.err, w.stdout, w.stderr)
+	}
+	out, err := os.ReadFile(filepath.Join(wf, "deploy.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "oidc-exchange/oidc-exchange@v1") || strings.Contains(string(out), "aws-secret-access-key") {
+		t.Errorf("rewritten workflow:\n%s", out)
+	}
+	for _, line := range strings.Split(string(in), "\n") {
+		if c := strings.TrimSpace(line); strings.HasPrefix(c, "#") && !strings.Contains(string(out), c) {
+			t.Errorf("comment %q lost", c)
+		}
+	}
+}

@@ -59,6 +59,7 @@ Usage:
   oidc-exchange verify [flags]       verify a token and print its claims as JSON
   oidc-exchange lint [flags] FILE…   lint AWS, GCP and Azure trust configurations (exit 1 on findings)
   oidc-exchange plan [flags]         write the least-privilege trust configuration for one workflow
+  oidc-exchange migrate [flags] [DIR] find stored cloud keys in workflows; --write moves AWS ones to oidc-exchange
   oidc-exchange demo [scenario]      run the whole pipeline in a local sandbox
   oidc-exchange version              print the version
 
@@ -91,6 +92,8 @@ func run(ctx context.Context, e *env) error {
 		return runLint(e, args[1:])
 	case "plan":
 		return runPlan(e, args[1:])
+	case "migrate":
+		return runMigrate(e, args[1:])
 	case "verify":
 		return runVerify(ctx, e, args[1:])
 	case "demo":

@@ -1,0 +1,466 @@
+package migrate
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+
+	"github.com/oidc-exchange/oidc-exchange/trust/plan"
+)
+
+// Rule ids, one per kind of long-lived credential.
+const (
+	RuleAWSStaticKeys     = "migrate-aws-static-keys"
+	RuleGCPCredentialsKey = "migrate-gcp-credentials-json"
+	RuleAzureCreds        = "migrate-azure-creds"
+	RuleVaultToken        = "migrate-vault-token"
+	RuleDeployToken       = "migrate-deploy-token"
+	RuleSecretInScript    = "migrate-secret-in-script"
+)
+
+// Action is the replacement action.
+const Action = "oidc-exchange/oidc-exchange@v1"
+
+var errBadSnippet = errors.New("migrate: internal snippet did not parse")
+
+// Options configure [Scan].
+type Options struct {
+	// Repository is OWNER/REPO, for the trust configuration. Without it no
+	// plan is built.
+	Repository string
+	// RepositoryID and OwnerID are GitHub's numeric ids, optional, given
+	// together; with them the plan pins ids.
+	RepositoryID, OwnerID string
+	// DefaultBranch is the branch assumed for workflow_dispatch, schedule
+	// and unfiltered push triggers; default "main".
+	DefaultBranch string
+	// RoleARN is the role-to-assume written; default a placeholder in
+	// account 111122223333.
+	RoleARN string
+	// WorkloadIdentityProvider and ServiceAccount fill the GCP snippet;
+	// default placeholders.
+	WorkloadIdentityProvider, ServiceAccount string
+}
+
+func (o Options) branch() string {
+	if o.DefaultBranch == "" {
+		return "main"
+	}
+	return o.DefaultBranch
+}
+
+func (o Options) roleARN() string {
+	if o.RoleARN != "" {
+		return o.RoleARN
+	}
+	name := "github-deploy"
+	if _, repo, ok := strings.Cut(o.Repository, "/"); ok && repo != "" {
+		name = "github-" + repo
+	}
+	return "arn:aws:iam::" + plan.PlaceholderAccountID + ":role/" + name
+}
+
+func (o Options) wip() string {
+	if o.WorkloadIdentityProvider != "" {
+		return o.WorkloadIdentityProvider
+	}
+	return "projects/" + plan.PlaceholderProjectNum + "/locations/global/workloadIdentityPools/" + plan.DefaultPoolID + "/providers/github"
+}
+
+func (o Options) sa() string {
+	if o.ServiceAccount != "" {
+		return o.ServiceAccount
+	}
+	return plan.PlaceholderSAName + "@" + plan.PlaceholderProjectID + ".iam.gserviceaccount.com"
+}
+
+// Finding is one use of a long-lived credential.
+type Finding struct {
+	Rule    string   `json:"rule"`
+	File    string   `json:"file"`
+	Line    int      `json:"line"`
+	Column  int      `json:"column"`
+	Job     string   `json:"job,omitempty"`
+	Secrets []string `json:"secrets"`
+	Message string   `json:"message"`
+}
+
+// Job is the migration of one job to one cloud.
+type Job struct {
+	File  string     `json:"file"`
+	Job   string     `json:"job"`
+	Line  int        `json:"line"`
+	Cloud plan.Cloud `json:"cloud"`
+	// Secrets are the secret names the job's credentials come from.
+	Secrets []string `json:"secrets"`
+	// Ref and Environment are what the trust configuration admits.
+	Ref         string `json:"ref,omitempty"`
+	Environment string `json:"environment,omitempty"`
+	// Step is the replacement step as YAML.
+	Step string `json:"step"`
+	// Permissions is the job's permissions block after migration, as YAML.
+	Permissions string `json:"permissions"`
+	// Rewritable reports whether [Report.Write] rewrites this job; if not,
+	// Reason says why.
+	Rewritable bool   `json:"rewritable"`
+	Reason     string `json:"reason,omitempty"`
+	// Plan is the trust configuration; nil with PlanError set when it
+	// could not be built (e.g. no repository given).
+	Plan      *plan.Plan `json:"-"`
+	PlanError string     `json:"planError,omitempty"`
+}
+
+// Report is the result of [Scan].
+type Report struct {
+	// Dir is the scanned directory; files are relative to it.
+	Dir      string
+	Findings []Finding
+	Jobs     []*Job
+	opts     Options
+}
+
+// Scan reads dir/.github/workflows/*.yml and *.yaml. Files that are not
+// valid YAML are skipped with a finding-free error-free result: workflow
+// syntax is GitHub's to check.
+func Scan(dir string, opts Options) (*Report, error) {
+	r := &Report{Dir: dir, opts: opts}
+	files, err := workflowFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range files {
+		src, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return nil, err
+		}
+		a := analyze(name, src, opts, false)
+		r.Findings = append(r.Findings, a.findings...)
+		r.Jobs = append(r.Jobs, a.jobs...)
+	}
+	for _, j := range r.Jobs {
+		buildPlan(j, opts)
+	}
+	sort.SliceStable(r.Findings, func(i, k int) bool {
+		a, b := r.Findings[i], r.Findings[k]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Rule < b.Rule
+	})
+	return r, nil
+}
+
+func workflowFiles(dir string) ([]string, error) {
+	wf := filepath.Join(".github", "workflows")
+	ents, err := os.ReadDir(filepath.Join(dir, wf))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		n := e.Name()
+		if e.Type().IsRegular() && (strings.HasSuffix(n, ".yml") || strings.HasSuffix(n, ".yaml")) {
+			out = append(out, filepath.ToSlash(filepath.Join(wf, n)))
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func buildPlan(j *Job, o Options) {
+	if j.Cloud != plan.AWS && j.Cloud != plan.GCP && j.Cloud != plan.Azure {
+		return
+	}
+	if o.Repository == "" {
+		j.PlanError = "no repository given: pass OWNER/REPO to build the trust configuration"
+		return
+	}
+	req := plan.Request{Cloud: j.Cloud, Repository: o.Repository, RepositoryID: o.RepositoryID, OwnerID: o.OwnerID, Environment: j.Environment}
+	if j.Environment == "" {
+		req.Ref = j.Ref
+	}
+	p, err := plan.Build(req)
+	if err != nil {
+		j.PlanError = err.Error()
+		return
+	}
+	j.Plan = p
+}
+
+// analysis is the result of analyzing one file.
+type analysis struct {
+	findings []Finding
+	jobs     []*Job
+	file     *ast.File
+	changed  bool
+}
+
+// awsKeyInputs are configure-aws-credentials inputs replaced by OIDC.
+var awsKeyInputs = []string{"aws-access-key-id", "aws-secret-access-key", "aws-session-token"}
+
+// awsKeyEnv are environment variables that carry static AWS keys.
+var awsKeyEnv = []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
+
+// deployActions are actions known to take a long-lived deploy credential,
+// with the input that carries it. Report-only: each needs its own
+// federation set-up.
+var deployActions = map[string][]string{
+	"pulumi/actions":                        {"pulumi-access-token"},
+	"cloudflare/wrangler-action":            {"apiToken", "api-token"},
+	"amondnet/vercel-action":                {"vercel-token"},
+	"netlify/actions/cli":                   {"NETLIFY_AUTH_TOKEN"},
+	"digitalocean/action-doctl":             {"token"},
+	"superfly/flyctl-actions":               {"FLY_API_TOKEN"},
+	"docker/login-action":                   {"password"},
+	"pypa/gh-action-pypi-publish":           {"password"},
+	"hashicorp/setup-terraform":             {"cli_config_credentials_token"},
+	"azure/webapps-deploy":                  {"publish-profile"},
+	"google-github-actions/deploy-cloudrun": {"credentials"},
+}
+
+func actionName(uses string) string {
+	name, _, _ := strings.Cut(uses, "@")
+	return strings.ToLower(name)
+}
+
+// analyze scans one workflow; with rewrite it also rewrites the AST of the
+// AWS jobs that can be rewritten safely.
+func analyze(name string, src []byte, o Options, rewrite bool) *analysis {
+	a := &analysis{}
+	defer func() {
+		// The AST library is not hardened against every input; a panic
+		// while reading a file means "nothing found", never a crash.
+		if recover() != nil {
+			*a = analysis{}
+		}
+	}()
+	f, err := parser.ParseBytes(src, parser.ParseComments)
+	if err != nil || len(f.Docs) != 1 || f.Docs[0] == nil || f.Docs[0].Body == nil {
+		return a
+	}
+	a.file = f
+	root := f.Docs[0].Body
+	if _, ok := unwrap(root).(*ast.MappingNode); !ok {
+		return a
+	}
+	ref := refFromOn(onNode(root), o.branch())
+	wfEnv := get(root, "env")
+	wfAWS := secretEnv(wfEnv)
+	jobsMV := get(root, "jobs")
+	if jobsMV == nil {
+		return a
+	}
+	type awsJob struct {
+		j    *Job
+		plan *jobPlan
+	}
+	var aws []awsJob
+	for _, jmv := range entries(jobsMV.Value) {
+		id := keyOf(jmv)
+		job := jmv.Value
+		jl, _ := line(jmv.Key)
+		env := environment(get(job, "environment"))
+		mk := func(c plan.Cloud, secrets []string, step string) *Job {
+			return &Job{File: name, Job: id, Line: jl, Cloud: c, Secrets: uniq(secrets), Ref: ref, Environment: env, Step: step, Permissions: permissionsAfter(get(job, "permissions"))}
+		}
+		jp := a.scanJob(name, id, jmv, wfAWS)
+		if wfEnv != nil {
+			jp.region = cmpOr(jp.region, scalar(getValue(wfEnv.Value, "AWS_REGION")), scalar(getValue(wfEnv.Value, "AWS_DEFAULT_REGION")))
+		}
+		if jp.aws() {
+			j := mk(plan.AWS, jp.awsSecrets, awsStep(o.roleARN(), jp.region))
+			j.Rewritable = jp.unsafe == ""
+			j.Reason = jp.unsafe
+			a.jobs = append(a.jobs, j)
+			aws = append(aws, awsJob{j, jp})
+		}
+		if len(jp.gcpSecrets) > 0 {
+			j := mk(plan.GCP, jp.gcpSecrets, gcpStep(o.wip(), o.sa()))
+			j.Reason = "GCP findings are report-only: replace the step by hand"
+			a.jobs = append(a.jobs, j)
+		}
+		if len(jp.azureSecrets) > 0 {
+			j := mk(plan.Azure, jp.azureSecrets, azureStep())
+			j.Reason = "Azure findings are report-only: azure/login supports OIDC with client-id, tenant-id and subscription-id"
+			a.jobs = append(a.jobs, j)
+		}
+	}
+	// Workflow-level keys reach every job: rewrite only if every job is
+	// rewritten, else leave the whole file untouched.
+	safe := true
+	for _, aj := range aws {
+		if !aj.j.Rewritable {
+			safe = false
+		}
+	}
+	if len(wfAWS) > 0 {
+		for _, jmv := range entries(jobsMV.Value) {
+			found := false
+			for _, aj := range aws {
+				found = found || aj.j.Job == keyOf(jmv)
+			}
+			if !found {
+				safe = false
+			}
+		}
+	}
+	if !safe {
+		for _, aj := range aws {
+			if aj.j.Rewritable {
+				aj.j.Rewritable = false
+				aj.j.Reason = "another job in this workflow cannot be rewritten safely; the file is left untouched"
+			}
+		}
+	}
+	if !rewrite || !safe || len(aws) == 0 {
+		return a
+	}
+	for _, aj := range aws {
+		if err := aj.plan.apply(o); err != nil {
+			aj.j.Rewritable = false
+			aj.j.Reason = err.Error()
+			continue
+		}
+		a.changed = true
+	}
+	if wfEnv != nil && a.changed {
+		removeEntries(root, wfEnv, awsKeyEnv, true)
+	}
+	return a
+}
+
+func onNode(root ast.Node) ast.Node {
+	if mv := get(root, "on"); mv != nil {
+		return mv.Value
+	}
+	// YAML 1.1 readers turn on into true; goccy keeps the text.
+	if mv := get(root, "true"); mv != nil {
+		return mv.Value
+	}
+	return nil
+}
+
+// refFromOn picks the ref a trust policy should admit from the triggers.
+func refFromOn(on ast.Node, def string) string {
+	branchRef := "refs/heads/" + def
+	if on == nil {
+		return branchRef
+	}
+	push := get(on, "push")
+	if push == nil {
+		return branchRef
+	}
+	if bs := seq(getValue(push.Value, "branches")); len(bs) > 0 {
+		if b := scalar(bs[0]); refOK(b) {
+			return "refs/heads/" + b
+		}
+		return branchRef
+	}
+	if ts := seq(getValue(push.Value, "tags")); len(ts) > 0 {
+		if t := scalar(ts[0]); refOK(t) {
+			return "refs/tags/" + t
+		}
+	}
+	return branchRef
+}
+
+func getValue(n ast.Node, k string) ast.Node {
+	if mv := get(n, k); mv != nil {
+		return mv.Value
+	}
+	return nil
+}
+
+// refOK accepts a literal name with at most one trailing "*", the only
+// wildcard a plan takes.
+func refOK(s string) bool {
+	s = strings.TrimSuffix(s, "*")
+	return s != "" && !strings.ContainsAny(s, "*?[]!+\\{}$ ")
+}
+
+func environment(mv *ast.MappingValueNode) string {
+	if mv == nil {
+		return ""
+	}
+	v := scalar(mv.Value)
+	if v == "" {
+		v = scalar(getValue(mv.Value, "name"))
+	}
+	if strings.Contains(v, "${{") {
+		return ""
+	}
+	return v
+}
+
+// secretEnv returns the AWS key entries of an env mapping that come from
+// secrets.
+func secretEnv(env *ast.MappingValueNode) []*ast.MappingValueNode {
+	if env == nil {
+		return nil
+	}
+	var out []*ast.MappingValueNode
+	for _, e := range entries(env.Value) {
+		if slices.Contains(awsKeyEnv, keyOf(e)) && len(secretsIn(scalar(e.Value))) > 0 {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func uniq(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+func permissionsAfter(p *ast.MappingValueNode) string {
+	if p == nil {
+		return "permissions:\n  id-token: write\n  contents: read\n"
+	}
+	var b strings.Builder
+	b.WriteString("permissions:\n")
+	seen := false
+	for _, e := range entries(p.Value) {
+		v := scalar(e.Value)
+		if keyOf(e) == "id-token" {
+			v, seen = "write", true
+		}
+		fmt.Fprintf(&b, "  %s: %s\n", keyOf(e), v)
+	}
+	if !seen {
+		if s := scalar(p.Value); s == "write-all" {
+			return "permissions: write-all\n"
+		}
+		b.WriteString("  id-token: write\n")
+	}
+	return b.String()
+}
+
+func awsStep(role, region string) string {
+	s := "- name: Configure AWS credentials\n  uses: " + Action + "\n  with:\n    provider: aws\n    role-to-assume: " + role + "\n"
+	if region != "" {
+		s += "    aws-region: " + region + "\n"
+	}
+	return s
+}
+
+func gcpStep(wip, sa string) string {
+	return "- name: Authenticate to Google Cloud\n  uses: " + Action + "\n  with:\n    provider: gcp\n    workload-identity-provider: " + wip + "\n    service-account: " + sa + "\n"
+}
+
+func azureStep() string {
+	return "- name: Azure login\n  uses: azure/login@v2\n  with:\n    client-id: " + plan.PlaceholderAzureClient + "\n    tenant-id: ${{ vars.AZURE_TENANT_ID }}\n    subscription-id: ${{ vars.AZURE_SUBSCRIPTION_ID }}\n"
+}

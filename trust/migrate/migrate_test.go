@@ -1,0 +1,317 @@
+package migrate
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var testOpts = Options{Repository: "octo-org/octo-repo", RepositoryID: "123456", OwnerID: "654321"}
+
+// stage copies testdata/<name>.in.yml into a fresh repository tree.
+func stage(t *testing.T, name string) (dir string, src []byte) {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("testdata", name+".in.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = t.TempDir()
+	wf := filepath.Join(dir, ".github", "workflows")
+	if err := os.MkdirAll(wf, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(wf, name+".yml"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, src
+}
+
+func TestWriteGolden(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		jobs     int
+		changed  bool
+		contains []string
+	}{
+		{"step_keys", 1, true, []string{"uses: oidc-exchange/oidc-exchange@v1", "role-to-assume: arn:aws:iam::111122223333:role/github-octo-repo", "id-token: write", "contents: read"}},
+		{"workflow_env", 2, true, []string{"AWS_REGION: us-east-2", "aws-region: us-east-2"}},
+		{"existing_permissions", 1, true, []string{"packages: write", "id-token: write"}},
+		{"environment", 1, true, []string{"STAGE: prod", "role-to-assume:"}},
+		{"report_only", 3, false, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir, src := stage(t, tc.name)
+			r, err := Scan(dir, testOpts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Jobs) != tc.jobs {
+				t.Errorf("jobs = %d, want %d", len(r.Jobs), tc.jobs)
+			}
+			diff, err := r.Write(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := os.ReadFile(filepath.Join(dir, ".github", "workflows", tc.name+".yml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if changed := string(out) != string(src); changed != tc.changed {
+				t.Fatalf("changed = %v, want %v\n%s", changed, tc.changed, diff)
+			}
+			if !tc.changed {
+				if diff != "" {
+					t.Errorf("diff for unchanged file:\n%s", diff)
+				}
+				return
+			}
+			for _, s := range tc.contains {
+				if !strings.Contains(string(out), s) {
+					t.Errorf("output lacks %q", s)
+				}
+			}
+			for _, s := range []string{"aws-access-key-id", "aws-secret-access-key", "configure-aws-credentials", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
+				if strings.Contains(string(out), s) {
+					t.Errorf("output still holds %q", s)
+				}
+			}
+			exchangetest.Golden(t, tc.name+".out.yml", string(out), *update)
+			exchangetest.Golden(t, tc.name+".diff", diff, *update)
+			// The result is still a workflow with no static keys.
+			r2, err := Scan(dir, testOpts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range r2.Findings {
+				if f.Rule == RuleAWSStaticKeys {
+					t.Errorf("after Write: %+v", f)
+				}
+			}
+			// Idempotent.
+			d2, err := r2.Write(dir)
+			if err != nil || d2 != "" {
+				t.Errorf("second Write: %q, %v", d2, err)
+			}
+		})
+	}
+}
+
+// TestWritePreservesComments checks that every comment line of the input
+// survives the rewrite.
+func TestWritePreservesComments(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"step_keys", "workflow_env", "existing_permissions", "environment"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir, src := stage(t, name)
+			r, err := Scan(dir, testOpts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := r.Write(dir); err != nil {
+				t.Fatal(err)
+			}
+			out, _ := os.ReadFile(filepath.Join(dir, ".github", "workflows", name+".yml"))
+			for l := range strings.Lines(string(src)) {
+				if strings.HasPrefix(strings.TrimSpace(l), "#") && !strings.Contains(string(out), l) {
+					t.Errorf("comment line lost: %q", l)
+				}
+				if _, c, ok := strings.Cut(l, " # "); ok && !strings.Contains(string(out), "# "+c) {
+					t.Errorf("line comment lost: %q", c)
+				}
+			}
+		})
+	}
+}
+
+func TestReportGolden(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	wf := filepath.Join(dir, ".github", "workflows")
+	if err := os.MkdirAll(wf, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"step_keys", "environment", "report_only"} {
+		src, err := os.ReadFile(filepath.Join("testdata", name+".in.yml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(wf, name+".yml"), src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := Scan(dir, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		golden string
+		write  func(*bytes.Buffer) error
+	}{
+		{"report.txt", func(b *bytes.Buffer) error { return r.WriteTable(b) }},
+		{"report.json", func(b *bytes.Buffer) error { return r.WriteJSON(b) }},
+	} {
+		var b bytes.Buffer
+		if err := tc.write(&b); err != nil {
+			t.Fatal(err)
+		}
+		exchangetest.Golden(t, tc.golden, b.String(), *update)
+	}
+	byJob := map[string]*Job{}
+	for _, j := range r.Jobs {
+		byJob[j.Job+"/"+string(j.Cloud)] = j
+	}
+	for _, tc := range []struct {
+		key, ref, env string
+		rewritable    bool
+	}{
+		{"deploy/aws", "refs/heads/main", "", true},
+		{"prod/aws", "refs/heads/main", "production", true},
+		{"gcp/gcp", "refs/heads/main", "staging", false},
+		{"gcp/azure", "refs/heads/main", "staging", false},
+		{"script/aws", "refs/heads/main", "", false},
+	} {
+		j := byJob[tc.key]
+		if j == nil {
+			t.Errorf("no job %s", tc.key)
+			continue
+		}
+		if j.Ref != tc.ref || j.Environment != tc.env || j.Rewritable != tc.rewritable || j.Plan == nil {
+			t.Errorf("%s: ref %q env %q rewritable %v plan %v (%s)", tc.key, j.Ref, j.Environment, j.Rewritable, j.Plan != nil, j.PlanError)
+		}
+	}
+}
+
+func TestSARIF(t *testing.T) {
+	t.Parallel()
+	dir, _ := stage(t, "report_only")
+	r, err := Scan(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := r.WriteSARIF(&b, "1.2.3"); err != nil {
+		t.Fatal(err)
+	}
+	var log struct {
+		Version string `json:"version"`
+		Runs    []struct {
+			Tool struct {
+				Driver struct {
+					Version string `json:"version"`
+					Rules   []struct {
+						ID string `json:"id"`
+					} `json:"rules"`
+				} `json:"driver"`
+			} `json:"tool"`
+			Results []struct {
+				RuleID    string `json:"ruleId"`
+				RuleIndex int    `json:"ruleIndex"`
+				Level     string `json:"level"`
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct {
+							URI string `json:"uri"`
+						} `json:"artifactLocation"`
+						Region struct {
+							StartLine int `json:"startLine"`
+						} `json:"region"`
+					} `json:"physicalLocation"`
+				} `json:"locations"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &log); err != nil {
+		t.Fatal(err)
+	}
+	if log.Version != "2.1.0" || len(log.Runs) != 1 || log.Runs[0].Tool.Driver.Version != "1.2.3" {
+		t.Fatalf("bad log header: %s", b.String())
+	}
+	run := log.Runs[0]
+	want := map[string]int{ // rule → line
+		RuleGCPCredentialsKey: 7,
+		RuleAzureCreds:        10,
+		RuleVaultToken:        13,
+		RuleDeployToken:       17,
+		RuleAWSStaticKeys:     23,
+		RuleSecretInScript:    27,
+	}
+	got := map[string]int{}
+	for _, res := range run.Results {
+		if res.Level != "warning" {
+			t.Errorf("%s level %q", res.RuleID, res.Level)
+		}
+		if run.Tool.Driver.Rules[res.RuleIndex].ID != res.RuleID {
+			t.Errorf("%s: ruleIndex %d names %s", res.RuleID, res.RuleIndex, run.Tool.Driver.Rules[res.RuleIndex].ID)
+		}
+		l := res.Locations[0].PhysicalLocation
+		if l.ArtifactLocation.URI != ".github/workflows/report_only.yml" {
+			t.Errorf("uri %q", l.ArtifactLocation.URI)
+		}
+		got[res.RuleID] = l.Region.StartLine
+	}
+	for rule, line := range want {
+		if got[rule] != line {
+			t.Errorf("%s at line %d, want %d", rule, got[rule], line)
+		}
+	}
+}
+
+func TestRefFromOn(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ on, want string }{
+		{"on: push", "refs/heads/main"},
+		{"on: [workflow_dispatch]", "refs/heads/main"},
+		{"on:\n  push:\n    branches: [dev, main]", "refs/heads/dev"},
+		{"on:\n  push:\n    branches: ['**']", "refs/heads/main"},
+		{"on:\n  push:\n    tags: ['v*']", "refs/tags/v*"},
+		{"on:\n  release: {}\n  push:\n    branches:\n      - 'release/*'", "refs/heads/release/*"},
+	} {
+		src := tc.on + "\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          aws-access-key-id: ${{ secrets.K }}\n"
+		a := analyze("w.yml", []byte(src), Options{}, false)
+		if len(a.jobs) != 1 || a.jobs[0].Ref != tc.want {
+			t.Errorf("%q: jobs %d, ref %v, want %s", tc.on, len(a.jobs), a.jobs, tc.want)
+		}
+	}
+}
+
+func TestUnifiedDiff(t *testing.T) {
+	t.Parallel()
+	a := "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n"
+	b := "1\n2\n3\n4\nx\n6\n7\n8\n9\n10\n11\n"
+	want := "--- a\n+++ b\n@@ -2,9 +2,10 @@\n 2\n 3\n 4\n-5\n+x\n 6\n 7\n 8\n 9\n 10\n+11\n"
+	if got := unifiedDiff("a", "b", a, b); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	if got := unifiedDiff("a", "b", a, a); got != "--- a\n+++ b\n" {
+		t.Errorf("no-change diff %q", got)
+	}
+}
+
+func FuzzScan(f *testing.F) {
+	for _, name := range []string{"step_keys", "workflow_env", "existing_permissions", "environment", "report_only"} {
+		src, err := os.ReadFile(filepath.Join("testdata", name+".in.yml"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(src)
+	}
+	f.Add([]byte("on: [\njobs: &a *a"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		a := analyze("w.yml", src, testOpts, false)
+		for _, j := range a.jobs {
+			buildPlan(j, testOpts)
+		}
+		_, _ = rewrite("w.yml", src, testOpts)
+	})
+}
