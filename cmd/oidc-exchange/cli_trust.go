@@ -105,6 +105,7 @@ func runPlan(e *env, args []string) error {
 	fs.StringVar(&r.Ref, "ref", "", "the ref to admit, e.g. refs/heads/main or refs/tags/v* (one of --ref or --environment)")
 	fs.StringVar(&r.Environment, "environment", "", "the deployment environment to admit")
 	fs.StringVar(&r.JobWorkflowRef, "job-workflow-ref", "", "pin a reusable workflow: owner/repo/.github/workflows/x.yml@<protected ref or sha>")
+	fs.BoolVar(&r.AllowNames, "allow-names", false, "plan on names without --repository-id/--owner-id (lint reports such plans)")
 	fs.StringVar(&r.Issuer, "issuer", "", "issuer (default https://token.actions.githubusercontent.com)")
 	fs.StringVar(&r.Audience, "audience", "", "audience (default per cloud)")
 	fs.StringVar(&subjectFormat, "subject-format", "", "auto, name or immutable")

@@ -48,6 +48,8 @@ func generateRequests(n int) []genCase {
 		if rng.IntN(3) > 0 {
 			r.RepositoryID = fmt.Sprint(1 + rng.Int64N(2_000_000_000))
 			r.OwnerID = fmt.Sprint(1 + rng.Int64N(300_000_000))
+		} else {
+			r.AllowNames = true
 		}
 		switch rng.IntN(4) {
 		case 0:

@@ -131,7 +131,15 @@ func TestPlansLintClean(t *testing.T) {
 			}
 			for _, f := range findings {
 				seen[fmt.Sprintf("%s %s (ids=%t)", f.Check, f.Severity, c.req.RepositoryID != "")]++
-				if f.Severity < trust.Low {
+				// A default plan (ids pinned, subject form chosen by plan) must
+				// lint with no finding at all; only plans the user steered to
+				// names (--allow-names, --subject-format name) may draw the
+				// informational id suggestion.
+				// GHES issues no immutable subjects, so an Azure credential
+				// (one exact subject) there can only name the repository.
+				kind, _ := classifyIssuer(p.Issuer)
+				strict := !c.req.AllowNames && c.req.SubjectFormat == SubjectAuto && kind.immutableSubjects()
+				if f.Severity < trust.Low && !strict {
 					continue
 				}
 				if c.req.RepositoryID == "" && slices.Contains(idSuggestions, f.Check) {

@@ -104,6 +104,9 @@ type Request struct {
 	Audience string
 	// SubjectFormat picks the sub form for AWS and Azure (--subject-format).
 	SubjectFormat SubjectFormat
+	// AllowNames permits a plan without --repository-id/--owner-id; such a
+	// plan trusts names, and lint reports it.
+	AllowNames bool
 
 	// AccountID is the AWS account (--account-id), 12 digits; default
 	// placeholder 111122223333.
@@ -256,6 +259,12 @@ func (r *Request) Validate() error {
 	}
 
 	switch {
+	case r.RepositoryID == "" && r.OwnerID == "" && !r.AllowNames:
+		// A plan on names is one lint reports (names can be re-registered):
+		// plan emits only configurations that lint clean unless the user
+		// asks for names explicitly.
+		add(flagErr("--repository-id", "and --owner-id are required: the plan pins the repository by its immutable ids "+
+			"(gh api repos/%s --jq '.id, .owner.id'); pass --allow-names to plan on names instead, which lint reports", exchange.Sanitize(r.Repository)))
 	case r.RepositoryID == "" && r.OwnerID == "":
 	case r.RepositoryID == "" || r.OwnerID == "":
 		missing := "--repository-id"

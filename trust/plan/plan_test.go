@@ -24,7 +24,7 @@ var goldenRequests = []struct {
 }{
 	{"aws_ids_env", Request{Cloud: AWS, Repository: "octo-org/octo-repo", RepositoryID: "456789", OwnerID: "123456",
 		Environment: "production"}},
-	{"aws_names_ref", Request{Cloud: AWS, Repository: "octo-org/octo-repo", Ref: "refs/heads/main", AccountID: "123456789012"}},
+	{"aws_names_ref", Request{Cloud: AWS, Repository: "octo-org/octo-repo", AllowNames: true, Ref: "refs/heads/main", AccountID: "123456789012"}},
 	{"aws_ids_jwr_slug", Request{Cloud: AWS, Repository: "octo-org/octo-repo", RepositoryID: "456789", OwnerID: "123456",
 		Ref: "refs/heads/main", JobWorkflowRef: "octo-org/workflows/.github/workflows/deploy.yml@0123456789abcdef0123456789abcdef01234567",
 		Issuer: "https://token.actions.githubusercontent.com/octo-enterprise", RoleName: "deploy"}},
@@ -32,13 +32,13 @@ var goldenRequests = []struct {
 		Environment: "Production:V1", Ref: "refs/tags/v*", Issuer: "https://github.example.com/_services/token"}},
 	{"gcp_ids_ref", Request{Cloud: GCP, Repository: "octo-org/octo-repo", RepositoryID: "456789", OwnerID: "123456",
 		Ref: "refs/heads/main", ProjectNumber: "987654321", ServiceAccount: "deployer@octo-prod.iam.gserviceaccount.com"}},
-	{"gcp_names_env", Request{Cloud: GCP, Repository: "octo-org/octo-repo", Environment: "prod east"}},
+	{"gcp_names_env", Request{Cloud: GCP, Repository: "octo-org/octo-repo", AllowNames: true, Environment: "prod east"}},
 	{"gcp_ids_env_ref_jwr", Request{Cloud: GCP, Repository: "octo-org/octo-repo", RepositoryID: "456789", OwnerID: "123456",
 		Environment: "o'brien $HOME", Ref: "refs/tags/release-*", JobWorkflowRef: "octo-org/workflows/.github/workflows/deploy.yml@refs/heads/main",
 		Issuer: "https://token.actions.acme.ghe.com/acme", PoolID: "ci-pool", ProviderID: "octo-repo-prod", ProjectID: "octo-prod"}},
 	{"azure_ids_env", Request{Cloud: Azure, Repository: "octo-org/octo-repo", RepositoryID: "456789", OwnerID: "123456",
 		Environment: "production", ClientID: "11111111-2222-3333-4444-555555555555"}},
-	{"azure_names_ref", Request{Cloud: Azure, Repository: "octo-org/octo-repo", Ref: "refs/heads/main"}},
+	{"azure_names_ref", Request{Cloud: Azure, Repository: "octo-org/octo-repo", AllowNames: true, Ref: "refs/heads/main"}},
 	{"azure_ids_name_subject", Request{Cloud: Azure, Repository: "octo-org/octo-repo", RepositoryID: "456789", OwnerID: "123456",
 		Ref: "refs/tags/v1.0.0", SubjectFormat: SubjectName, Issuer: "https://token.actions.acme.ghe.com"}},
 }
@@ -77,7 +77,7 @@ func TestWriteJSONShape(t *testing.T) {
 	for _, cloud := range Clouds {
 		t.Run(string(cloud), func(t *testing.T) {
 			t.Parallel()
-			p, err := Build(Request{Cloud: cloud, Repository: "o/r", Ref: "refs/heads/main"})
+			p, err := Build(Request{Cloud: cloud, Repository: "o/r", Ref: "refs/heads/main", AllowNames: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -128,7 +128,7 @@ func TestNamesWarn(t *testing.T) {
 	for _, cloud := range Clouds {
 		t.Run(string(cloud), func(t *testing.T) {
 			t.Parallel()
-			p, err := Build(Request{Cloud: cloud, Repository: "o/r", Environment: "prod"})
+			p, err := Build(Request{Cloud: cloud, Repository: "o/r", Environment: "prod", AllowNames: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -182,7 +182,7 @@ func TestSubjects(t *testing.T) {
 		{GCP, true, "", SubjectAuto, nil},
 	}
 	for _, tt := range tests {
-		r := Request{Cloud: tt.cloud, Repository: "o/r", Environment: "prod:eu", Issuer: tt.issuer, SubjectFormat: tt.format}
+		r := Request{Cloud: tt.cloud, Repository: "o/r", Environment: "prod:eu", Issuer: tt.issuer, SubjectFormat: tt.format, AllowNames: true}
 		if tt.ids {
 			r.RepositoryID, r.OwnerID = "2", "1"
 		}

@@ -42,7 +42,8 @@ func TestValidate(t *testing.T) {
 	}{
 		{name: "aws minimal", req: base(AWS, nil)},
 		{name: "gcp environment only", req: base(GCP, func(r *Request) { r.Ref, r.Environment = "", "prod east" })},
-		{name: "azure no ids", req: base(Azure, func(r *Request) { r.RepositoryID, r.OwnerID = "", "" })},
+		{name: "azure no ids, names allowed", req: base(Azure, func(r *Request) { r.RepositoryID, r.OwnerID, r.AllowNames = "", "", true })},
+		{name: "no ids without --allow-names", req: base(AWS, func(r *Request) { r.RepositoryID, r.OwnerID = "", "" }), wantFlags: []string{"--repository-id"}},
 		{name: "aws env and ref", req: base(AWS, func(r *Request) { r.Environment = "production" })},
 		{name: "tag wildcard", req: base(AWS, func(r *Request) { r.Ref = "refs/tags/v*" })},
 		{name: "jwr sha", req: base(GCP, func(r *Request) {
@@ -63,7 +64,7 @@ func TestValidate(t *testing.T) {
 			r.ClientID, r.CredentialName = "11111111-2222-3333-4444-555555555555", "gh_main"
 		})},
 
-		{name: "empty", req: Request{}, wantFlags: []string{"--cloud", "--ref", "--repository"}},
+		{name: "empty", req: Request{}, wantFlags: []string{"--cloud", "--ref", "--repository", "--repository-id"}},
 		{name: "unknown cloud", req: base("oci", nil), wantFlags: []string{"--cloud"}, wantText: `valid clouds are ["aws" "azure" "gcp"]`},
 		{name: "repository without owner", req: base(AWS, func(r *Request) { r.Repository = "octo-repo" }), wantFlags: []string{"--repository"}},
 		{name: "repository with space", req: base(AWS, func(r *Request) { r.Repository = "octo org/repo" }), wantFlags: []string{"--repository"}},
@@ -108,7 +109,9 @@ func TestValidate(t *testing.T) {
 		{name: "ghe.com wrong path", req: base(AWS, func(r *Request) { r.Issuer = "https://token.actions.acme.ghe.com/other" }), wantFlags: []string{"--issuer"}},
 		{name: "audience wildcard", req: base(AWS, func(r *Request) { r.Audience = "sts.*" }), wantFlags: []string{"--audience"}},
 		{name: "audience space", req: base(AWS, func(r *Request) { r.Audience = "a b" }), wantFlags: []string{"--audience"}},
-		{name: "immutable without ids", req: base(Azure, func(r *Request) { r.RepositoryID, r.OwnerID, r.SubjectFormat = "", "", SubjectImmutable }),
+		{name: "immutable without ids", req: base(Azure, func(r *Request) {
+			r.RepositoryID, r.OwnerID, r.SubjectFormat, r.AllowNames = "", "", SubjectImmutable, true
+		}),
 			wantFlags: []string{"--subject-format"}},
 		{name: "immutable on ghes", req: base(AWS, func(r *Request) {
 			r.Issuer, r.SubjectFormat = "https://github.example.com/_services/token", SubjectImmutable
