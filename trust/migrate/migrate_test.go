@@ -160,6 +160,7 @@ func TestReportGolden(t *testing.T) {
 	}{
 		{"report.txt", func(b *bytes.Buffer) error { return r.WriteTable(b) }},
 		{"report.json", func(b *bytes.Buffer) error { return r.WriteJSON(b) }},
+		{"report.sarif", func(b *bytes.Buffer) error { return r.WriteSARIF(b, "test") }},
 	} {
 		var b bytes.Buffer
 		if err := tc.write(&b); err != nil {
