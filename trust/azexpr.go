@@ -111,23 +111,7 @@ func (p *azParser) expr() (*boolExpr, error) { return p.chain("or", '|', p.and) 
 func (p *azParser) and() (*boolExpr, error)  { return p.chain("and", '&', p.unary) }
 
 func (p *azParser) chain(sep string, op byte, next func() (*boolExpr, error)) (*boolExpr, error) {
-	first, err := next()
-	if err != nil {
-		return nil, err
-	}
-	kids := []*boolExpr{first}
-	for p.word(sep) {
-		p.pos++
-		k, err := next()
-		if err != nil {
-			return nil, err
-		}
-		kids = append(kids, k)
-	}
-	if len(kids) == 1 {
-		return first, nil
-	}
-	return &boolExpr{op: op, kids: kids}, nil
+	return parseChain(func() bool { return p.word(sep) }, func() { p.pos++ }, op, next)
 }
 
 func (p *azParser) unary() (*boolExpr, error) {

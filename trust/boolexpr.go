@@ -89,3 +89,26 @@ func judge(alts [][]claimTest) exprVerdict {
 	}
 	return v
 }
+
+// parseChain parses next (sep next)* for both expression languages: at
+// reports whether the current token is the separator, skip consumes it. A
+// single operand is returned as is, several become an op node.
+func parseChain(at func() bool, skip func(), op byte, next func() (*boolExpr, error)) (*boolExpr, error) {
+	first, err := next()
+	if err != nil {
+		return nil, err
+	}
+	kids := []*boolExpr{first}
+	for at() {
+		skip()
+		k, err := next()
+		if err != nil {
+			return nil, err
+		}
+		kids = append(kids, k)
+	}
+	if len(kids) == 1 {
+		return first, nil
+	}
+	return &boolExpr{op: op, kids: kids}, nil
+}

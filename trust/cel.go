@@ -150,23 +150,7 @@ func (p *celParser) and() (*boolExpr, error) {
 }
 
 func (p *celParser) chain(sep string, op byte, next func() (*boolExpr, error)) (*boolExpr, error) {
-	first, err := next()
-	if err != nil {
-		return nil, err
-	}
-	kids := []*boolExpr{first}
-	for p.peek(sep) {
-		p.pos++
-		k, err := next()
-		if err != nil {
-			return nil, err
-		}
-		kids = append(kids, k)
-	}
-	if len(kids) == 1 {
-		return first, nil
-	}
-	return &boolExpr{op: op, kids: kids}, nil
+	return parseChain(func() bool { return p.peek(sep) }, func() { p.pos++ }, op, next)
 }
 
 func (p *celParser) unary() (*boolExpr, error) {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
@@ -65,17 +66,7 @@ func runLint(e *env, args []string) error {
 		}
 		report.Findings = append(report.Findings, findings...)
 	}
-	switch *format {
-	case "table":
-		err = report.WriteTable(e.stdout)
-	case "json":
-		err = report.WriteJSON(e.stdout)
-	case "sarif":
-		err = report.WriteSARIF(e.stdout, version.Get().Version)
-	default:
-		return exchange.InputError("format", "%q is not table, json or sarif", *format)
-	}
-	if err != nil {
+	if err := writeReport(e, *format, &report); err != nil {
 		return err
 	}
 	var failing int
@@ -182,14 +173,25 @@ func runMigrate(e *env, args []string) error {
 		_, err = fmt.Fprint(e.stdout, diff)
 		return err
 	}
-	switch *format {
+	return writeReport(e, *format, report)
+}
+
+// findingsReport is what lint and migrate print, in their three formats.
+type findingsReport interface {
+	WriteTable(w io.Writer) error
+	WriteJSON(w io.Writer) error
+	WriteSARIF(w io.Writer, toolVersion string) error
+}
+
+func writeReport(e *env, format string, r findingsReport) error {
+	switch format {
 	case "table":
-		return report.WriteTable(e.stdout)
+		return r.WriteTable(e.stdout)
 	case "json":
-		return report.WriteJSON(e.stdout)
+		return r.WriteJSON(e.stdout)
 	case "sarif":
-		return report.WriteSARIF(e.stdout, version.Get().Version)
+		return r.WriteSARIF(e.stdout, version.Get().Version)
 	default:
-		return exchange.InputError("format", "%q is not table, json or sarif", *format)
+		return exchange.InputError("format", "%q is not table, json or sarif", format)
 	}
 }

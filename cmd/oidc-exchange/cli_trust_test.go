@@ -100,7 +100,7 @@ func TestCLIMigrate(t *testing.T) {
 		t.Fatalf("migrate report: %v\n%s%s", r.err, r.stdout, r.stderr)
 	}
 	w := runCLI(t, map[string]string{}, "", nil, "migrate", "--write", dir)
-	if w.err != nil || !strings.Contains(w.stdout, "+") {
+	if w.err != nil || !strings.Contains(w.stdout, "+") || !strings.Contains(w.stdout, "oidc-exchange/oidc-exchange@v1") {
 		t.Fatalf("migrate --write: %v\n%s%s", w.err, w.stdout, w.stderr)
 	}
 	out, err := os.ReadFile(filepath.Join(wf, "deploy.yml"))
