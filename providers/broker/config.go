@@ -255,7 +255,14 @@ func (c *Config) Validate() error {
 		add(exchange.InputError("subject-token-type", "%q is not the type of a CI OIDC token; use %s (the default) or %s (Dex, Pulumi and JFrog want the latter)",
 			exchange.Sanitize(t), TokenTypeJWT, TokenTypeIDToken))
 	}
-	if t := c.RequestedTokenType; t != "" && (len(t) > maxTokenTypeLength || !schemeURIRE.MatchString(t)) {
+	switch t := c.RequestedTokenType; {
+	case t == TokenTypeRefreshToken:
+		// A refresh token mints access tokens for as long as the broker
+		// lets it live, often days: exported to later steps, it is the
+		// stored key this tool exists to delete.
+		add(exchange.InputError("requested-token-type", "%s is a long-lived credential and is never requested; ask for %s (the default) and re-run the exchange when it expires",
+			TokenTypeRefreshToken, TokenTypeAccessToken))
+	case t != "" && (len(t) > maxTokenTypeLength || !schemeURIRE.MatchString(t)):
 		add(exchange.InputError("requested-token-type", "%q is not a token type URI like %s or a vendor's urn:…", exchange.Sanitize(t), TokenTypeAccessToken))
 	}
 	if f := c.RequestFormat; f != "" && !slices.Contains(RequestFormats(), f) {

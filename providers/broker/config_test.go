@@ -69,6 +69,7 @@ func TestValidate(t *testing.T) {
 		{"requested vendor urn", func(c *Config) { c.RequestedTokenType = "urn:pulumi:token-type:access_token:team" }, ""},
 		{"requested bare word", func(c *Config) { c.RequestedTokenType = "access_token" }, "requested-token-type"},
 		{"requested with space", func(c *Config) { c.RequestedTokenType = "urn:x: y" }, "requested-token-type"},
+		{"requested refresh token", func(c *Config) { c.RequestedTokenType = TokenTypeRefreshToken }, "requested-token-type"},
 
 		{"format json", func(c *Config) { c.RequestFormat = FormatJSON }, ""},
 		{"format unknown", func(c *Config) { c.RequestFormat = "xml" }, "broker-request-format"},

@@ -44,7 +44,8 @@
 // must be Bearer or N_A (any case; the output spells them canonically).
 // expires_in may be a number or a numeric string (Octopus); without it the
 // credentials have no expiry and the expires-at output is "". A
-// refresh_token is never exported, logged or returned.
+// refresh_token is never exported, logged or returned, and a refresh token
+// is never requested (requested-token-type refuses it): it is long-lived.
 //
 // issued_token_type must fulfil the request: the requested type itself;
 // for an access_token request also jwt, since many brokers issue JWT

@@ -78,7 +78,7 @@ var errorCodes = map[string]codeInfo{
 
 // claimsShownOnDenial are the claims a broker's trust policy usually
 // conditions on.
-var claimsShownOnDenial = []string{"sub", "aud", "repository", "repository_owner_id", "ref", "environment", "job_workflow_ref"}
+var claimsShownOnDenial = []string{"sub", "aud", "repository", "repository_id", "repository_owner_id", "ref", "environment", "job_workflow_ref"}
 
 // classify turns a failed call into a *exchange.ProviderError whose
 // Temporary field drives the retry loop. It looks at types, codes and

@@ -47,7 +47,7 @@ var (
 
 // claimsShownOnDenial are the claims attribute conditions and principal
 // sets are usually written against.
-var claimsShownOnDenial = []string{"sub", "aud", "repository", "repository_owner_id", "ref", "environment", "job_workflow_ref"}
+var claimsShownOnDenial = []string{"sub", "aud", "repository", "repository_id", "repository_owner_id", "ref", "environment", "job_workflow_ref"}
 
 // retry runs one step, retrying only failures classified as transient.
 func (p *Provider) retry(ctx context.Context, st step, id *exchange.Identity, req *exchange.Request, fn func(ctx context.Context) error) error {
