@@ -59,8 +59,11 @@
 // # Failures
 //
 // Error answers are classified by their RFC 6749 / 8693 error code first,
-// then by status, so Dex's 401 access_denied for an expired token is a
-// denial, not a client authentication failure. invalid_grant,
+// then by status, so Dex's 401 access_denied is a denial, not a client
+// authentication failure. When the subject token had expired by the time
+// the broker answered invalid_grant (the RFC), access_denied (Dex) or
+// invalid_request (zitadel), the failure is [exchange.ErrTokenExpired]
+// with a hint about clocks and re-running, whatever the code. invalid_grant,
 // access_denied, unauthorized_client and invalid_target are
 // [exchange.ErrProviderDenied] and explained with the token's claims and
 // the parameters sent; invalid_client, invalid_request,

@@ -76,6 +76,9 @@ var errorCodes = map[string]codeInfo{
 		hint: "the broker is temporarily unavailable; re-run the job later"},
 }
 
+// expiredCodes are the answers brokers give for an expired subject token.
+var expiredCodes = map[string]bool{codeInvalidGrant: true, codeAccessDenied: true, codeInvalidRequest: true}
+
 // claimsShownOnDenial are the claims a broker's trust policy usually
 // conditions on.
 var claimsShownOnDenial = []string{"sub", "aud", "repository", "repository_id", "repository_owner_id", "ref", "environment", "job_workflow_ref"}
@@ -149,7 +152,11 @@ func (p *Provider) classifyAnswer(pe *exchange.ProviderError, oe *OAuthError, id
 			}
 			pe.Hint += ")"
 		}
-		if (oe.Code == codeInvalidGrant || oe.Code == codeAccessDenied) && !id.Expiry.IsZero() && !id.Expiry.After(p.now()) {
+		// A token that had expired when the broker answered explains a
+		// refusal better than any hint: Dex says access_denied, zitadel
+		// invalid_request ("subject_token is invalid"), the RFC
+		// invalid_grant.
+		if expiredCodes[oe.Code] && !id.Expiry.IsZero() && !id.Expiry.After(p.now()) {
 			pe.Kind = exchange.ErrTokenExpired
 			pe.Hint = "the OIDC token expired before the broker accepted it; check the runner's clock and re-run the job"
 			info.denial = false

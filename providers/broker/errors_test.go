@@ -125,15 +125,29 @@ func TestErrorTable(t *testing.T) {
 
 func TestExpiredTokenDenial(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, nil)
-	p := e.provider(t, e.config())
-	// The token expired a minute before the broker answered.
-	p.now = func() time.Time { return e.now.Add(6 * time.Minute) }
-	e.fake.FailNext(brokerfake.Failure{Status: 401, Code: "access_denied", Description: "token expired"})
-	id, _ := e.identity("", nil)
-	_, err := p.Exchange(t.Context(), id, e.request())
-	if !errors.Is(err, exchange.ErrTokenExpired) || errors.Is(err, exchange.ErrProviderDenied) {
-		t.Fatalf("Exchange() = %v, want ErrTokenExpired only", err)
+	// What brokers answer for a subject token that expired in transit.
+	tests := []struct {
+		broker string
+		answer brokerfake.Failure
+	}{
+		{"Dex", brokerfake.Failure{Status: 401, Code: "access_denied", Description: "token expired"}},
+		{"zitadel", brokerfake.Failure{Status: 400, Code: "invalid_request", Description: "subject_token is invalid"}},
+		{"RFC 8693", brokerfake.Failure{Status: 400, Code: "invalid_grant"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.broker, func(t *testing.T) {
+			t.Parallel()
+			e := newTestEnv(t, nil)
+			p := e.provider(t, e.config())
+			// The token expired a minute before the broker answered.
+			p.now = func() time.Time { return e.now.Add(6 * time.Minute) }
+			e.fake.FailNext(tt.answer)
+			id, _ := e.identity("", nil)
+			_, err := p.Exchange(t.Context(), id, e.request())
+			if !errors.Is(err, exchange.ErrTokenExpired) || errors.Is(err, exchange.ErrProviderDenied) || errors.Is(err, exchange.ErrProviderRejected) {
+				t.Fatalf("Exchange() = %v, want ErrTokenExpired only", err)
+			}
+		})
 	}
 }
 
