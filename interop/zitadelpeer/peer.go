@@ -233,7 +233,7 @@ func (s *storage) GetClientByClientID(ctx context.Context, clientID string) (op.
 type jwtClient struct{ op.Client }
 
 func (jwtClient) AccessTokenType() op.AccessTokenType { return op.AccessTokenTypeJWT }
-func (jwtClient) IDTokenLifetime() time.Duration     { return 5 * time.Minute }
+func (jwtClient) IDTokenLifetime() time.Duration      { return 5 * time.Minute }
 
 // VerifyExchangeSubjectToken accepts only a JWT from the upstream issuer,
 // minted for this broker. zitadel turns any error here into 400
