@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	yaml "go.yaml.in/yaml/v3"
-
 	"github.com/oidc-exchange/oidc-exchange/ci/github/githubtest"
 	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
 )
@@ -56,34 +54,10 @@ func runTests(m *testing.M) int {
 // allowedCommands are the only workflow commands the action may issue.
 var allowedCommands = []string{"add-mask", "debug", "warning", "error", "notice", "group", "endgroup", "stop-commands"}
 
-// action is what the simulated runner needs from action.yml.
-type action struct {
-	Inputs map[string]struct {
-		Default string `yaml:"default"`
-	} `yaml:"inputs"`
-	Runs struct {
-		Args           []string `yaml:"args"`
-		PostEntrypoint string   `yaml:"post-entrypoint"`
-	} `yaml:"runs"`
-}
-
-func loadAction(t *testing.T) action {
-	t.Helper()
-	b, err := os.ReadFile("../action.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var a action
-	if err := yaml.Unmarshal(b, &a); err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
-
-// exec runs one stage of the action as the runner's container would: the
+// execStage runs one stage of the action as the runner's container would: the
 // built binary, argv[0] the entrypoint, the step's env and working
 // directory. It returns the process's exit code.
-func execStage(t *testing.T, r *githubtest.Runner, a action, stage githubtest.Stage, inputs map[string]string) (*githubtest.StepResult, int) {
+func execStage(t *testing.T, r *githubtest.Runner, a githubtest.Action, stage githubtest.Stage, inputs map[string]string) (*githubtest.StepResult, int) {
 	t.Helper()
 	step := r.Step(stage, inputs)
 	argv0 := "/oidc-exchange"
@@ -111,13 +85,10 @@ func execStage(t *testing.T, r *githubtest.Runner, a action, stage githubtest.St
 
 // newActionRunner simulates a job with id-token: write on a current
 // runner, whose tokens come from is, using this repository's action.yml.
-func newActionRunner(t *testing.T, is *exchangetest.Issuer, claims map[string]any) (*githubtest.Runner, action) {
+func newActionRunner(t *testing.T, is *exchangetest.Issuer, claims map[string]any) (*githubtest.Runner, githubtest.Action) {
 	t.Helper()
-	a := loadAction(t)
-	defaults := map[string]string{}
-	for name, in := range a.Inputs {
-		defaults[name] = in.Default
-	}
+	a := githubtest.LoadAction(t, "../action.yml")
+	defaults := a.InputDefaults()
 	defaults["oidc-issuer"] = is.URL
 	r := githubtest.New(t, githubtest.Options{
 		InputDefaults: defaults, Args: a.Runs.Args, IDTokenPermission: true, MountRunnerTemp: true,

@@ -369,7 +369,7 @@ func TestPostSkipCleanup(t *testing.T) {
 // action.yml, so the runner passes it (undeclared inputs never arrive).
 func TestActionInputsDeclared(t *testing.T) {
 	t.Parallel()
-	a := loadActionYAML(t)
+	a := githubtest.LoadAction(t, "../../action.yml")
 	var read []string
 	getenv := func(k string) string {
 		if name, ok := strings.CutPrefix(k, "INPUT_"); ok {

@@ -5,13 +5,10 @@ import (
 	"context"
 	"flag"
 	"net/http/httptest"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/oidc-exchange/oidc-exchange/ci/github/githubtest"
 	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
@@ -26,31 +23,6 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // allowedCommands are the only workflow commands the action may issue.
 var allowedCommands = []string{"add-mask", "debug", "warning", "error", "notice", "group", "endgroup", "stop-commands"}
 
-// actionYAML is the part of action.yml the simulation needs.
-type actionYAML struct {
-	Inputs map[string]struct {
-		Default  string `yaml:"default"`
-		Required bool   `yaml:"required"`
-	} `yaml:"inputs"`
-	Runs struct {
-		Args           []string `yaml:"args"`
-		PostEntrypoint string   `yaml:"post-entrypoint"`
-	} `yaml:"runs"`
-}
-
-func loadActionYAML(t *testing.T) actionYAML {
-	t.Helper()
-	b, err := os.ReadFile("../../action.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var a actionYAML
-	if err := yaml.Unmarshal(b, &a); err != nil {
-		t.Fatalf("parsing action.yml: %v", err)
-	}
-	return a
-}
-
 // harness is one simulated job: an issuer, a fake STS, and the runner.
 type harness struct {
 	t      *testing.T
@@ -62,7 +34,7 @@ type harness struct {
 	broker *brokerfake.Server
 	brkURL string
 	runner *githubtest.Runner
-	action actionYAML
+	action githubtest.Action
 	claims map[string]any
 	mintAt time.Time
 }
@@ -131,11 +103,8 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	bsrv := httptest.NewServer(bfake)
 	t.Cleanup(bsrv.Close)
 	h := &harness{t: t, issuer: is, sts: sts, stsURL: srv.URL, gcp: gfake, gcpURL: gsrv.URL, broker: bfake, brkURL: bsrv.URL,
-		action: loadActionYAML(t), claims: o.claims, mintAt: o.mintAt}
-	defaults := map[string]string{}
-	for name, in := range h.action.Inputs {
-		defaults[name] = in.Default
-	}
+		action: githubtest.LoadAction(t, "../../action.yml"), claims: o.claims, mintAt: o.mintAt}
+	defaults := h.action.InputDefaults()
 	// Every test talks to its own loopback endpoints.
 	defaults["oidc-issuer"] = is.URL
 	defaults["sts-endpoint"] = srv.URL

@@ -10,11 +10,12 @@
 //
 // # A job in four calls
 //
+//	a := githubtest.LoadAction(t, "action.yml") // declared inputs, args, post entrypoint
 //	r := githubtest.New(t, githubtest.Options{
 //		IDTokenPermission: true,
 //		Mint:              func(aud string) string { return issuer.Mint(aud, now, nil) },
-//		InputDefaults:     map[string]string{"audience": "sts.amazonaws.com", "runner-temp": "${{ runner.temp }}"},
-//		Args:              []string{"${{ inputs.runner-temp }}"},
+//		InputDefaults:     a.InputDefaults(), // e.g. "runner-temp": "${{ runner.temp }}"
+//		Args:              a.Runs.Args,        // e.g. "--runner-temp=${{ inputs.runner-temp }}"
 //		MountRunnerTemp:   true,
 //	})
 //	step := r.Step(githubtest.Main, map[string]string{"role-to-assume": "arn:aws:iam::123456789012:role/x"})
