@@ -25,6 +25,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/internal/fakeserver"
 )
 
 // Namespace is the XML namespace of every STS 2011-06-15 response.
@@ -171,10 +172,10 @@ type Server struct {
 	// audience apart from a bad token as STS's messages do.
 	anyAudience *oidc.IDTokenVerifier
 
+	script fakeserver.Script[Failure]
+
 	mu       sync.Mutex
 	requests []Request
-	failures []Failure
-	latency  time.Duration
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -232,7 +233,7 @@ func (s *Server) Requests() []Request {
 	for i, r := range s.requests {
 		out[i] = r
 		out[i].Header = r.Header.Clone()
-		out[i].Form = cloneValues(r.Form)
+		out[i].Form = fakeserver.CloneValues(r.Form)
 		if r.Issued != nil {
 			c := *r.Issued
 			out[i].Issued = &c
@@ -243,18 +244,10 @@ func (s *Server) Requests() []Request {
 
 // FailNext queues failures; each of the next requests is answered with the
 // next one, after being recorded and before any other processing.
-func (s *Server) FailNext(f ...Failure) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failures = append(s.failures, f...)
-}
+func (s *Server) FailNext(f ...Failure) { s.script.FailNext(f...) }
 
 // SetLatency makes every answer take d in all, to model a remote endpoint.
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latency = d
-}
+func (s *Server) SetLatency(d time.Duration) { s.script.SetLatency(d) }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -265,17 +258,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var formErr error
 	if r.Method == http.MethodPost {
 		formErr = r.ParseForm()
-		rec.Form = cloneValues(r.PostForm)
+		rec.Form = fakeserver.CloneValues(r.PostForm)
 	}
 
 	s.mu.Lock()
-	latency := s.latency
-	var scripted *Failure
-	if len(s.failures) > 0 {
-		f := s.failures[0]
-		s.failures = s.failures[1:]
-		scripted = &f
-	}
+	scripted, latency := s.script.Next(nil)
 	index := len(s.requests)
 	s.requests = append(s.requests, rec)
 	s.mu.Unlock()
@@ -304,16 +291,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 
-	// The latency is the whole answer's time, our own work included, so
-	// a benchmark with 20 ms per request measures 20 ms per request.
-	if wait := latency - time.Since(start); wait > 0 {
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	if !fakeserver.Pace(r.Context(), start, latency) {
+		return
 	}
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("X-Amzn-Requestid", reqID)
@@ -534,17 +513,6 @@ func newRequestID() string {
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b[:])
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
-func cloneValues(v url.Values) url.Values {
-	if v == nil {
-		return nil
-	}
-	out := make(url.Values, len(v))
-	for k, vs := range v {
-		out[k] = slices.Clone(vs)
-	}
-	return out
 }
 
 // The XML documents, in the element order of STS's documented samples.

@@ -11,7 +11,6 @@ import (
 	"io"
 	"maps"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -23,6 +22,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/internal/fakeserver"
 )
 
 // Grant and token types of RFC 8693.
@@ -237,10 +237,10 @@ type Server struct {
 	// audience apart from a bad token in the description.
 	anyAudience *oidc.IDTokenVerifier
 
+	script fakeserver.Script[Failure]
+
 	mu       sync.Mutex
 	requests []Request
-	failures []Failure
-	latency  time.Duration
 	jtis     map[string]time.Time
 }
 
@@ -311,7 +311,7 @@ func (s *Server) Requests() []Request {
 		out[i] = r
 		out[i].Header = r.Header.Clone()
 		out[i].Body = slices.Clone(r.Body)
-		out[i].Params = cloneValues(r.Params)
+		out[i].Params = fakeserver.CloneValues(r.Params)
 	}
 	return out
 }
@@ -320,31 +320,17 @@ func (s *Server) Requests() []Request {
 func (s *Server) Issued() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []string
-	for _, r := range s.requests {
-		if r.Issued != "" {
-			out = append(out, r.Issued)
-		}
-	}
-	return out
+	return fakeserver.Issued(s.requests, func(r Request) string { return r.Issued })
 }
 
 // FailNext queues scripted answers; each of the next token requests is
 // answered with the next one, after being recorded and before any other
 // processing.
-func (s *Server) FailNext(f ...Failure) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failures = append(s.failures, f...)
-}
+func (s *Server) FailNext(f ...Failure) { s.script.FailNext(f...) }
 
 // SetLatency makes every token answer take d in all, the fake's own work
 // included, to model a remote endpoint.
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latency = d
-}
+func (s *Server) SetLatency(d time.Duration) { s.script.SetLatency(d) }
 
 // answer is a response to write.
 type answer struct {
@@ -361,8 +347,7 @@ type answer struct {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err != nil || !net.ParseIP(host).IsLoopback() {
-		http.Error(w, "brokerfake serves loopback clients only", http.StatusForbidden)
+	if !fakeserver.Loopback(w, r, "brokerfake") {
 		return
 	}
 	p := s.cfg.IssuerPath
@@ -386,13 +371,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
-	latency := s.latency
-	var scripted *Failure
-	if len(s.failures) > 0 {
-		f := s.failures[0]
-		s.failures = s.failures[1:]
-		scripted = &f
-	}
+	scripted, latency := s.script.Next(nil)
 	index := len(s.requests)
 	s.requests = append(s.requests, rec)
 	s.mu.Unlock()
@@ -427,15 +406,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests[index].Issued = a.issued
 	s.mu.Unlock()
 
-	// The latency is the whole answer's time, our own work included.
-	if wait := latency - time.Since(start); wait > 0 {
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	if !fakeserver.Pace(r.Context(), start, latency) {
+		return
 	}
 	writeJSON(w, a)
 }
@@ -804,15 +776,4 @@ func randomToken() (string, error) {
 		return "", fmt.Errorf("reading randomness: %w", err)
 	}
 	return "bft_" + base64.RawURLEncoding.EncodeToString(b[:]), nil
-}
-
-func cloneValues(v url.Values) url.Values {
-	if v == nil {
-		return nil
-	}
-	out := make(url.Values, len(v))
-	for k, vs := range v {
-		out[k] = slices.Clone(vs)
-	}
-	return out
 }

@@ -15,7 +15,6 @@ import (
 	"io"
 	"maps"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -29,6 +28,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/internal/fakeserver"
 )
 
 // Grant and token types of the protocols.
@@ -277,10 +277,10 @@ type Server struct {
 	key     *rsa.PrivateKey
 	keyErr  error
 
+	script fakeserver.Script[Failure]
+
 	mu       sync.Mutex
 	requests []Request
-	failures []Failure
-	latency  time.Duration
 	tokens   map[string]*TokenInfo
 }
 
@@ -331,7 +331,7 @@ func (s *Server) Requests() []Request {
 	for i, r := range s.requests {
 		out[i] = r
 		out[i].Header = r.Header.Clone()
-		out[i].Form = cloneValues(r.Form)
+		out[i].Form = fakeserver.CloneValues(r.Form)
 	}
 	return out
 }
@@ -353,31 +353,17 @@ func (s *Server) Token(value string) (TokenInfo, bool) {
 func (s *Server) Issued() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []string
-	for _, r := range s.requests {
-		if r.Issued != "" {
-			out = append(out, r.Issued)
-		}
-	}
-	return out
+	return fakeserver.Issued(s.requests, func(r Request) string { return r.Issued })
 }
 
 // FailNext queues failures. Each is answered to the next request of its
 // endpoint (any endpoint when Endpoint is ""), after the request is
 // recorded and before any other processing.
-func (s *Server) FailNext(f ...Failure) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failures = append(s.failures, f...)
-}
+func (s *Server) FailNext(f ...Failure) { s.script.FailNext(f...) }
 
 // SetLatency makes every answer take d in all, the fake's own work
 // included, to model a remote endpoint.
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latency = d
-}
+func (s *Server) SetLatency(d time.Duration) { s.script.SetLatency(d) }
 
 // answer is a response to write.
 type answer struct {
@@ -394,8 +380,7 @@ var iamPathRE = regexp.MustCompile(`^/v1/projects/-/serviceAccounts/([^/:]+):(ge
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err != nil || !net.ParseIP(host).IsLoopback() {
-		http.Error(w, "gcpfake serves loopback clients only", http.StatusForbidden)
+	if !fakeserver.Loopback(w, r, "gcpfake") {
 		return
 	}
 	rec := Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Endpoint: EndpointUnknown}
@@ -418,15 +403,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
-	latency := s.latency
-	var scripted *Failure
-	for i, f := range s.failures {
-		if f.Endpoint == "" || f.Endpoint == rec.Endpoint {
-			scripted = &f
-			s.failures = slices.Delete(s.failures, i, i+1)
-			break
-		}
-	}
+	scripted, latency := s.script.Next(func(f Failure) bool { return f.Endpoint == "" || f.Endpoint == rec.Endpoint })
 	index := len(s.requests)
 	s.requests = append(s.requests, rec)
 	s.mu.Unlock()
@@ -457,15 +434,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests[index].Issued = a.issued
 	s.mu.Unlock()
 
-	// The latency is the whole answer's time, our own work included.
-	if wait := latency - time.Since(start); wait > 0 {
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	if !fakeserver.Pace(r.Context(), start, latency) {
+		return
 	}
 	writeJSON(w, a)
 }
@@ -1123,15 +1093,4 @@ func stringList(v any) ([]string, bool) {
 		out = append(out, s)
 	}
 	return out, true
-}
-
-func cloneValues(v url.Values) url.Values {
-	if v == nil {
-		return nil
-	}
-	out := make(url.Values, len(v))
-	for k, vs := range v {
-		out[k] = slices.Clone(vs)
-	}
-	return out
 }
