@@ -151,11 +151,11 @@ func (v *Verifier) Peek(raw string) (*Identity, error) {
 		if errors.As(err, &expired) {
 			return nil, fmt.Errorf("token expired at %s: %w", expired.Expiry.UTC().Format(time.RFC3339), ErrTokenExpired)
 		}
-		return nil, fmt.Errorf("%w: %v", ErrTokenInvalid, err)
+		return nil, fmt.Errorf("%w: %v", ErrTokenInvalid, err) //nolint:errorlint // shown, not wrapped: ErrTokenInvalid alone must classify it, whatever go-oidc wrapped
 	}
 	var claims map[string]any
 	if err := tok.Claims(&claims); err != nil {
-		return nil, fmt.Errorf("%w: reading claims: %v", ErrTokenInvalid, err)
+		return nil, fmt.Errorf("%w: reading claims: %v", ErrTokenInvalid, err) //nolint:errorlint // shown, not wrapped: ErrTokenInvalid alone must classify it, whatever go-oidc wrapped
 	}
 	id := identityFromClaims(claims)
 	if id.Issuer != v.cfg.Issuer {
@@ -219,7 +219,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Identity, error) {
 		case httpclient.IsRetryable(probe.get()):
 			return nil, fmt.Errorf("fetching the issuer's JWKS: %w: %w", ErrUpstreamUnavailable, probe.get())
 		}
-		return nil, fmt.Errorf("%w: %v", ErrTokenInvalid, err)
+		return nil, fmt.Errorf("%w: %v", ErrTokenInvalid, err) //nolint:errorlint // shown, not wrapped: ErrTokenInvalid alone must classify it, whatever go-oidc wrapped
 	}
 	return id, nil
 }
@@ -254,7 +254,7 @@ func (v *Verifier) discover(ctx context.Context) (*oidc.IDTokenVerifier, error) 
 		case httpclient.IsRetryable(err) || httpclient.IsNetworkError(err):
 			return nil, fmt.Errorf("fetching OIDC discovery from %s: %w: %w", v.cfg.Issuer, ErrUpstreamUnavailable, err)
 		}
-		return nil, fmt.Errorf("fetching OIDC discovery from %s: %w: %v", v.cfg.Issuer, ErrTokenInvalid, err)
+		return nil, fmt.Errorf("fetching OIDC discovery from %s: %w: %v", v.cfg.Issuer, ErrTokenInvalid, err) //nolint:errorlint // shown, not wrapped: ErrTokenInvalid alone must classify it, whatever go-oidc wrapped
 	}
 	var meta struct {
 		JWKSURI string `json:"jwks_uri"`
@@ -267,7 +267,7 @@ func (v *Verifier) discover(ctx context.Context) (*oidc.IDTokenVerifier, error) 
 		err = httpclient.CheckURL(ju)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: jwks_uri of %s: %v", ErrTokenInvalid, v.cfg.Issuer, err)
+		return nil, fmt.Errorf("%w: jwks_uri of %s: %v", ErrTokenInvalid, v.cfg.Issuer, err) //nolint:errorlint // shown, not wrapped: ErrTokenInvalid alone must classify it, whatever go-oidc wrapped
 	}
 	keys := &retryingKeySet{remote: oidc.NewRemoteKeySet(cctx, meta.JWKSURI), policy: v.cfg.Retry}
 	return oidc.NewVerifier(v.cfg.Issuer, keys, config), nil

@@ -2,6 +2,7 @@ package interop
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,7 +38,7 @@ func runTests(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	binary = filepath.Join(dir, "oidc-exchange")
-	build := exec.Command("go", "build", "-C", "..", "-trimpath", "-o", binary, "./cmd/oidc-exchange")
+	build := exec.CommandContext(context.Background(), "go", "build", "-C", "..", "-trimpath", "-o", binary, "./cmd/oidc-exchange")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintf(os.Stderr, "building oidc-exchange: %v\n", err)
@@ -64,7 +65,7 @@ func execStage(t *testing.T, r *githubtest.Runner, a githubtest.Action, stage gi
 	if stage == githubtest.Post {
 		argv0 = a.Runs.PostEntrypoint
 	}
-	cmd := exec.Command(binary, step.Args...)
+	cmd := exec.CommandContext(t.Context(), binary, step.Args...)
 	cmd.Args[0] = argv0
 	cmd.Env = step.Environ()
 	cmd.Dir = step.Dir
@@ -199,7 +200,7 @@ func TestCLIAgainstZitadel(t *testing.T) {
 		t.Fatal(err)
 	}
 	audit := filepath.Join(t.TempDir(), "audit.jsonl")
-	cmd := exec.Command(binary, "broker", "--discovery", w.peer.Issuer(), "--audience", brokerAudience,
+	cmd := exec.CommandContext(t.Context(), binary, "broker", "--discovery", w.peer.Issuer(), "--audience", brokerAudience,
 		"--client-id", clientID, "--token-file", tokenFile, "--oidc-issuer", w.issuer.URL,
 		"--scope", "openid deploy", "--format", "json", "--audit-log", audit)
 	cmd.Env = []string{"OIDC_EXCHANGE_BROKER_CLIENT_SECRET=" + clientSecret, "PATH=" + os.Getenv("PATH")}

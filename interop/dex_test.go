@@ -115,7 +115,7 @@ func startDex(t *testing.T, upstream string) *dexPeer {
 }
 
 func tryStartDex(t *testing.T, bin string, tmpl *template.Template, upstream string) (*dexPeer, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
@@ -133,13 +133,22 @@ func tryStartDex(t *testing.T, bin string, tmpl *template.Template, upstream str
 	if err := os.WriteFile(path, cfg.Bytes(), 0o600); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "serve", path)
+	// Dex lives as long as the test that started it: t.Context() ends only
+	// after its subtests, just before the cleanup below stops Dex. ctx
+	// below bounds only the wait for discovery.
+	cmd := exec.CommandContext(t.Context(), bin, "serve", path)
 	cmd.Stdout, cmd.Stderr = d.log, d.log
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	// exited is closed once Wait has returned waitErr, so both the poll
+	// below and stop can wait for it.
+	var waitErr error
+	exited := make(chan struct{})
+	go func() {
+		waitErr = cmd.Wait()
+		close(exited)
+	}()
 	stop := func() {
 		_ = cmd.Process.Kill()
 		<-exited
@@ -155,10 +164,9 @@ func tryStartDex(t *testing.T, bin string, tmpl *template.Template, upstream str
 			}
 		}
 		select {
-		case err := <-exited:
-			exited <- err
+		case <-exited:
 			stop()
-			return nil, fmt.Errorf("dex exited (%v):\n%s", err, d.log.String())
+			return nil, fmt.Errorf("dex exited (%w):\n%s", waitErr, d.log.String())
 		case <-ctx.Done():
 			stop()
 			return nil, fmt.Errorf("dex did not serve discovery within 30 s:\n%s", d.log.String())
@@ -214,6 +222,7 @@ func TestDexIssues(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			cfg := dexConfig(dex)
 			if tt.cfg != nil {
 				tt.cfg(&cfg)
@@ -316,6 +325,7 @@ func TestDexRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			cfg := dexConfig(dex)
 			if tt.cfg != nil {
 				tt.cfg(&cfg)
@@ -359,6 +369,7 @@ func TestDexDeviations(t *testing.T) {
 	t.Parallel()
 	is, dex := newDexWorld(t)
 	t.Run("subject token audience not checked", func(t *testing.T) {
+		t.Parallel()
 		// A token minted for AWS is exchanged: Dex's connector verifies
 		// with SkipClientIDCheck. This is why oidc-exchange insists that a
 		// broker's audience be requested explicitly.
@@ -368,6 +379,9 @@ func TestDexDeviations(t *testing.T) {
 		}
 	})
 	t.Run("replay accepted", func(t *testing.T) {
+		// Parallel with the other subtest: its token is its own, and Dex
+		// keeps no per-token state that the two could share.
+		t.Parallel()
 		replay := is.Mint(brokerAudience, time.Now(), nil)
 		for i := range 2 {
 			if o := runPipeline(t, is, dexConfig(dex), job{audience: brokerAudience, replay: replay}); o.err != nil {

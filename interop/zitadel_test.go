@@ -57,6 +57,8 @@ func (w *world) config() broker.Config {
 // TestZitadelIssues exchanges real signed tokens at zitadel and verifies
 // what comes back against zitadel's own JWKS: the exported token is the
 // one zitadel minted, for our workload, with the type we asked for.
+//
+//nolint:paralleltest,tparallel // the subtests share one peer and count its requests from len(w.peer.Requests()): they must run one at a time
 func TestZitadelIssues(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
@@ -187,6 +189,8 @@ func TestZitadelIssues(t *testing.T) {
 // TestZitadelRefuses covers zitadel's failures and how we report them:
 // nothing is exported, the right class is returned at once (no retry), and
 // a denial shows the token's claims.
+//
+//nolint:paralleltest,tparallel // the subtests share one peer and count its requests from len(w.peer.Requests()): they must run one at a time
 func TestZitadelRefuses(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)

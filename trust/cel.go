@@ -59,7 +59,7 @@ func lexCEL(src string) ([]celToken, error) {
 					op = two
 				}
 			}
-			if !strings.Contains("=!&|<>()[]{},+-*/%?:", op[:1]) || op == "=" || op == "&" || op == "|" {
+			if strings.IndexByte("=!&|<>()[]{},+-*/%?:", op[0]) < 0 || op == "=" || op == "&" || op == "|" {
 				return nil, fmt.Errorf("unexpected %q at byte %d", op, i)
 			}
 			toks = append(toks, celToken{kind: 'p', text: op})

@@ -179,6 +179,8 @@ func detect(n *node) format {
 		case allItems(n, isGCPProvider):
 			return formatGCPProviders
 		}
+	default:
+		// A scalar is no document we know.
 	}
 	return formatUnknown
 }
@@ -241,6 +243,7 @@ func (l *linter) lint(d *document) error {
 			l.azureCredential(d, c)
 		}
 		return nil
+	case formatUnknown:
 	}
 	what := "JSON " + kindName(root.kind)
 	if root.kind == kindArray && len(root.items) == 0 {

@@ -68,7 +68,8 @@ func classifySubject(s string, glob bool) subjectInfo {
 		return subjectInfo{scope: scopeAnyRepo, why: "matches every subject"}
 	}
 	if !strings.HasPrefix(s, "repo:") {
-		if glob && strings.HasPrefix("repo:", strings.TrimRight(s, "*?")) {
+		// Is s, its wildcards trimmed, a prefix of "repo:" ("re*")?
+		if glob && strings.HasPrefix("repo:", strings.TrimRight(s, "*?")) { //nolint:gocritic // the reversed order is the point
 			return subjectInfo{scope: scopeAnyRepo, why: "the owner is a wildcard"}
 		}
 		return classifyCustomSubject(s, glob)

@@ -188,7 +188,8 @@ func writeNewFile(root *os.Root, name string, content exchange.Secret) (err erro
 	defer func() {
 		if err != nil {
 			f.Close()
-			root.Remove(name)
+			// Best effort: the error returned says why the write failed.
+			_ = root.Remove(name)
 		}
 	}()
 	// The umask applies to the mode of O_CREAT; fchmod does not.

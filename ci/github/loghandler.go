@@ -160,6 +160,8 @@ func attrValue(v slog.Value) string {
 		if err, ok := v.Any().(error); ok {
 			return err.Error()
 		}
+	default:
+		// Every other kind prints as slog prints it.
 	}
 	return v.String()
 }

@@ -317,7 +317,7 @@ func TestParseFormat(t *testing.T) {
 	for in, want := range map[string]Format{
 		"env":                  FormatEnv,
 		"JSON":                 FormatJSON,
-		" credential-process ": FormatCredentialProcess,
+		" credential-process ": FormatCredentialProcess, //nolint:gocritic // the spaces are deliberate: ParseFormat must trim them
 		"External-Account":     FormatExternalAccount,
 	} {
 		got, err := ParseFormat(in)

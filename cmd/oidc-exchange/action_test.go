@@ -36,7 +36,7 @@ func scenarios() []scenario {
 	return []scenario{
 		{
 			name: "success with defaults", wantExit: exitOK, wantSTSCalls: 1,
-			check: func(t *testing.T, h *harness, res *githubtest.StepResult) {
+			check: func(t *testing.T, _ *harness, res *githubtest.StepResult) {
 				for _, n := range awsEnvNames {
 					if res.Env[n] == "" {
 						t.Errorf("%s not exported", n)

@@ -130,7 +130,7 @@ func BenchmarkPermanentError(b *testing.B) {
 // RSS. time forks the binary from a small process and reports it alone.
 func BenchmarkBinary(b *testing.B) {
 	bin := filepath.Join(b.TempDir(), "oidc-exchange")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
+	build := exec.CommandContext(b.Context(), "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		b.Fatalf("build: %v\n%s", err, out)
@@ -152,7 +152,7 @@ func BenchmarkBinary(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		cmd := exec.Command(gnuTime, "-f", "%M", "-o", report, bin)
+		cmd := exec.CommandContext(b.Context(), gnuTime, "-f", "%M", "-o", report, bin)
 		for k, v := range stepEnv {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}

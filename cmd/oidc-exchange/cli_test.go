@@ -57,7 +57,10 @@ func (g githubDotCom) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	rec.Header().Set("Content-Type", "application/json")
-	rec.Write(b)
+	if _, err := rec.Write(b); err != nil {
+		g.t.Error(err)
+		return nil, err
+	}
 	return rec.Result(), nil
 }
 

@@ -165,12 +165,12 @@ func (w *world) stepEnv(stage string, inputs map[string]string) (map[string]stri
 	w.files = map[string]string{}
 	step := filepath.Join(w.dir, stage)
 	temp := filepath.Join(step, "github", "runner_temp")
-	if err := os.MkdirAll(temp, 0o755); err != nil {
+	if err := os.MkdirAll(temp, 0o700); err != nil {
 		return nil, err
 	}
 	for _, name := range []string{"GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_STATE", "GITHUB_STEP_SUMMARY", "GITHUB_PATH"} {
 		p := filepath.Join(step, strings.ToLower(name))
-		if err := os.WriteFile(p, nil, 0o644); err != nil {
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
 			return nil, err
 		}
 		w.files[name] = p

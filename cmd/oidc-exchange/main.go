@@ -90,7 +90,7 @@ func exitCode(err error) int {
 // realMain runs the program and prints any error not yet reported.
 func realMain(ctx context.Context, e *env) error {
 	err := run(ctx, e)
-	if err == errHelp {
+	if errors.Is(err, errHelp) {
 		return nil
 	}
 	var re *reportedError

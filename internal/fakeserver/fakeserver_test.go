@@ -191,7 +191,7 @@ func TestLoopback(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.remote, func(t *testing.T) {
 			t.Parallel()
-			r := httptest.NewRequest(http.MethodPost, "/token", strings.NewReader(url.Values{"a": {"b"}}.Encode()))
+			r := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/token", strings.NewReader(url.Values{"a": {"b"}}.Encode()))
 			r.RemoteAddr = tt.remote
 			w := httptest.NewRecorder()
 			if got := fakeserver.Loopback(w, r, "somefake"); got != tt.want {

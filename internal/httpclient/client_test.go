@@ -46,16 +46,11 @@ func newTLSServer(t *testing.T, h http.Handler) *httptest.Server {
 	return srv
 }
 
-func get(t *testing.T, c *http.Client, rawURL string, header http.Header) (*http.Response, error) {
+func get(t *testing.T, c *http.Client, rawURL string) (*http.Response, error) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, rawURL, http.NoBody)
 	if err != nil {
 		t.Fatalf("NewRequestWithContext(%q): %v", rawURL, err)
-	}
-	for k, vs := range header {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
 	}
 	return c.Do(req)
 }
@@ -144,7 +139,7 @@ func TestNewUserAgentOnRedirectHops(t *testing.T) {
 		_, _ = io.WriteString(w, "ok")
 	}))
 	c := newClient(t, httpclient.Options{})
-	resp, err := get(t, c, srv.URL+"/start", nil)
+	resp, err := get(t, c, srv.URL+"/start")
 	if err != nil {
 		t.Fatalf("Do: %v", err)
 	}
@@ -216,7 +211,7 @@ func TestNewResponseSizeCap(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			c := newClient(t, httpclient.Options{MaxResponseSize: tt.limit})
-			resp, err := get(t, c, srv.URL+tt.path, nil)
+			resp, err := get(t, c, srv.URL+tt.path)
 			if tt.wantDoErr {
 				if err == nil {
 					resp.Body.Close()
@@ -281,7 +276,7 @@ func TestNewResponseSizeCapAfterDecompression(t *testing.T) {
 		_, _ = w.Write(compressed.Bytes())
 	}))
 	c := newClient(t, httpclient.Options{MaxResponseSize: limit})
-	resp, err := get(t, c, srv.URL, nil)
+	resp, err := get(t, c, srv.URL)
 	if err != nil {
 		t.Fatalf("Do: %v", err)
 	}
@@ -458,7 +453,7 @@ func TestNewRedirectPolicy(t *testing.T) {
 			rec := &recordingTransport{base: first.Client().Transport}
 			c := newClient(t, httpclient.Options{Transport: rec})
 
-			resp, err := get(t, c, first.URL+tt.path(plain.URL), nil)
+			resp, err := get(t, c, first.URL+tt.path(plain.URL))
 			if resp != nil {
 				defer resp.Body.Close()
 			}
@@ -540,7 +535,7 @@ func TestNewTimeout(t *testing.T) {
 			srv := slowServer(t, tt.bodyFirst)
 			c := newClient(t, httpclient.Options{Timeout: timeout})
 			start := time.Now()
-			resp, err := get(t, c, srv.URL, nil)
+			resp, err := get(t, c, srv.URL)
 			if err == nil {
 				// Headers arrived; the timeout must then cut the body read.
 				_, err = io.ReadAll(resp.Body)

@@ -32,8 +32,11 @@ type TransientError struct {
 	RetryAfter time.Duration
 }
 
-func (e *TransientError) Error() string   { return e.Err.Error() }
-func (e *TransientError) Unwrap() error   { return e.Err }
+func (e *TransientError) Error() string { return e.Err.Error() }
+func (e *TransientError) Unwrap() error { return e.Err }
+
+// Retryable marks the error as worth another attempt, for [IsRetryable]
+// and for libraries that look for the method.
 func (e *TransientError) Retryable() bool { return true }
 
 // MarkTransient wraps err so [IsRetryable] reports true.
@@ -153,7 +156,7 @@ func Retry(ctx context.Context, p Policy, fn func(ctx context.Context, attempt i
 		backoff.WithBackOff(b),
 		backoff.WithMaxTries(uint(p.MaxAttempts)),
 		backoff.WithMaxElapsedTime(p.MaxElapsed),
-		backoff.WithNotify(func(err error, wait time.Duration) {
+		backoff.WithNotify(func(_ error, wait time.Duration) {
 			if p.OnRetry != nil {
 				p.OnRetry(attempt, last, wait)
 			}

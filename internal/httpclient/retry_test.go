@@ -426,12 +426,12 @@ func TestRetryContextCancellation(t *testing.T) {
 	tests := []struct {
 		name string
 		// run calls Retry with a cancelable context; it returns fn's last
-		// error and the number of calls.
-		run func(t *testing.T, ctx context.Context, cancel context.CancelFunc) (err, last error, calls int)
+		// error, the number of calls and Retry's error.
+		run func(t *testing.T, ctx context.Context, cancel context.CancelFunc) (last error, calls int, err error)
 	}{
 		{
 			name: "cancelled during the backoff sleep",
-			run: func(t *testing.T, ctx context.Context, cancel context.CancelFunc) (error, error, int) {
+			run: func(t *testing.T, ctx context.Context, cancel context.CancelFunc) (error, int, error) {
 				t.Helper()
 				var last error
 				calls := 0
@@ -443,12 +443,12 @@ func TestRetryContextCancellation(t *testing.T) {
 					last = httpclient.MarkTransient(errors.New("503"))
 					return last
 				})
-				return err, last, calls
+				return last, calls, err
 			},
 		},
 		{
 			name: "cancelled by fn before it returns a retryable error",
-			run: func(t *testing.T, ctx context.Context, cancel context.CancelFunc) (error, error, int) {
+			run: func(t *testing.T, ctx context.Context, cancel context.CancelFunc) (error, int, error) {
 				t.Helper()
 				var last error
 				calls := 0
@@ -458,12 +458,12 @@ func TestRetryContextCancellation(t *testing.T) {
 					last = httpclient.MarkTransient(errors.New("503"))
 					return last
 				})
-				return err, last, calls
+				return last, calls, err
 			},
 		},
 		{
 			name: "already cancelled",
-			run: func(t *testing.T, ctx context.Context, cancel context.CancelFunc) (error, error, int) {
+			run: func(t *testing.T, ctx context.Context, cancel context.CancelFunc) (error, int, error) {
 				t.Helper()
 				cancel()
 				var last error
@@ -476,7 +476,7 @@ func TestRetryContextCancellation(t *testing.T) {
 					last = httpclient.MarkTransient(errors.New("503"))
 					return last
 				})
-				return err, last, calls
+				return last, calls, err
 			},
 		},
 	}
@@ -486,7 +486,7 @@ func TestRetryContextCancellation(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
 			start := time.Now()
-			err, last, calls := tt.run(t, ctx, cancel)
+			last, calls, err := tt.run(t, ctx, cancel)
 			if elapsed := time.Since(start); elapsed > 3*time.Second {
 				t.Errorf("Retry took %v after cancellation", elapsed)
 			}
@@ -565,7 +565,7 @@ func TestDefaultPolicy(t *testing.T) {
 // refusedAddr returns a 127.0.0.1 address nothing listens on.
 func refusedAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -639,12 +639,12 @@ func TestMarkTransient(t *testing.T) {
 func TestIsNetworkError(t *testing.T) {
 	t.Parallel()
 	addr := refusedAddr(t)
-	_, dialErr := net.DialTimeout("tcp", addr, 2*time.Second)
+	_, dialErr := (&net.Dialer{Timeout: 2 * time.Second}).DialContext(t.Context(), "tcp", addr)
 	if dialErr == nil {
 		t.Fatalf("dial %s succeeded, want connection refused", addr)
 	}
 	c := newClient(t, httpclient.Options{Timeout: 2 * time.Second})
-	_, httpErr := get(t, c, "http://"+addr+"/", nil) //nolint:bodyclose // the request fails
+	_, httpErr := get(t, c, "http://"+addr+"/") //nolint:bodyclose // the request fails
 
 	cancelled, cancel := context.WithCancel(t.Context())
 	cancel()
@@ -660,7 +660,7 @@ func TestIsNetworkError(t *testing.T) {
 	// Errors of net/http that are answers, not transport failures.
 	srv := newServer(t, sizedHandler(t))
 	small := newClient(t, httpclient.Options{MaxResponseSize: 1})
-	_, tooLargeErr := get(t, small, srv.URL+"/declared/10", nil) //nolint:bodyclose // the request fails
+	_, tooLargeErr := get(t, small, srv.URL+"/declared/10") //nolint:bodyclose // the request fails
 	if !errors.Is(tooLargeErr, httpclient.ErrResponseTooLarge) {
 		t.Fatalf("setup: got %v, want ErrResponseTooLarge", tooLargeErr)
 	}
@@ -668,7 +668,7 @@ func TestIsNetworkError(t *testing.T) {
 		w.Header().Set("Location", "http://example.invalid/")
 		w.WriteHeader(http.StatusFound)
 	}))
-	resp, redirectErr := get(t, c, redirSrv.URL, nil)
+	resp, redirectErr := get(t, c, redirSrv.URL)
 	if resp != nil {
 		resp.Body.Close()
 	}

@@ -45,7 +45,7 @@ var rules = []rule{
 
 func TestDependencyDirection(t *testing.T) {
 	t.Parallel()
-	out, err := exec.Command("go", "list", "-json", module+"/...").Output()
+	out, err := exec.CommandContext(t.Context(), "go", "list", "-json", module+"/...").Output()
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {

@@ -64,7 +64,9 @@ func TestGetFallback(t *testing.T) {
 // TestGetLinkTimeValues sets the variables that -ldflags -X sets. It is not
 // parallel, so no parallel test reads them meanwhile: parallel tests resume
 // only after every sequential top-level test has finished.
-func TestGetLinkTimeValues(t *testing.T) { //nolint:paralleltest // mutates package-level Version and Commit
+//
+//nolint:paralleltest // mutates package-level Version and Commit: neither it nor its subtests may run in parallel
+func TestGetLinkTimeValues(t *testing.T) {
 	tests := []struct {
 		name           string
 		version        string

@@ -34,7 +34,7 @@ func TestExchange(t *testing.T) {
 	cfg.ExtraParams = []Param{{"connector_id", "github-actions"}}
 	cfg.ExportEnv = "DEPLOY_TOKEN"
 	p := e.provider(t, cfg)
-	id, token := e.identity("", nil)
+	id, token := e.identity()
 
 	creds, err := p.Exchange(t.Context(), id, e.request())
 	if err != nil {
@@ -260,7 +260,7 @@ func TestFormatsAgainstFake(t *testing.T) {
 			cfg.Resources = []string{"https://r.example"}
 			cfg.ClientID, cfg.ClientSecret, cfg.ClientAuth = testClientID, exchange.NewSecret(testClientSecret), ClientAuthPost
 			p := e.provider(t, cfg)
-			id, token := e.identity("", nil)
+			id, token := e.identity()
 			if _, err := p.Exchange(t.Context(), id, e.request()); err != nil {
 				t.Fatalf("Exchange() = %v\n%s", err, exchange.Explain(err))
 			}
@@ -318,7 +318,7 @@ func TestClientAuth(t *testing.T) {
 			cfg := e.config()
 			cfg.ClientID, cfg.ClientSecret, cfg.ClientAuth = tt.id, exchange.NewSecret(tt.secret), tt.auth
 			p := e.provider(t, cfg)
-			id, token := e.identity("", nil)
+			id, token := e.identity()
 			_, err := p.Exchange(t.Context(), id, e.request())
 			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
 				t.Fatalf("Exchange() = %v, want %v", err, tt.wantErr)
@@ -385,7 +385,7 @@ func TestNoLeaks(t *testing.T) {
 			cfg := e.config()
 			cfg.ClientID, cfg.ClientSecret = testClientID, exchange.NewSecret(testClientSecret)
 			p := e.provider(t, cfg)
-			id, token := e.identity("", nil)
+			id, token := e.identity()
 			r := strings.NewReplacer("%TOKEN%", token, "%SECRET%", testClientSecret)
 			for _, f := range sc.failure {
 				f.Description = r.Replace(f.Description)
@@ -449,7 +449,7 @@ func TestRetries(t *testing.T) {
 			cfg.RetryMaxAttempts = tt.attempts
 			p := e.provider(t, cfg)
 			e.fake.FailNext(tt.failures...)
-			id, _ := e.identity("", nil)
+			id, _ := e.identity()
 			_, err := p.Exchange(t.Context(), id, e.request())
 			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
 				t.Fatalf("Exchange() = %v, want %v", err, tt.wantErr)
@@ -486,7 +486,7 @@ func TestDisableRetry(t *testing.T) {
 	cfg.DisableRetry = true
 	p := e.provider(t, cfg)
 	e.fake.FailNext(brokerfake.Failure{Status: 503})
-	id, _ := e.identity("", nil)
+	id, _ := e.identity()
 	if _, err := p.Exchange(t.Context(), id, e.request()); !errors.Is(err, exchange.ErrProviderUnavailable) {
 		t.Fatalf("Exchange() = %v", err)
 	}
@@ -503,7 +503,7 @@ func TestRetryAfter(t *testing.T) {
 	var waits []time.Duration
 	p.policy.OnRetry = func(_ int, _ error, wait time.Duration) { waits = append(waits, wait) }
 	e.fake.FailNext(brokerfake.Failure{Status: 429, RetryAfter: 1})
-	id, _ := e.identity("", nil)
+	id, _ := e.identity()
 	start := time.Now()
 	if _, err := p.Exchange(t.Context(), id, e.request()); err != nil {
 		t.Fatalf("Exchange() = %v", err)
@@ -524,7 +524,7 @@ func TestSlowBroker(t *testing.T) {
 	cfg := e.config()
 	cfg.HTTPClient = httpclient.New(httpclient.Options{Timeout: 100 * time.Millisecond})
 	p := e.provider(t, cfg)
-	id, _ := e.identity("", nil)
+	id, _ := e.identity()
 	start := time.Now()
 	_, err := p.Exchange(t.Context(), id, e.request())
 	if !errors.Is(err, exchange.ErrProviderUnavailable) {
@@ -719,7 +719,7 @@ func TestSubjectTokenPerAttempt(t *testing.T) {
 	e := newTestEnv(t, nil)
 	p := e.provider(t, e.config())
 	e.fake.FailNext(brokerfake.Failure{Status: 503})
-	id, token := e.identity("", nil)
+	id, token := e.identity()
 	if _, err := p.Exchange(t.Context(), id, e.request()); err != nil {
 		t.Fatal(err)
 	}

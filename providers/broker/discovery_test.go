@@ -77,7 +77,7 @@ func TestDiscovery(t *testing.T) {
 				t.Errorf("Target() before discovery = %q, want %q", got, cfg.Discovery)
 			}
 			for range 2 {
-				id, _ := e.identity("", nil)
+				id, _ := e.identity()
 				if _, err := p.Exchange(t.Context(), id, e.request()); err != nil {
 					t.Fatalf("Exchange() = %v\n%s", err, exchange.Explain(err))
 				}
@@ -177,7 +177,7 @@ func TestDiscoveryNotCachedOnFailure(t *testing.T) {
 	cfg := e.config()
 	cfg.URL, cfg.Discovery = "", e.srv.URL
 	p := e.provider(t, cfg)
-	id, _ := e.identity("", nil)
+	id, _ := e.identity()
 	if _, err := p.Exchange(t.Context(), id, e.request()); err == nil {
 		t.Fatal("first Exchange() succeeded without metadata")
 	}

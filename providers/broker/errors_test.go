@@ -72,7 +72,7 @@ func TestErrorCodes(t *testing.T) {
 			p := e.provider(t, cfg)
 			// A 502 is retried; the queue answers every attempt the same.
 			e.fake.FailNext(tt.failure, tt.failure, tt.failure)
-			id, _ := e.identity("", nil)
+			id, _ := e.identity()
 			_, err := p.Exchange(t.Context(), id, e.request())
 			if !errors.Is(err, tt.wantKind) {
 				t.Fatalf("Exchange() = %v, want %v", err, tt.wantKind)
@@ -142,7 +142,7 @@ func TestExpiredTokenDenial(t *testing.T) {
 			// The token expired a minute before the broker answered.
 			p.now = func() time.Time { return e.now.Add(6 * time.Minute) }
 			e.fake.FailNext(tt.answer)
-			id, _ := e.identity("", nil)
+			id, _ := e.identity()
 			_, err := p.Exchange(t.Context(), id, e.request())
 			if !errors.Is(err, exchange.ErrTokenExpired) || errors.Is(err, exchange.ErrProviderDenied) || errors.Is(err, exchange.ErrProviderRejected) {
 				t.Fatalf("Exchange() = %v, want ErrTokenExpired only", err)

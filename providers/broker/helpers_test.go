@@ -108,14 +108,11 @@ func fastRetries(p *Provider) {
 	p.policy.MaxDelay = 2 * time.Millisecond
 }
 
-// identity mints a token for the broker's audience (or audience) and
-// returns the identity carrying it.
-func (e *testEnv) identity(audience string, overrides map[string]any) (*exchange.Identity, string) {
-	if audience == "" {
-		audience = testAudience
-	}
-	raw := e.issuer.Mint(audience, e.now, overrides)
-	claims := asJSON(exchangetest.GitHubClaims(e.issuer.URL, audience, e.now, overrides))
+// identity mints a token for the broker's audience and returns the
+// identity carrying it.
+func (e *testEnv) identity() (*exchange.Identity, string) {
+	raw := e.issuer.Mint(testAudience, e.now, nil)
+	claims := asJSON(exchangetest.GitHubClaims(e.issuer.URL, testAudience, e.now, nil))
 	return exchange.NewIdentityForTest(claims, raw), raw
 }
 

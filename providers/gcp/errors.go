@@ -344,7 +344,7 @@ func (p *Provider) stsDenialDetails(id *exchange.Identity, req *exchange.Request
 
 // iamDenialDetails explains a PERMISSION_DENIED of IAM Credentials: the
 // role to grant and the principal set to grant it to, ready to paste.
-func (p *Provider) iamDenialDetails(st step, id *exchange.Identity, req *exchange.Request) string {
+func (p *Provider) iamDenialDetails(st step, id *exchange.Identity, _ *exchange.Request) string {
 	var b strings.Builder
 	member := principalFor(p.cfg.WorkloadIdentityProvider, id)
 	role := st.role

@@ -337,7 +337,15 @@ func analyze(name string, src []byte, o Options, rewrite bool) *analysis {
 		a.changed = true
 	}
 	if wfEnv != nil && a.changed {
-		removeEntries(root, wfEnv, awsKeyEnv, true)
+		if err := removeEntries(root, wfEnv, awsKeyEnv, true); err != nil {
+			// The jobs no longer need the workflow's keys, but they would
+			// stay in the file: a half rewrite. Leave the file untouched.
+			for _, aj := range aws {
+				aj.j.Rewritable = false
+				aj.j.Reason = "the workflow-level env cannot be rewritten: " + err.Error()
+			}
+			a.changed = false
+		}
 	}
 	return a
 }

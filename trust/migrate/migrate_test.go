@@ -308,7 +308,7 @@ func FuzzScan(f *testing.F) {
 		f.Add(src)
 	}
 	f.Add([]byte("on: [\njobs: &a *a"))
-	f.Fuzz(func(t *testing.T, src []byte) {
+	f.Fuzz(func(_ *testing.T, src []byte) {
 		a := analyze("w.yml", src, testOpts, false)
 		for _, j := range a.jobs {
 			buildPlan(j, testOpts)

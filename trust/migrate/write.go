@@ -118,11 +118,6 @@ func preserve(src, baseline, modified string) string {
 	return b.String()
 }
 
-func ensureNL(s string) string {
-	s = strings.TrimRight(s, "\n")
-	return s + "\n"
-}
-
 func splitLines(s string) []string {
 	s = strings.TrimRight(s, "\n")
 	if s == "" {

@@ -70,7 +70,7 @@ func runShell(t *testing.T, script string, commands ...string) []shellCommand {
 		fmt.Fprintf(&stubs, "%s() { printf '%%s\\0' '@@CMD' %s \"$@\"; }\n", c, c)
 	}
 	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(sh, "-c", stubs.String()+script)
+	cmd := exec.CommandContext(t.Context(), sh, "-c", stubs.String()+script)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("sh: %v\nstderr: %s\nscript:\n%s", err, stderr.String(), script)

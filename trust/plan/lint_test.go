@@ -55,7 +55,10 @@ func lintInputs(t *testing.T, req Request, p *Plan) []lintInput {
 			if req.RepositoryID != "" {
 				pin = "attribute.repository_id/" + req.RepositoryID
 			}
-			pool := v.Name[:strings.Index(v.Name, "/providers/")]
+			pool, _, ok := strings.Cut(v.Name, "/providers/")
+			if !ok {
+				t.Fatalf("provider name %q has no /providers/ segment", v.Name)
+			}
 			policy := map[string]any{
 				"bindings": []any{map[string]any{
 					"members": []string{"principalSet://iam.googleapis.com/" + pool + "/" + pin},

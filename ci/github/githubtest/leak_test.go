@@ -45,7 +45,7 @@ func TestAssertNoLeak(t *testing.T) {
 		{name: "add-mask on stderr does not protect stdout", stderr: mask, stdout: fakeSecret + "\n", want: []string{"stderr line 1", "stdout line 1"}},
 		{
 			name:   "mask from an earlier step",
-			before: func(t *testing.T, r *Runner) { r.Finish(r.Step(Main, nil), []byte(mask), nil) },
+			before: func(_ *testing.T, r *Runner) { r.Finish(r.Step(Main, nil), []byte(mask), nil) },
 			stdout: fakeSecret + "\n",
 		},
 		{name: "base64 is masked by the runner", stdout: mask + base64.StdEncoding.EncodeToString([]byte(fakeSecret)) + "\n"},

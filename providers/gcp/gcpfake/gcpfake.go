@@ -385,10 +385,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rec := Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Endpoint: EndpointUnknown}
 	rec.ContentType, _, _ = mime.ParseMediaType(r.Header.Get("Content-Type"))
-	switch {
-	case r.URL.Path == "/v1/token":
+	switch r.URL.Path {
+	case "/v1/token":
 		rec.Endpoint = EndpointSTS
-	case r.URL.Path == "/token":
+	case "/token":
 		rec.Endpoint = EndpointOAuth2
 	default:
 		if m := iamPathRE.FindStringSubmatch(r.URL.Path); m != nil {
@@ -517,6 +517,8 @@ func (rec *Request) parse(body []byte) error {
 			return errors.New("invalid JSON payload received")
 		}
 		rec.JSON = m
+	case EndpointUnknown:
+		// Answered 404 without looking at the body.
 	}
 	return nil
 }

@@ -468,7 +468,7 @@ func TestNew(t *testing.T) {
 func TestLoopbackOnly(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
-	req := httptest.NewRequest(http.MethodPost, "/v1/token", strings.NewReader(""))
+	req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/v1/token", strings.NewReader(""))
 	req.RemoteAddr = "203.0.113.7:4242"
 	rec := httptest.NewRecorder()
 	e.fake.ServeHTTP(rec, req)
