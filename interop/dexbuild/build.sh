@@ -9,16 +9,30 @@
 # OIDC_EXCHANGE_DEX_CACHE overrides the cache directory (default
 # ${XDG_CACHE_HOME:-$HOME/.cache}/oidc-exchange/dex, Go's os.UserCacheDir).
 #
-# The Dex configuration is rendered per run by the test from
-# config.yaml.tmpl, because the test issuer and Dex listen on ports chosen
-# at run time.
+# It also writes config.yaml next to the binary, rendered from
+# config.yaml.tmpl, for running Dex by hand (dex serve config.yaml) in
+# front of an upstream issuer: DEX_LISTEN (default 127.0.0.1:5556) and
+# DEX_UPSTREAM (default http://127.0.0.1:5557) override the addresses. The
+# tests render the same template themselves, with the ports they pick at
+# run time.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cache="${OIDC_EXCHANGE_DEX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/oidc-exchange/dex}"
 key="$(cat "$here/go.mod" "$here/go.sum" | sha256sum | cut -c1-16)"
 bin="$cache/$key/dex"
+write_config() {
+  local listen="${DEX_LISTEN:-127.0.0.1:5556}" upstream="${DEX_UPSTREAM:-http://127.0.0.1:5557}"
+  sed -e "s|{{.Issuer}}|http://$listen/dex|g" -e "s|{{.Listen}}|$listen|g" -e "s|{{.Upstream}}|$upstream|g" \
+    -e "s|{{.Audience}}|https://broker.interop.test|g" -e "s|{{.ClientID}}|ci-broker-client|g" \
+    -e "s|{{.ClientSecret}}|interop-client-secret-8f3a1c|g" -e "s|{{.ConnectorID}}|github-actions|g" \
+    "$here/config.yaml.tmpl" >"$cache/$key/config.yaml"
+  if grep -q '{{' "$cache/$key/config.yaml"; then
+    echo "config.yaml.tmpl has a placeholder build.sh does not fill" >&2; exit 1
+  fi
+}
 if [ -x "$bin" ]; then
-  echo "Dex is built: $bin" >&2
+  write_config
+  echo "Dex is built: $bin (config: $cache/$key/config.yaml)" >&2
   echo "$bin"
   exit 0
 fi
@@ -30,5 +44,6 @@ start=$(date +%s)
 # the api/v2 pseudo-version, and go.sum already pins every module.
 go build -C "$here" -trimpath -o "$bin.tmp" github.com/dexidp/dex/cmd/dex
 mv "$bin.tmp" "$bin"
+write_config
 echo "built Dex in $(( $(date +%s) - start )) s: $("$bin" version | head -1)" >&2
 echo "$bin"
