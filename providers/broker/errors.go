@@ -53,9 +53,9 @@ type codeInfo struct {
 // authentication failure.
 var errorCodes = map[string]codeInfo{
 	codeInvalidRequest: {kind: exchange.ErrProviderRejected,
-		hint: "the broker rejected the request as malformed or the subject token as unacceptable: check subject-token-type, requested-token-type, broker-audience, broker-resource and broker-extra-params (Dex needs connector_id), and broker-request-format for brokers that take JSON"},
+		hint: "the broker rejected the request as malformed or the subject token as unacceptable: check subject-token-type, requested-token-type, broker-audience, broker-resource and broker-extra-params (Dex needs connector_id), and broker-request-format (form for IdPs such as Dex, Keycloak and zitadel; json for the SaaS brokers)"},
 	codeInvalidClient: {kind: exchange.ErrProviderRejected,
-		hint: "the broker did not authenticate the client: check broker-client-id, broker-client-secret and broker-client-auth (client_secret_basic or client_secret_post, whichever the client is registered for); Dex and Keycloak require client authentication"},
+		hint: "the broker did not authenticate the client: check broker-client-id, broker-client-secret and broker-client-auth (client_secret_basic or client_secret_post, whichever the client is registered for; zitadel reads only client_secret_basic for token exchange); Dex and Keycloak require client authentication"},
 	codeInvalidGrant: {kind: exchange.ErrProviderDenied, denial: true,
 		hint: "the broker refused this job's token: its trust configuration does not admit the token's issuer, audience or claims, or the token was already used or expired"},
 	codeUnauthorizedClient: {kind: exchange.ErrProviderDenied, denial: true,
