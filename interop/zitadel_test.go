@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
 	"github.com/oidc-exchange/oidc-exchange/interop/zitadelpeer"
@@ -327,5 +329,31 @@ func TestZitadelAcceptsReplay(t *testing.T) {
 	}
 	if len(w.peer.Issued()) != 2 || hashes[0] == hashes[1] {
 		t.Errorf("peer issued %d tokens (hashes %v) for one subject token sent twice, want 2 distinct", len(w.peer.Issued()), hashes)
+	}
+}
+
+// TestZitadelAdvertisesPost pins the other half of the client_secret_post
+// deviation: discovery lists the method that token exchange then ignores,
+// so a client cannot learn from metadata to use Basic.
+func TestZitadelAdvertisesPost(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	provider, err := gooidc.NewProvider(gooidc.InsecureIssuerURLContext(t.Context(), w.peer.Issuer()), w.peer.Issuer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta struct {
+		TokenEndpoint string   `json:"token_endpoint"`
+		AuthMethods   []string `json:"token_endpoint_auth_methods_supported"`
+		GrantTypes    []string `json:"grant_types_supported"`
+	}
+	if err := provider.Claims(&meta); err != nil {
+		t.Fatal(err)
+	}
+	if meta.TokenEndpoint != w.peer.TokenEndpoint() {
+		t.Errorf("token_endpoint = %q, want %q", meta.TokenEndpoint, w.peer.TokenEndpoint())
+	}
+	if !slices.Contains(meta.AuthMethods, "client_secret_post") || !slices.Contains(meta.GrantTypes, broker.GrantTypeTokenExchange) {
+		t.Errorf("discovery lists auth methods %v and grants %v, want client_secret_post and token exchange", meta.AuthMethods, meta.GrantTypes)
 	}
 }
