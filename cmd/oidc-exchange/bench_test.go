@@ -94,6 +94,22 @@ func BenchmarkTimeToCredentials(b *testing.B) {
 	reportMedian(b, samples)
 }
 
+// BenchmarkTimeToCredentialsBroker: one RFC 8693 exchange with client
+// authentication. Its chains are those of AWS (token → broker, discovery
+// → JWKS), so the same target applies: at most 1.2 × 40 ms.
+func BenchmarkTimeToCredentialsBroker(b *testing.B) {
+	w := benchWorld(b, []string{demoSubject})
+	samples := make([]time.Duration, 0, b.N)
+	for b.Loop() {
+		d, err := runActionOnce(b, w, map[string]string{"provider": "broker", "broker-scope": "deploy"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		samples = append(samples, d)
+	}
+	reportMedian(b, samples)
+}
+
 // BenchmarkPermanentError: AccessDenied and a wrong audience must fail at
 // once, without retries. Target: under 1 s.
 func BenchmarkPermanentError(b *testing.B) {
