@@ -135,18 +135,19 @@ func runPlan(e *env, args []string) error {
 func runMigrate(e *env, args []string) error {
 	fs := newFlagSet(e, "migrate", "Find long-lived cloud credentials used from secrets in .github/workflows/*.y*ml and\n"+
 		"report, per job, the oidc-exchange step, the permissions and the trust configuration that replace them.\n"+
-		"--write rewrites the AWS cases in place, keeping comments, order and formatting, and prints a diff.\n"+
+		"--write rewrites the AWS and GCP (google-github-actions/auth credentials_json) cases in place, keeping\n"+
+		"comments, order and formatting, and prints a diff; a workflow with a job it cannot rewrite is left as is.\n"+
 		"Usage: oidc-exchange migrate [flags] [DIR]")
 	var o migrate.Options
 	format := fs.String("format", "table", "table, json or sarif")
-	write := fs.Bool("write", false, "rewrite the workflows in place (AWS) and print the diff")
+	write := fs.Bool("write", false, "rewrite the workflows in place (AWS, GCP) and print the diff")
 	fs.StringVar(&o.Repository, "repository", "", "owner/repo, for the trust configuration")
 	fs.StringVar(&o.RepositoryID, "repository-id", "", "numeric repository id (pins ids)")
 	fs.StringVar(&o.OwnerID, "owner-id", "", "numeric owner id (pins ids)")
 	fs.StringVar(&o.DefaultBranch, "default-branch", "", "branch assumed for workflows without push branches (default main)")
 	fs.StringVar(&o.RoleARN, "role-arn", "", "role ARN written into rewritten steps (default a placeholder)")
-	fs.StringVar(&o.WorkloadIdentityProvider, "workload-identity-provider", "", "GCP provider for suggested steps")
-	fs.StringVar(&o.ServiceAccount, "service-account", "", "GCP service account for suggested steps")
+	fs.StringVar(&o.WorkloadIdentityProvider, "workload-identity-provider", "", "GCP provider for suggested and rewritten steps (default a placeholder)")
+	fs.StringVar(&o.ServiceAccount, "service-account", "", "GCP service account for suggested and rewritten steps (default a placeholder)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, errFlagHelp) {
 			return errHelp

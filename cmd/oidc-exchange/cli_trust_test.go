@@ -116,3 +116,43 @@ func TestCLIMigrate(t *testing.T) {
 		}
 	}
 }
+
+// TestCLIMigrateGCP: --write with --workload-identity-provider and
+// --service-account on a workflow with a stored GCP key.
+func TestCLIMigrateGCP(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	wf := filepath.Join(dir, ".github", "workflows")
+	if err := os.MkdirAll(wf, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	in, err := os.ReadFile("../../trust/migrate/testdata/gcp_auth.in.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(wf, "deploy.yml"), in, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const wip = "projects/42/locations/global/workloadIdentityPools/ci/providers/gh"
+	const sa = "deployer@prod.iam.gserviceaccount.com"
+	r := runCLI(t, map[string]string{}, "", nil, "migrate", "--repository", "octo-org/octo-repo", "--format", "json", dir)
+	if r.err != nil || !strings.Contains(r.stdout, `"rewritable": true`) || !strings.Contains(r.stdout, "migrate-gcp-credentials-json") {
+		t.Fatalf("migrate report: %v\n%s%s", r.err, r.stdout, r.stderr)
+	}
+	w := runCLI(t, map[string]string{}, "", nil, "migrate", "--write", "--workload-identity-provider", wip, "--service-account", sa, dir)
+	if w.err != nil || !strings.Contains(w.stdout, "+          workload-identity-provider: "+wip) {
+		t.Fatalf("migrate --write: %v\n%s%s", w.err, w.stdout, w.stderr)
+	}
+	out, err := os.ReadFile(filepath.Join(wf, "deploy.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"provider: gcp", "service-account: " + sa, "steps.auth.outputs.access-token"} {
+		if !strings.Contains(string(out), s) {
+			t.Errorf("rewritten workflow lacks %q:\n%s", s, out)
+		}
+	}
+	if strings.Contains(string(out), "credentials_json") || strings.Contains(string(out), "secrets.") {
+		t.Errorf("rewritten workflow keeps the key:\n%s", out)
+	}
+}

@@ -17,15 +17,31 @@
 // azure/login with creds; hashicorp/vault-action with method: token or a
 // token from secrets; *_TOKEN / *_KEY secrets (or the known credential
 // input) given to the deploy actions listed in deployActions; AWS secrets
-// interpolated into run: scripts.
+// and the credentials_json secret interpolated into run: scripts.
 //
-// [Report.Write] rewrites only AWS, through the goccy/go-yaml AST, and
-// keeps untouched lines byte for byte. Adding a permissions block to a job
-// that had none restricts its GITHUB_TOKEN to id-token: write and
-// contents: read; jobs that need more (pushing, releases, packages) must
-// get those scopes added by hand. GCP, Azure, Vault and deploy-token
-// findings are report-only. Jobs with secrets in run: scripts, reusable
-// workflow calls, aliases or flow-style permissions are reported and left
-// untouched; when workflow-level keys reach a job that cannot be
-// rewritten, the whole file is left untouched.
+// [Report.Write] rewrites AWS and GCP, through the goccy/go-yaml AST, and
+// keeps untouched lines byte for byte. AWS: static keys become
+// role-to-assume. GCP: a google-github-actions/auth step with
+// credentials_json becomes an oidc-exchange step with provider: gcp,
+// workload-identity-provider and service-account (from [Options], or the
+// step's own workload_identity_provider and service_account); its other
+// inputs are renamed to ours (project_id to project-id, …) with their
+// values kept verbatim, and later references to its outputs in the job
+// (steps.ID.outputs.access_token …) to our output names. A GCP step with
+// an input we have no equivalent for (cleanup_credentials, delegates,
+// request_reason, retries, …), a reference to its outputs we cannot
+// follow (steps.ID.outputs as a whole, by index, an output we do not
+// set), or its key used elsewhere in the job or the workflow's env is
+// reported and not rewritten.
+//
+// Adding a permissions block to a job that had none restricts its
+// GITHUB_TOKEN to id-token: write and contents: read; jobs that need more
+// (pushing, releases, packages) must get those scopes added by hand.
+// Azure, Vault and deploy-token findings are report-only. Jobs with
+// secrets in run: scripts, reusable workflow calls, YAML anchors, aliases
+// or tags (GCP), flow-style steps or with: (GCP) or flow-style
+// permissions are reported and left untouched. A workflow is rewritten
+// whole or not at all: when one of its AWS or GCP jobs cannot be
+// rewritten, the file is left untouched and the report says which job
+// stopped it.
 package migrate

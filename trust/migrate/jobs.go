@@ -21,9 +21,18 @@ type jobPlan struct {
 	jobEnv       bool
 	wfKeys       bool
 	unsafe       string
+	// gcpSteps are the google-github-actions/auth steps with
+	// credentials_json from secrets, at gcpIndex in steps; gcpUnsafe says
+	// why they cannot be rewritten, gcpEdits are their in-line edits.
+	gcpSteps  []ast.Node
+	gcpIndex  []int
+	gcpUnsafe string
+	gcpEdits  []srcEdit
 }
 
 func (p *jobPlan) aws() bool { return len(p.awsSecrets) > 0 }
+
+func (p *jobPlan) gcp() bool { return len(p.gcpSteps) > 0 }
 
 func (a *analysis) add(rule, file, job string, n ast.Node, secrets []string, msg string) {
 	l, c := line(n)
@@ -65,7 +74,7 @@ func (a *analysis) scanJob(file, id string, jmv *ast.MappingValueNode, wfAWS []*
 			p.unsafe = "steps is not a plain sequence"
 		}
 	}
-	for _, step := range seq(getValue(job, "steps")) {
+	for i, step := range seq(getValue(job, "steps")) {
 		act := actionName(scalar(getValue(step, "uses")))
 		with := get(step, "with")
 		if senv := get(step, "env"); senv != nil {
@@ -98,10 +107,12 @@ func (a *analysis) scanJob(file, id string, jmv *ast.MappingValueNode, wfAWS []*
 			p.configSteps = append(p.configSteps, step)
 			p.region = cmpOr(scalar(getValue(getValueMV(with), "aws-region")), p.region)
 			a.add(RuleAWSStaticKeys, file, id, step, s, "configure-aws-credentials uses static access keys from secrets; assume a role with OIDC instead")
-		case "google-github-actions/auth":
+		case gcpAuthAction:
 			if s := secretsIn(scalar(getValue(getValueMV(with), "credentials_json"))); len(s) > 0 {
 				p.gcpSecrets = append(p.gcpSecrets, s...)
-				a.add(RuleGCPCredentialsKey, file, id, step, s, "google-github-actions/auth uses a service-account key (credentials_json); use workload identity federation (report-only)")
+				p.gcpSteps = append(p.gcpSteps, step)
+				p.gcpIndex = append(p.gcpIndex, i)
+				a.add(RuleGCPCredentialsKey, file, id, step, s, "google-github-actions/auth uses a service-account key (credentials_json) from secrets; use workload identity federation with OIDC instead")
 			}
 		case "azure/login":
 			if s := secretsIn(scalar(getValue(getValueMV(with), "creds"))); len(s) > 0 {
@@ -148,6 +159,16 @@ func (a *analysis) scanJob(file, id string, jmv *ast.MappingValueNode, wfAWS []*
 			p.awsSecrets = append(p.awsSecrets, bad...)
 			p.unsafe = "secrets are interpolated into a run: script; rewrite it by hand"
 			a.add(RuleSecretInScript, file, id, sc.n, bad, "AWS secrets are interpolated into a run: script; cannot be rewritten safely")
+		}
+		var key []string
+		for _, n := range secretsIn(sc.s) {
+			if slices.Contains(p.gcpSecrets, n) {
+				key = append(key, n)
+			}
+		}
+		if len(key) > 0 {
+			p.gcpUnsafe = "the service-account key is interpolated into a run: script; rewrite it by hand"
+			a.add(RuleSecretInScript, file, id, sc.n, key, "a service-account key from secrets is interpolated into a run: script; cannot be rewritten safely")
 		}
 	}
 	if p.aws() && stepsMV == nil && p.unsafe == "" {
@@ -285,14 +306,39 @@ func removeEntries(parent ast.Node, mv *ast.MappingValueNode, keys []string, onl
 	return nil
 }
 
+// checkPermissions reports why addPermissions would fail on the job, so
+// that the scan says so and no job is half rewritten.
+func checkPermissions(jobMV *ast.MappingValueNode) error {
+	jm, ok := unwrap(jobMV.Value).(*ast.MappingNode)
+	if !ok || len(jm.Values) == 0 || jm.IsFlowStyle {
+		return errors.New("job is not a plain block mapping")
+	}
+	perm := get(jm, "permissions")
+	if perm == nil {
+		return nil
+	}
+	switch scalar(perm.Value) {
+	case "write-all":
+		return nil
+	case "":
+	default:
+		return errors.New("permissions: " + scalar(perm.Value) + " has no id-token: write; set permissions by hand")
+	}
+	pm, ok := unwrap(perm.Value).(*ast.MappingNode)
+	if !ok || len(pm.Values) == 0 || pm.IsFlowStyle {
+		return errors.New("permissions is not a block mapping; add id-token: write by hand")
+	}
+	return nil
+}
+
 // addPermissions grants id-token: write; a job without a permissions block
 // gets one with contents: read too, which restricts its GITHUB_TOKEN to
 // those two scopes.
 func addPermissions(jobMV *ast.MappingValueNode) error {
-	jm, ok := unwrap(jobMV.Value).(*ast.MappingNode)
-	if !ok || len(jm.Values) == 0 {
-		return errors.New("job is not a plain mapping")
+	if err := checkPermissions(jobMV); err != nil {
+		return err
 	}
+	jm, _ := unwrap(jobMV.Value).(*ast.MappingNode)
 	unit := indentUnit(jobMV)
 	ind := strings.Repeat(" ", unit)
 	_, col := line(jm.Values[0].Key)
@@ -311,17 +357,10 @@ func addPermissions(jobMV *ast.MappingValueNode) error {
 		jm.Values = slices.Insert(jm.Values, at, es...)
 		return nil
 	}
-	switch scalar(perm.Value) {
-	case "write-all":
+	if scalar(perm.Value) == "write-all" {
 		return nil
-	case "":
-	default:
-		return errors.New("permissions: " + scalar(perm.Value) + " has no id-token: write; set permissions by hand")
 	}
-	pm, ok := unwrap(perm.Value).(*ast.MappingNode)
-	if !ok || len(pm.Values) == 0 || pm.IsFlowStyle {
-		return errors.New("permissions is not a block mapping; add id-token: write by hand")
-	}
+	pm, _ := unwrap(perm.Value).(*ast.MappingNode)
 	if e := get(pm, "id-token"); e != nil {
 		if scalar(e.Value) != "write" {
 			setScalar(e, "write")

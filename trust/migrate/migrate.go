@@ -44,8 +44,9 @@ type Options struct {
 	// RoleARN is the role-to-assume written; default a placeholder in
 	// account 111122223333.
 	RoleARN string
-	// WorkloadIdentityProvider and ServiceAccount fill the GCP snippet;
-	// default placeholders.
+	// WorkloadIdentityProvider and ServiceAccount fill the GCP snippet
+	// and the rewritten GCP steps that do not name their own; default
+	// placeholders.
 	WorkloadIdentityProvider, ServiceAccount string
 }
 
@@ -140,7 +141,7 @@ func Scan(dir string, opts Options) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
-		a := analyze(name, src, opts, false)
+		a := analyze(name, src, opts)
 		r.Findings = append(r.Findings, a.findings...)
 		r.Jobs = append(r.Jobs, a.jobs...)
 	}
@@ -205,7 +206,42 @@ type analysis struct {
 	findings []Finding
 	jobs     []*Job
 	file     *ast.File
-	changed  bool
+	// src and lineStarts locate nodes for the in-line edits.
+	src        []byte
+	lineStarts []int
+	// wfEnv is the workflow's env, wfAWS its AWS keys from secrets.
+	wfEnv *ast.MappingValueNode
+	wfAWS []*ast.MappingValueNode
+	// aws and gcp are the jobs [rewrite] would migrate; safe reports that
+	// every one of them can be.
+	aws, gcp []candidate
+	safe     bool
+}
+
+// candidate is a job of one cloud that the rewrite would migrate.
+type candidate struct {
+	j    *Job
+	plan *jobPlan
+}
+
+// edits returns the in-line edits of the GCP jobs.
+func (a *analysis) edits() []srcEdit {
+	var out []srcEdit
+	for _, c := range a.gcp {
+		out = append(out, c.plan.gcpEdits...)
+	}
+	return out
+}
+
+// gcpTargets returns the auth steps applyGCP rewrites.
+func (a *analysis) gcpTargets() []gcpTarget {
+	var out []gcpTarget
+	for _, c := range a.gcp {
+		for _, i := range c.plan.gcpIndex {
+			out = append(out, gcpTarget{job: c.j.Job, step: i})
+		}
+	}
+	return out
 }
 
 // awsKeyInputs are configure-aws-credentials inputs replaced by OIDC.
@@ -236,9 +272,9 @@ func actionName(uses string) string {
 	return strings.ToLower(name)
 }
 
-// analyze scans one workflow; with rewrite it also rewrites the AST of the
-// AWS jobs that can be rewritten safely.
-func analyze(name string, src []byte, o Options, rewrite bool) *analysis {
+// analyze scans one workflow and decides which jobs [rewrite] can migrate
+// (AWS and GCP), without changing anything.
+func analyze(name string, src []byte, o Options) *analysis {
 	a := &analysis{}
 	defer func() {
 		// The AST library is not hardened against every input; a panic
@@ -251,23 +287,24 @@ func analyze(name string, src []byte, o Options, rewrite bool) *analysis {
 	if err != nil || len(f.Docs) != 1 || f.Docs[0] == nil || f.Docs[0].Body == nil {
 		return a
 	}
-	a.file = f
+	a.file, a.src = f, src
+	a.lineStarts = []int{0}
+	for i, c := range src {
+		if c == '\n' {
+			a.lineStarts = append(a.lineStarts, i+1)
+		}
+	}
 	root := f.Docs[0].Body
 	if _, ok := unwrap(root).(*ast.MappingNode); !ok {
 		return a
 	}
 	ref := refFromOn(onNode(root), o.branch())
-	wfEnv := get(root, "env")
-	wfAWS := secretEnv(wfEnv)
+	a.wfEnv = get(root, "env")
+	a.wfAWS = secretEnv(a.wfEnv)
 	jobsMV := get(root, "jobs")
 	if jobsMV == nil {
 		return a
 	}
-	type awsJob struct {
-		j    *Job
-		plan *jobPlan
-	}
-	var aws []awsJob
 	for _, jmv := range entries(jobsMV.Value) {
 		id := keyOf(jmv)
 		job := jmv.Value
@@ -276,21 +313,32 @@ func analyze(name string, src []byte, o Options, rewrite bool) *analysis {
 		mk := func(c plan.Cloud, secrets []string, step string) *Job {
 			return &Job{File: name, Job: id, Line: jl, Cloud: c, Secrets: uniq(secrets), Ref: ref, Environment: env, Step: step, Permissions: permissionsAfter(get(job, "permissions"))}
 		}
-		jp := a.scanJob(name, id, jmv, wfAWS)
-		if wfEnv != nil {
-			jp.region = cmpOr(jp.region, scalar(getValue(wfEnv.Value, "AWS_REGION")), scalar(getValue(wfEnv.Value, "AWS_DEFAULT_REGION")))
+		jp := a.scanJob(name, id, jmv, a.wfAWS)
+		if a.wfEnv != nil {
+			jp.region = cmpOr(jp.region, scalar(getValue(a.wfEnv.Value, "AWS_REGION")), scalar(getValue(a.wfEnv.Value, "AWS_DEFAULT_REGION")))
 		}
 		if jp.aws() {
 			j := mk(plan.AWS, jp.awsSecrets, awsStep(o.roleARN(), jp.region))
-			j.Rewritable = jp.unsafe == ""
 			j.Reason = jp.unsafe
+			if j.Reason == "" && !plainScalar(o.roleARN()) {
+				j.Reason = fmt.Sprintf("role-to-assume %q cannot be written as a plain YAML value", o.roleARN())
+			}
+			if err := checkPermissions(jmv); j.Reason == "" && err != nil {
+				j.Reason = err.Error()
+			}
+			j.Rewritable = j.Reason == ""
 			a.jobs = append(a.jobs, j)
-			aws = append(aws, awsJob{j, jp})
+			a.aws = append(a.aws, candidate{j, jp})
 		}
-		if len(jp.gcpSecrets) > 0 {
+		if jp.gcp() {
 			j := mk(plan.GCP, jp.gcpSecrets, gcpStep(o.wip(), o.sa()))
-			j.Reason = "GCP findings are report-only: replace the step by hand"
+			j.Reason = a.checkGCP(jp, o)
+			if err := checkPermissions(jmv); j.Reason == "" && err != nil {
+				j.Reason = err.Error()
+			}
+			j.Rewritable = j.Reason == ""
 			a.jobs = append(a.jobs, j)
+			a.gcp = append(a.gcp, candidate{j, jp})
 		}
 		if len(jp.azureSecrets) > 0 {
 			j := mk(plan.Azure, jp.azureSecrets, azureStep())
@@ -298,56 +346,62 @@ func analyze(name string, src []byte, o Options, rewrite bool) *analysis {
 			a.jobs = append(a.jobs, j)
 		}
 	}
-	// Workflow-level keys reach every job: rewrite only if every job is
-	// rewritten, else leave the whole file untouched.
-	safe := true
-	for _, aj := range aws {
-		if !aj.j.Rewritable {
-			safe = false
+	// A file is migrated whole or not at all: a job that cannot be
+	// rewritten keeps the file as it is, so workflow-level keys, which
+	// reach every job, are never half removed.
+	var blocker *Job
+	all := slices.Concat(a.aws, a.gcp)
+	for _, c := range all {
+		if !c.j.Rewritable && blocker == nil {
+			blocker = c.j
 		}
 	}
-	if len(wfAWS) > 0 {
+	safe := blocker == nil
+	if len(a.wfAWS) > 0 {
 		for _, jmv := range entries(jobsMV.Value) {
-			found := false
-			for _, aj := range aws {
-				found = found || aj.j.Job == keyOf(jmv)
-			}
-			if !found {
+			if !slices.ContainsFunc(a.aws, func(c candidate) bool { return c.j.Job == keyOf(jmv) }) {
 				safe = false
 			}
 		}
 	}
-	if !safe {
-		for _, aj := range aws {
-			if aj.j.Rewritable {
-				aj.j.Rewritable = false
-				aj.j.Reason = "another job in this workflow cannot be rewritten safely; the file is left untouched"
-			}
-		}
-	}
-	if !rewrite || !safe || len(aws) == 0 {
-		return a
-	}
-	for _, aj := range aws {
-		if err := aj.plan.apply(o); err != nil {
-			aj.j.Rewritable = false
-			aj.j.Reason = err.Error()
+	for _, c := range all {
+		if safe || !c.j.Rewritable {
 			continue
 		}
-		a.changed = true
-	}
-	if wfEnv != nil && a.changed {
-		if err := removeEntries(root, wfEnv, awsKeyEnv, true); err != nil {
-			// The jobs no longer need the workflow's keys, but they would
-			// stay in the file: a half rewrite. Leave the file untouched.
-			for _, aj := range aws {
-				aj.j.Rewritable = false
-				aj.j.Reason = "the workflow-level env cannot be rewritten: " + err.Error()
-			}
-			a.changed = false
+		c.j.Rewritable = false
+		switch {
+		case blocker == nil:
+			c.j.Reason = "another job in this workflow cannot be rewritten safely; the file is left untouched"
+		case blocker.Job == c.j.Job:
+			c.j.Reason = fmt.Sprintf("this job's %s credentials cannot be rewritten safely; the file is left untouched", blocker.Cloud)
+		default:
+			c.j.Reason = fmt.Sprintf("job %s (%s) in this workflow cannot be rewritten safely; the file is left untouched", blocker.Job, blocker.Cloud)
 		}
 	}
+	a.safe = safe && len(all) > 0
 	return a
+}
+
+// apply rewrites a.file's AST: the AWS jobs of a and the GCP auth steps
+// targets, whose in-line edits are already in the source. Any error
+// leaves the file to be discarded whole.
+func (a *analysis) apply(o Options, targets []gcpTarget) error {
+	for _, c := range a.aws {
+		if err := c.plan.apply(o); err != nil {
+			return err
+		}
+	}
+	root := a.file.Docs[0].Body
+	for _, t := range targets {
+		if err := applyGCP(root, t, o); err != nil {
+			return err
+		}
+	}
+	if len(a.wfAWS) > 0 {
+		// The jobs no longer need the workflow's keys.
+		return removeEntries(root, a.wfEnv, awsKeyEnv, true)
+	}
+	return nil
 }
 
 func onNode(root ast.Node) ast.Node {

@@ -6,10 +6,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/goccy/go-yaml/parser"
 )
 
-// Write rewrites, in place, every workflow of r with a job that can be
-// migrated safely (AWS only; see [Job.Rewritable]), and returns a unified
+// Write rewrites, in place, every workflow of r whose AWS and GCP jobs can
+// all be migrated safely (see [Job.Rewritable]), and returns a unified
 // diff of the changes ("" when nothing changed).
 //
 // The rewrite goes through the YAML AST: the configure-aws-credentials
@@ -17,11 +19,17 @@ import (
 // inputs become role-to-assume (placeholder unless [Options.RoleARN]);
 // AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN env
 // entries from secrets are removed; a job with keys only in env gets an
-// oidc-exchange step first. The job gets id-token: write; a job without
-// a permissions block gets one with contents: read as well, which
+// oidc-exchange step first. A google-github-actions/auth step with
+// credentials_json gets uses oidc-exchange/oidc-exchange@v1, provider:
+// gcp, workload-identity-provider and service-account (placeholders
+// unless [Options] or the step give them) in place of credentials_json,
+// and its inputs and the job's references to its outputs are renamed to
+// ours in place, byte for byte. The job gets id-token: write; a job
+// without a permissions block gets one with contents: read as well, which
 // restricts its GITHUB_TOKEN to those scopes (jobs that push, comment or
 // publish need more added by hand). Lines the rewrite does not touch are
-// kept byte for byte, comments included.
+// kept byte for byte, comments included; a comment after a removed value
+// goes with it, comment lines above a removed entry stay.
 func (r *Report) Write(dir string) (string, error) {
 	var files []string
 	for _, j := range r.Jobs {
@@ -53,18 +61,41 @@ func (r *Report) Write(dir string) (string, error) {
 	return diff.String(), nil
 }
 
-// rewrite returns the migrated text of one workflow.
+// rewrite returns the migrated text of one workflow, or false when it has
+// nothing to migrate or cannot be migrated whole.
+//
+// The in-line changes of GCP steps (uses, input keys, output references)
+// are made in the source first, byte for byte; the AST of the edited
+// source then gets the structural changes (entries removed and added),
+// and preserve maps the printed result back onto the edited source.
 func rewrite(name string, src []byte, o Options) (string, bool) {
-	base := analyze(name, src, o, false)
-	if base.file == nil {
+	a := analyze(name, src, o)
+	if a.file == nil || !a.safe {
 		return "", false
 	}
-	baseline := base.file.String()
-	a := analyze(name, src, o, true)
-	if !a.changed {
+	targets := a.gcpTargets()
+	if edits := a.edits(); len(edits) > 0 {
+		edited, err := applyEdits(src, edits)
+		if err != nil {
+			return "", false
+		}
+		b := analyze(name, edited, o)
+		// The edits turn the auth steps into oidc-exchange steps and
+		// leave the AWS jobs as they were.
+		if b.file == nil || len(b.gcp) != 0 || len(b.aws) != len(a.aws) || len(b.aws) > 0 && !b.safe {
+			return "", false
+		}
+		a, src = b, edited
+	}
+	baseline := a.file.String()
+	if err := a.apply(o, targets); err != nil {
 		return "", false
 	}
-	return preserve(string(src), baseline, a.file.String()), true
+	out := preserve(string(src), baseline, a.file.String())
+	if f, err := parser.ParseBytes([]byte(out), 0); err != nil || len(f.Docs) != 1 {
+		return "", false
+	}
+	return out, true
 }
 
 // preserve maps the printer's output back onto the source. The printer
@@ -88,9 +119,16 @@ func preserve(src, baseline, modified string) string {
 	}
 	var b strings.Builder
 	next := 0 // next source line not yet emitted or skipped
+	// The printer writes every sequence item as "- key", so an item
+	// written "-   key" comes out two columns to the left. Kept lines come
+	// from the source; printed lines below a kept one move by as much as
+	// it did, and a printed item line keeps the source's "-   ".
+	shift, level := 0, 0
+	removed := -1 // source line of the baseline line just removed
 	for _, op := range lcs(bl, ml) {
 		switch op.kind {
 		case ' ':
+			removed = -1
 			if k := srcOf[op.a]; k >= 0 {
 				for ; next < k; next++ {
 					if strings.TrimSpace(sl[next]) == "" {
@@ -99,14 +137,26 @@ func preserve(src, baseline, modified string) string {
 				}
 				b.WriteString(sl[k] + "\n")
 				next = k + 1
+				if !strings.HasPrefix(strings.TrimSpace(sl[k]), "#") {
+					// The printer places comment lines by itself.
+					shift, level = content(sl[k])-content(bl[op.a]), content(bl[op.a])
+				}
 			} else {
 				b.WriteString(ml[op.b] + "\n")
+				shift, level = 0, content(ml[op.b])
 			}
 		case '+':
-			b.WriteString(ml[op.b] + "\n")
+			l := ml[op.b]
+			if removed >= 0 {
+				l = sameDash(sl[removed], l)
+			}
+			removed = -1
+			b.WriteString(reindent(l, shift, level) + "\n")
 		case '-':
+			removed = -1
 			if k := srcOf[op.a]; k >= 0 {
 				next = k + 1
+				removed = k
 			}
 		}
 	}
@@ -116,6 +166,46 @@ func preserve(src, baseline, modified string) string {
 		}
 	}
 	return b.String()
+}
+
+// lead is the number of leading spaces of l.
+func lead(l string) int { return len(l) - len(strings.TrimLeft(l, " ")) }
+
+// content is the column of l's first character after its indentation
+// and sequence dashes.
+func content(l string) int {
+	i := lead(l)
+	for i+1 < len(l) && l[i] == '-' && l[i+1] == ' ' {
+		i += 2
+		for i < len(l) && l[i] == ' ' {
+			i++
+		}
+	}
+	return i
+}
+
+// reindent moves printed line l by shift columns when it lies below (at
+// or deeper than) the content column level of the kept line above it.
+func reindent(l string, shift, level int) string {
+	switch {
+	case shift == 0 || lead(l) < level:
+		return l
+	case shift > 0:
+		return strings.Repeat(" ", shift) + l
+	case lead(l) >= -shift:
+		return l[-shift:]
+	}
+	return l
+}
+
+// sameDash gives printed item line l, which replaces source line was,
+// the spacing after the dash that was had.
+func sameDash(was, l string) string {
+	wl, ll := lead(was), lead(l)
+	if wl != ll || !strings.HasPrefix(l[ll:], "- ") || !strings.HasPrefix(was[wl:], "- ") {
+		return l
+	}
+	return was[:content(was)] + l[content(l):]
 }
 
 func splitLines(s string) []string {
