@@ -82,7 +82,7 @@ func Start(t testing.TB, cfg Config) *Peer {
 
 func start(cfg Config) (*Peer, error) {
 	if cfg.Upstream == "" || cfg.Audience == "" || cfg.ClientID == "" || cfg.ClientSecret == "" {
-		return nil, errors.New("Upstream, Audience, ClientID and ClientSecret are required")
+		return nil, errors.New("the config needs Upstream, Audience, ClientID and ClientSecret")
 	}
 	// The issuer must be known before the provider exists, so the listener
 	// is opened first and the handler set once the provider is built.
