@@ -3,9 +3,7 @@ package interop
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -40,29 +38,16 @@ const (
 var errDexNotBuilt = errors.New("run interop/dexbuild/build.sh once (a few minutes), or set " + dexEnv + " to a Dex binary")
 
 // findDex returns the Dex binary named by OIDC_EXCHANGE_DEX, else the one
-// interop/dexbuild/build.sh cached, found by the same key.
+// interop/dexbuild/build.sh cached, which the script itself locates.
 func findDex() (string, error) {
 	if bin := os.Getenv(dexEnv); bin != "" {
 		return bin, nil
 	}
-	cache := os.Getenv("OIDC_EXCHANGE_DEX_CACHE")
-	if cache == "" {
-		dir, err := os.UserCacheDir()
-		if err != nil {
-			return "", err
-		}
-		cache = filepath.Join(dir, "oidc-exchange", "dex")
+	out, err := exec.CommandContext(context.Background(), filepath.Join("dexbuild", "build.sh"), "--path").Output()
+	if err != nil {
+		return "", fmt.Errorf("locating the Dex cache with dexbuild/build.sh --path: %w", err)
 	}
-	var pins []byte
-	for _, name := range []string{"go.mod", "go.sum"} {
-		b, err := os.ReadFile(filepath.Join("dexbuild", name))
-		if err != nil {
-			return "", err
-		}
-		pins = append(pins, b...)
-	}
-	sum := sha256.Sum256(pins)
-	bin := filepath.Join(cache, hex.EncodeToString(sum[:])[:16], "dex")
+	bin := strings.TrimSpace(string(out))
 	if _, err := os.Stat(bin); err != nil {
 		return "", fmt.Errorf("Dex is not built (%s is missing): %w", bin, errDexNotBuilt)
 	}

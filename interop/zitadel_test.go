@@ -27,8 +27,6 @@ const (
 type world struct {
 	issuer *exchangetest.Issuer
 	peer   *zitadelpeer.Peer
-	// replay, when set, is sent instead of a freshly minted token.
-	replay string
 }
 
 func newWorld(t *testing.T) *world {
@@ -41,12 +39,6 @@ func newWorld(t *testing.T) *world {
 		Scopes: []string{"deploy"}, Audiences: []string{apiAudience},
 	})
 	return &world{issuer: is, peer: peer}
-}
-
-// run trades a token from the world's issuer at zitadel.
-func (w *world) run(t *testing.T, cfg broker.Config, audience string, claims map[string]any, ourClockLag time.Duration) outcome {
-	t.Helper()
-	return runPipeline(t, w.issuer, cfg, job{audience: audience, claims: claims, ourClockLag: ourClockLag, replay: w.replay})
 }
 
 func (w *world) config() broker.Config {
@@ -114,7 +106,7 @@ func TestZitadelIssues(t *testing.T) {
 				tt.cfg(&cfg)
 			}
 			before := len(w.peer.Requests())
-			o := w.run(t, cfg, brokerAudience, nil, 0)
+			o := runPipeline(t, w.issuer, cfg, job{audience: brokerAudience})
 			if o.err != nil {
 				t.Fatalf("Run() = %v\n%s", o.err, exchange.Explain(o.err))
 			}
@@ -272,7 +264,7 @@ func TestZitadelRefuses(t *testing.T) {
 				audience = brokerAudience
 			}
 			before := len(w.peer.Requests())
-			o := w.run(t, cfg, audience, tt.claims, tt.ourClockLag)
+			o := runPipeline(t, w.issuer, cfg, job{audience: audience, claims: tt.claims, ourClockLag: tt.ourClockLag})
 			if o.err == nil {
 				t.Fatal("Run() succeeded, want a failure")
 			}
@@ -315,14 +307,14 @@ func TestZitadelRefuses(t *testing.T) {
 func TestZitadelAcceptsReplay(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	w.replay = w.issuer.Mint(brokerAudience, time.Now(), nil)
+	replay := w.issuer.Mint(brokerAudience, time.Now(), nil)
 	var hashes []string
 	for i := range 2 {
-		o := w.run(t, w.config(), brokerAudience, nil, 0)
+		o := runPipeline(t, w.issuer, w.config(), job{audience: brokerAudience, replay: replay})
 		if o.err != nil {
 			t.Fatalf("exchange %d: %v", i+1, o.err)
 		}
-		if o.audit == nil || o.audit.JTI == "" || o.audit.TokenSHA256 != exchange.SHA256Hex(w.replay) {
+		if o.audit == nil || o.audit.JTI == "" || o.audit.TokenSHA256 != exchange.SHA256Hex(replay) {
 			t.Fatalf("exchange %d: audit record %+v does not identify the subject token", i+1, o.audit)
 		}
 		hashes = append(hashes, o.audit.CredentialSHA256)

@@ -2,10 +2,11 @@
 # Builds Dex once into a cache directory for the interoperability suite
 # (interop/dex_test.go) and prints the binary's path.
 #
-#   interop/dexbuild/build.sh
+#   interop/dexbuild/build.sh          build (once) and print the path
+#   interop/dexbuild/build.sh --path   only print where the binary goes
 #
 # The cache is keyed on this module's go.mod and go.sum, so changing the
-# pinned Dex builds it again; the test computes the same key to find it.
+# pinned Dex builds it again; the test asks --path where to find it.
 # OIDC_EXCHANGE_DEX_CACHE overrides the cache directory (default
 # ${XDG_CACHE_HOME:-$HOME/.cache}/oidc-exchange/dex, Go's os.UserCacheDir).
 #
@@ -20,6 +21,10 @@ here="$(cd "$(dirname "$0")" && pwd)"
 cache="${OIDC_EXCHANGE_DEX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/oidc-exchange/dex}"
 key="$(cat "$here/go.mod" "$here/go.sum" | sha256sum | cut -c1-16)"
 bin="$cache/$key/dex"
+if [ "${1:-}" = "--path" ]; then
+  echo "$bin"
+  exit 0
+fi
 write_config() {
   local listen="${DEX_LISTEN:-127.0.0.1:5556}" upstream="${DEX_UPSTREAM:-http://127.0.0.1:5557}"
   sed -e "s|{{.Issuer}}|http://$listen/dex|g" -e "s|{{.Listen}}|$listen|g" -e "s|{{.Upstream}}|$upstream|g" \
