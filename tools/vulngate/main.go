@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 )
 
 // message is one object of govulncheck's JSON stream; only findings
@@ -68,12 +69,12 @@ func gate(r io.Reader, w io.Writer) (int, error) {
 			delete(uncalled, id)
 		}
 	}
-	for _, id := range sorted(stdlib) {
+	for _, id := range slices.Sorted(maps.Keys(stdlib)) {
 		if _, err := fmt.Fprintf(w, "note: %s (standard library of %s): build releases with the newest Go patch release\n", id, stdlib[id]); err != nil {
 			return 0, err
 		}
 	}
-	for _, id := range sorted(called) {
+	for _, id := range slices.Sorted(maps.Keys(called)) {
 		if _, err := fmt.Fprintf(w, "VULNERABLE: %s: %s\n", id, called[id]); err != nil {
 			return 0, err
 		}
@@ -86,13 +87,4 @@ func gate(r io.Reader, w io.Writer) (int, error) {
 		return 1, nil
 	}
 	return 0, nil
-}
-
-func sorted[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
