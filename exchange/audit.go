@@ -3,9 +3,11 @@ package exchange
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -209,16 +211,21 @@ func markdownCell(v string) string {
 }
 
 // AuditFile appends each record as one JSON line to a file, for the
-// audit-log input. The file is created with mode 0600.
+// audit-log input. A file it creates gets mode 0600.
 type AuditFile struct {
 	Path string
+	// Created, when set, is called with a file Report has just created,
+	// before anything is written to it. A container action runs as root
+	// in a directory the runner user owns: the GitHub edge gives the file
+	// to that user here, or later steps could not read it.
+	Created func(f *os.File) error
 }
 
 var _ Reporter = (*AuditFile)(nil)
 
 // Report implements [Reporter].
 func (f *AuditFile) Report(_ context.Context, rec *AuditRecord) error {
-	fh, err := os.OpenFile(f.Path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	fh, err := f.open()
 	if err != nil {
 		return fmt.Errorf("opening audit log: %w", err)
 	}
@@ -227,6 +234,34 @@ func (f *AuditFile) Report(_ context.Context, rec *AuditRecord) error {
 		return fmt.Errorf("writing audit log: %w", err)
 	}
 	return fh.Close()
+}
+
+// open appends to the file, or creates it exclusively, so Created runs
+// only for a file this call made and never changes one someone else owns.
+func (f *AuditFile) open() (*os.File, error) {
+	for range 2 {
+		fh, err := os.OpenFile(f.Path, os.O_APPEND|os.O_WRONLY, 0)
+		if !errors.Is(err, fs.ErrNotExist) {
+			return fh, err
+		}
+		fh, err = os.OpenFile(f.Path, os.O_APPEND|os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue // created in between: append to it
+		}
+		if err != nil {
+			return nil, err
+		}
+		if f.Created != nil {
+			if err := f.Created(fh); err != nil {
+				fh.Close()
+				// Nothing half-made stays behind.
+				_ = os.Remove(f.Path)
+				return nil, err
+			}
+		}
+		return fh, nil
+	}
+	return nil, fmt.Errorf("%s keeps appearing and disappearing", f.Path)
 }
 
 // AuditLine writes each record as one JSON line to W, for CLI runs where

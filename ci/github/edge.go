@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"sort"
 	"sync"
 
@@ -57,8 +58,15 @@ type Config struct {
 	// <work>/_temp, as the action receives it through its args
 	// (${{ runner.temp }}, which the runner does not translate there).
 	// Export needs it only for credential files, to export their host
-	// path; empty means the fallbacks of [NewPaths].
+	// path; empty means the fallbacks of [NewPaths]. Ignored with Native.
 	HostRunnerTemp string
+	// Native means the program runs as a step of its own on the runner
+	// host, or inside the job container (the native action, which runs
+	// the release binary from a node action), not as a container action.
+	// The paths it sees are then the paths later steps see: credential
+	// files go to RUNNER_TEMP and are exported by that path, without the
+	// container's mounts or their translation.
+	Native bool
 }
 
 // Edge is the GitHub Actions edge. Create it with [New]; it is safe for
@@ -77,6 +85,10 @@ type Edge struct {
 	random io.Reader
 	// hostRunnerTemp is Config.HostRunnerTemp.
 	hostRunnerTemp string
+	// native is Config.Native.
+	native bool
+	// eol ends the lines of file commands; see [lineEnding].
+	eol string
 	// files lists the container paths of the credential files this edge
 	// created, all of which the state must name. Guarded by mu.
 	files []string
@@ -124,6 +136,8 @@ func New(cfg Config) (*Edge, error) {
 		logger:         cfg.Logger,
 		random:         cfg.Random,
 		hostRunnerTemp: cfg.HostRunnerTemp,
+		native:         cfg.Native,
+		eol:            lineEnding(runtime.GOOS),
 	}, nil
 }
 

@@ -159,18 +159,31 @@ func (e *Edge) createAll(files []plannedFile, withEnv, withOutputs bool) error {
 		}
 		f.Close()
 	}
-	paths, err := NewPaths(e.getenv, e.hostRunnerTemp)
-	if err != nil {
-		return fmt.Errorf("locating the runner temp directory for credential files: %w", err)
-	}
-	dir, literal, err := fileDir(e.getenv, paths)
+	loc, err := e.fileLocation()
 	if err != nil {
 		return err
 	}
-	if err := createFiles(files, dir, literal, paths, e.random); err != nil {
+	if err := createFiles(files, loc, e.random); err != nil {
 		return errors.Join(err, removeFiles(files))
 	}
 	return nil
+}
+
+// fileLocation says where credential files go: RUNNER_TEMP for a native
+// step, else the container's mount of the runner temp directory.
+func (e *Edge) fileLocation() (fileLocation, error) {
+	if e.native {
+		return nativeLocation(e.getenv)
+	}
+	paths, err := NewPaths(e.getenv, e.hostRunnerTemp)
+	if err != nil {
+		return fileLocation{}, fmt.Errorf("locating the runner temp directory for credential files: %w", err)
+	}
+	dir, literal, err := fileDir(e.getenv, paths)
+	if err != nil {
+		return fileLocation{}, err
+	}
+	return containerLocation(dir, literal, paths), nil
 }
 
 func entries(vars []exchange.Variable) []entry {

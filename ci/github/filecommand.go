@@ -11,17 +11,20 @@ import (
 )
 
 // File commands are the files the runner creates for each step and parses
-// after the step's container exits (FileCommandManager.cs). Each entry is
-// written in the heredoc form the runner's EnvFileKeyValuePairs parser
-// reads on Linux:
+// after the step ends (FileCommandManager.cs). Each entry is written in the
+// heredoc form the runner's EnvFileKeyValuePairs parser reads:
 //
-//	NAME<<DELIMITER\nVALUE\nDELIMITER\n
+//	NAME<<DELIMITER{EOL}VALUE{EOL}DELIMITER{EOL}
 //
 // The parser takes NAME as everything before the first "<<", reads lines
-// split at LF until one equals DELIMITER exactly, and returns the text in
-// between minus the final LF. A value can therefore hold any text except a
-// line equal to the delimiter; we refuse any value that contains it at all.
-// Container actions run on Linux only, so LF is the line ending.
+// until one equals DELIMITER exactly, and returns the text in between minus
+// the final line ending. A value can therefore hold any text except a line
+// equal to the delimiter; we refuse any value that contains it at all.
+//
+// EOL is the runner's: LF on Linux and macOS. On Windows the runner ends a
+// line at CRLF or LF, whichever comes first, so a value ending in CR
+// followed by an LF would lose its CR; written with CRLF, as
+// actions/toolkit writes os.EOL, every value round-trips (see [lineEnding]).
 
 const (
 	// delimiterPrefix matches actions/toolkit's file-command.ts, so step
@@ -163,10 +166,20 @@ func newDelimiter(random io.Reader) (string, error) {
 // delimiter tried. It never carries the value.
 var errDelimiterCollision = errors.New("value contains the heredoc delimiter")
 
-// heredoc formats one entry with a fresh random delimiter. The name must
-// already be valid. The value must be valid UTF-8: the runner decodes the
-// file as UTF-8, so other bytes would not round-trip.
-func heredoc(name, value string, random io.Reader) (string, error) {
+// lineEnding is the line ending the runner on this platform parses
+// file commands with best: CRLF on Windows, LF elsewhere.
+func lineEnding(goos string) string {
+	if goos == "windows" {
+		return "\r\n"
+	}
+	return "\n"
+}
+
+// heredoc formats one entry with a fresh random delimiter and the given
+// line ending. The name must already be valid. The value must be valid
+// UTF-8: the runner decodes the file as UTF-8, so other bytes would not
+// round-trip.
+func heredoc(name, value, eol string, random io.Reader) (string, error) {
 	if !utf8.ValidString(value) {
 		return "", fmt.Errorf("value of %q is not valid UTF-8", name)
 	}
@@ -179,28 +192,28 @@ func heredoc(name, value string, random io.Reader) (string, error) {
 			continue
 		}
 		var b strings.Builder
-		b.Grow(len(name) + len(value) + 2*len(d) + 5)
+		b.Grow(len(name) + len(value) + 2*len(d) + 2 + 3*len(eol))
 		b.WriteString(name)
 		b.WriteString("<<")
 		b.WriteString(d)
-		b.WriteByte('\n')
+		b.WriteString(eol)
 		b.WriteString(value)
-		b.WriteByte('\n')
+		b.WriteString(eol)
 		b.WriteString(d)
-		b.WriteByte('\n')
+		b.WriteString(eol)
 		return b.String(), nil
 	}
 	return "", fmt.Errorf("refusing to write %q after %d random delimiters: %w", name, delimiterAttempts, errDelimiterCollision)
 }
 
-// payload validates a batch and renders it.
-func payload(b batch, random io.Reader) ([]byte, error) {
+// payload validates a batch and renders it with the line ending eol.
+func payload(b batch, eol string, random io.Reader) ([]byte, error) {
 	if err := checkNames(b); err != nil {
 		return nil, err
 	}
 	var out []byte
 	for _, e := range b.entries {
-		s, err := heredoc(e.name, e.value, random)
+		s, err := heredoc(e.name, e.value, eol, random)
 		if err != nil {
 			return nil, err
 		}
@@ -255,7 +268,7 @@ func openCommandFile(getenv func(string) string, variable string) (*os.File, err
 func (e *Edge) writeFileCommands(batches []batch) error {
 	payloads := make([][]byte, len(batches))
 	for i, b := range batches {
-		p, err := payload(b, e.random)
+		p, err := payload(b, e.eol, e.random)
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
@@ -134,12 +135,66 @@ func checkFile(f exchange.File) error {
 	return nil
 }
 
+// fileLocation is where credential files are created and which path of
+// each one later steps get.
+type fileLocation struct {
+	// dir is the directory as this process opens it.
+	dir string
+	// exported maps a file name in dir to the path exported to later
+	// steps.
+	exported func(name string) (string, error)
+}
+
+// containerLocation places files for a container action: in dir (see
+// [fileDir]), exported by their host path, since later host steps cannot
+// open a container path.
+func containerLocation(dir, literal string, paths Paths) fileLocation {
+	return fileLocation{dir: dir, exported: func(name string) (string, error) {
+		host, err := paths.ToHost(literal + "/" + name)
+		if err != nil {
+			// Exporting a container path would work only for later
+			// container actions; fail instead.
+			return "", fmt.Errorf("cannot export the credential file's host path: %w", err)
+		}
+		return host, nil
+	}}
+}
+
+// nativeLocation places files for a program that runs as a step of its
+// own ([Config.Native]): in RUNNER_TEMP, which later steps see under the
+// same path. The runner creates that directory for the job, owns it, and
+// empties it when the job ends, on hosted and self-hosted runners alike.
+func nativeLocation(getenv func(string) string) (fileLocation, error) {
+	v := strings.TrimSpace(getenv("RUNNER_TEMP"))
+	if v == "" || !filepath.IsAbs(v) {
+		return fileLocation{}, fmt.Errorf("RUNNER_TEMP is %q, not an absolute path: cannot place credential files", v)
+	}
+	dir := filepath.Clean(v)
+	if strings.ContainsAny(dir, ",\r\n") {
+		// StateFiles is a comma-separated list.
+		return fileLocation{}, fmt.Errorf("RUNNER_TEMP is %q, which cannot be listed in the saved state", dir)
+	}
+	if ws := strings.TrimSpace(getenv("GITHUB_WORKSPACE")); ws != "" && filepath.IsAbs(ws) && within(dir, ws) {
+		return fileLocation{}, fmt.Errorf("refusing to write credential files in the workspace %s", ws)
+	}
+	return fileLocation{dir: dir, exported: func(name string) (string, error) {
+		return filepath.Join(dir, name), nil
+	}}, nil
+}
+
+// within reports whether p is parent or inside it, comparing as the
+// platform does (case-insensitively on Windows).
+func within(p, parent string) bool {
+	rel, err := filepath.Rel(filepath.Clean(parent), p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
 // createFiles plans and creates every file in order: a name from random,
-// its host path, then the file itself. It stops at the first failure; the
-// caller removes what was created (see removeFiles). The caller holds
+// its exported path, then the file itself. It stops at the first failure;
+// the caller removes what was created (see removeFiles). The caller holds
 // e.mu, which also guards random.
-func createFiles(files []plannedFile, dir, literal string, paths Paths, random io.Reader) error {
-	root, err := os.OpenRoot(dir)
+func createFiles(files []plannedFile, loc fileLocation, random io.Reader) error {
+	root, err := os.OpenRoot(loc.dir)
 	if err != nil {
 		return fmt.Errorf("opening the directory for credential files: %w", err)
 	}
@@ -153,14 +208,12 @@ func createFiles(files []plannedFile, dir, literal string, paths Paths, random i
 				return fmt.Errorf("reading random bytes for a credential file name: %w", err)
 			}
 			name := f.spec.Prefix + hex.EncodeToString(b[:]) + f.spec.Ext
-			host, err := paths.ToHost(literal + "/" + name)
+			exported, err := loc.exported(name)
 			if err != nil {
-				// Exporting a container path would work only for later
-				// container actions; fail instead.
-				return fmt.Errorf("cannot export the credential file's host path: %w", err)
+				return err
 			}
-			f.container, f.host = dir+"/"+name, host
-			lastErr = writeNewFile(root, name, f.spec.Content)
+			f.container, f.host = filepath.Join(loc.dir, name), exported
+			lastErr = writeNewFile(root, loc.dir, name, f.spec.Content)
 			if errors.Is(lastErr, fs.ErrExist) {
 				continue
 			}
@@ -170,18 +223,18 @@ func createFiles(files []plannedFile, dir, literal string, paths Paths, random i
 			break
 		}
 		if lastErr != nil {
-			return fmt.Errorf("creating credential file in %s: %w", dir, lastErr)
+			return fmt.Errorf("creating credential file in %s: %w", loc.dir, lastErr)
 		}
 	}
 	return nil
 }
 
-// writeNewFile creates name in root, exclusively, with mode 0600, gives it
-// to the directory's owner when running as root, writes content and syncs.
-// On any failure after creation it removes the file again. Errors never
-// include the content.
-func writeNewFile(root *os.Root, name string, content exchange.Secret) (err error) {
-	f, err := root.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, fileMode)
+// writeNewFile creates name in root (the directory dir), exclusively and
+// private to the runner user (see [createPrivate]), writes content and
+// syncs. On any failure after creation it removes the file again. Errors
+// never include the content.
+func writeNewFile(root *os.Root, dir, name string, content exchange.Secret) (err error) {
+	f, err := createPrivate(root, dir, name)
 	if err != nil {
 		return err
 	}
@@ -192,19 +245,6 @@ func writeNewFile(root *os.Root, name string, content exchange.Secret) (err erro
 			_ = root.Remove(name)
 		}
 	}()
-	// The umask applies to the mode of O_CREAT; fchmod does not.
-	if err := f.Chmod(fileMode); err != nil {
-		return fmt.Errorf("setting the mode of %s: %w", name, err)
-	}
-	if os.Geteuid() == 0 {
-		uid, gid, err := fileOwner(func() (fs.FileInfo, error) { return root.Stat(".") })
-		if err != nil {
-			return err
-		}
-		if err := f.Chown(uid, gid); err != nil {
-			return fmt.Errorf("giving %s to uid %d, gid %d: %w", name, uid, gid, err)
-		}
-	}
 	if _, err := io.WriteString(f, content.Reveal()); err != nil {
 		return fmt.Errorf("writing %s: %w", name, err)
 	}
@@ -241,6 +281,23 @@ func fileOwner(stat func() (fs.FileInfo, error)) (uid, gid int, err error) {
 		return 0, 0, errors.New("cannot tell who owns the credential file directory on this platform")
 	}
 	return uid, gid, nil
+}
+
+// giveToDirOwner gives f (called name in errors) to the owner of its
+// directory, as dirStat reports it, when this process runs as root;
+// otherwise the file already belongs to the user who runs the job's steps.
+func giveToDirOwner(f *os.File, name string, dirStat func() (fs.FileInfo, error)) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	uid, gid, err := fileOwner(dirStat)
+	if err != nil {
+		return err
+	}
+	if err := f.Chown(uid, gid); err != nil {
+		return fmt.Errorf("giving %s to uid %d, gid %d: %w", name, uid, gid, err)
+	}
+	return nil
 }
 
 // removeFiles removes the files created so far, after a failed Export.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/oidc-exchange/oidc-exchange/ci/github/githubtest"
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 )
 
@@ -37,9 +38,20 @@ func FuzzFileCommand(f *testing.F) {
 		if output {
 			kind = kindOutput
 		}
-		p, err := payload(batch{kind: kind, entries: []entry{{name: name, value: value}}}, &seqReader{})
+		b := batch{kind: kind, entries: []entry{{name: name, value: value}}}
+		p, err := payload(b, "\n", &seqReader{})
 		if err != nil {
 			return
+		}
+		// Windows runners read CRLF; with it every value round-trips
+		// through their parser too, a trailing CR included.
+		pw, err := payload(b, "\r\n", &seqReader{})
+		if err != nil {
+			t.Fatalf("refused with CRLF what LF accepted: %v", err)
+		}
+		got, err := githubtest.ParseEnvFileWindows(string(pw))
+		if err != nil || len(got) != 1 || got[0].Key != name || got[0].Value != value {
+			t.Fatalf("the Windows runner parses %q into %q, %v; want %q=%q", pw, got, err, name, value)
 		}
 		if !validName(name, output) || !utf8.ValidString(value) || (!output && strings.EqualFold(name, nodeOptions)) {
 			t.Fatalf("accepted %q=%q", name, value)

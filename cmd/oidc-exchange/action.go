@@ -221,16 +221,22 @@ func firstNonEmpty(vals ...string) string {
 	return ""
 }
 
-// runAction is the container action: main step, or post step.
+// runAction is the action: main step, or post step. The container action
+// tells post from main by argv[0] or STATE_post; the native action, which
+// runs the binary from a node action on any runner, passes --native and,
+// in its post step, --post.
 func runAction(ctx context.Context, e *env, post bool) error {
+	fs := newFlagSet(e, "action", "GitHub Action mode; configured through INPUT_* variables.")
 	// action.yml passes the host path of the runner's temp directory in
 	// args, which the runner does not translate: credential files are
 	// exported by their host path, so host steps can open them.
-	fs := newFlagSet(e, "action", "GitHub Action mode; configured through INPUT_* variables.")
 	runnerTemp := fs.String("runner-temp", "", "host path of the runner's temp directory (set by action.yml)")
+	native := fs.Bool("native", false, "run as a step of its own on the runner or in the job container (set by native/action.yml)")
+	postFlag := fs.Bool("post", false, "run the post step: clean up what the main step left (set by native/action.yml)")
 	if err := parseFlags(fs, e.args[1:]); err != nil {
 		return err
 	}
+	post = post || *postFlag
 	level := slog.LevelInfo
 	if e.getenv("RUNNER_DEBUG") == "1" {
 		level = slog.LevelDebug
@@ -244,6 +250,7 @@ func runAction(ctx context.Context, e *env, post bool) error {
 		Retry:          e.retryPolicy(),
 		Logger:         logger,
 		HostRunnerTemp: *runnerTemp,
+		Native:         *native,
 	})
 	if err != nil {
 		return reportAction(e, logger, fmt.Errorf("setting up the GitHub Actions edge: %w", err))
@@ -292,7 +299,11 @@ func runAction(ctx context.Context, e *env, post bool) error {
 	}
 	reporters := []exchange.Reporter{edge}
 	if cfg.auditLog != "" {
-		reporters = append(reporters, &exchange.AuditFile{Path: cfg.auditLog})
+		audit, err := edge.AuditFile(cfg.auditLog)
+		if err != nil {
+			return reportAction(e, logger, err)
+		}
+		reporters = append(reporters, audit)
 	}
 	p := &exchange.Pipeline{
 		Platform:     "github-actions",

@@ -165,8 +165,11 @@ func (w *world) stepEnv(stage string, inputs map[string]string) (map[string]stri
 	w.files = map[string]string{}
 	step := filepath.Join(w.dir, stage)
 	temp := filepath.Join(step, "github", "runner_temp")
-	if err := os.MkdirAll(temp, 0o700); err != nil {
-		return nil, err
+	workspace := filepath.Join(step, "github", "workspace")
+	for _, d := range []string{temp, workspace} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
 	}
 	for _, name := range []string{"GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_STATE", "GITHUB_STEP_SUMMARY", "GITHUB_PATH"} {
 		p := filepath.Join(step, strings.ToLower(name))
@@ -183,7 +186,7 @@ func (w *world) stepEnv(stage string, inputs map[string]string) (map[string]stri
 		"GITHUB_REPOSITORY_OWNER":        "octo-org",
 		"GITHUB_RUN_ID":                  "19677834613",
 		"GITHUB_RUN_ATTEMPT":             "1",
-		"GITHUB_WORKSPACE":               filepath.Join(step, "github", "workspace"),
+		"GITHUB_WORKSPACE":               workspace,
 		"ACTIONS_ID_TOKEN_REQUEST_URL":   w.tokens.URL,
 		"ACTIONS_ID_TOKEN_REQUEST_TOKEN": w.tokens.RequestToken,
 		"RUNNER_TEMP":                    temp,
@@ -300,7 +303,9 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	stepEnv[inputEnvName("audit-log")] = filepath.Join(w.dir, "audit.jsonl")
+	// Relative, as a workflow would write it: the workspace is where the
+	// runner starts the container.
+	stepEnv[inputEnvName("audit-log")] = "audit.jsonl"
 
 	var stdout, stderr bytes.Buffer
 	stepErr := realMain(ctx, &env{
@@ -326,7 +331,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	summary, _ := os.ReadFile(w.files["GITHUB_STEP_SUMMARY"])
 	fmt.Fprint(out, applyMasks(string(summary), masks))
 	section(out, "Audit log file (audit-log input)")
-	audit, _ := os.ReadFile(filepath.Join(w.dir, "audit.jsonl"))
+	audit, _ := os.ReadFile(filepath.Join(stepEnv["GITHUB_WORKSPACE"], "audit.jsonl"))
 	fmt.Fprint(out, applyMasks(string(audit), masks))
 	section(out, "Result")
 	fmt.Fprintf(out, "exit code %d", exitCode(stepErr))

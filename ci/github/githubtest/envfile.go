@@ -47,7 +47,17 @@ var ErrEnvFileFormat = errors.New("invalid file-command format")
 // invalid UTF-8 becomes U+FFFD. On error ParseEnvFile returns the entries
 // before the bad line too, because the runner applies entries as it parses.
 func ParseEnvFile(content string) ([]KeyValue, error) {
-	entries, err := parseEnvFile(decodeText(content), false)
+	return keyValues(parseEnvFile(decodeText(content), false))
+}
+
+// ParseEnvFileWindows parses content as the Windows runner does: like
+// [ParseEnvFile], except that a line also ends at "\r\n" (the runner's
+// OS_WINDOWS ReadLine), whichever of CRLF and LF comes first.
+func ParseEnvFileWindows(content string) ([]KeyValue, error) {
+	return keyValues(parseEnvFile(decodeText(content), true))
+}
+
+func keyValues(entries []envEntry, err error) ([]KeyValue, error) {
 	out := make([]KeyValue, 0, len(entries))
 	for _, e := range entries {
 		out = append(out, e.KeyValue)
@@ -61,8 +71,8 @@ func decodeText(s string) string {
 }
 
 // parseEnvFile is the port. windows selects the runner's OS_WINDOWS
-// ReadLine, which also ends a line at "\r\n"; container actions only run on
-// Linux, so only tests use it, to document the difference.
+// ReadLine, which also ends a line at "\r\n": the native action runs on
+// Windows runners.
 func parseEnvFile(text string, windows bool) ([]envEntry, error) {
 	var entries []envEntry
 	index := 0

@@ -23,10 +23,40 @@ const (
 	Post Stage = "post"
 )
 
+// Mode is how the action under test runs its steps.
+type Mode int
+
+// Modes.
+const (
+	// SimulatedContainer is a container action whose container is
+	// simulated: its "/" is [Runner.ContainerRoot], each mount a symbolic
+	// link, and translated paths carry that root as a prefix.
+	SimulatedContainer Mode = iota
+	// RealContainer is a container action run by a real container runtime
+	// with [Runner.DockerRunArgs]: the environment holds the literal
+	// /github/… paths, and the mounts are bind mounts.
+	RealContainer
+	// Native is a step of its own on the runner host, as a JavaScript
+	// action or a run: step runs: no mounts and no path translation; the
+	// step works in the host workspace and sees the host's RUNNER_TEMP.
+	Native
+)
+
+// Owner is a uid and gid.
+type Owner struct{ UID, GID int }
+
 // Options configures a simulated job. The zero value is a push to main of
 // octo-org/octo-repo on github.com without id-token permission, on a runner
-// older than v2.331.0 (RUNNER_TEMP not mounted).
+// older than v2.331.0 (RUNNER_TEMP not mounted), running a container action
+// in a simulated container.
 type Options struct {
+	// Mode is how the action runs; see [Mode].
+	Mode Mode
+	// RunnerUser, when set, owns everything the runner creates (its
+	// directories and each step's file-command files), as the runner user
+	// (uid 1001 on hosted runners) does while a container action runs as
+	// root. Setting it needs root.
+	RunnerUser *Owner
 	// Repository is "owner/name"; default "octo-org/octo-repo", matching
 	// exchangetest.GitHubClaims.
 	Repository string
@@ -124,9 +154,11 @@ func New(t testing.TB, opts Options) *Runner {
 		owner:       owner,
 		repo:        repo,
 		work:        filepath.Join(t.TempDir(), "work"),
-		croot:       t.TempDir(),
 		githubToken: "ghs_FAKE" + randomHex(t, 18),
 		env:         map[string]string{},
+	}
+	if opts.Mode == SimulatedContainer {
+		r.croot = t.TempDir()
 	}
 	r.hostTemp = filepath.Join(r.work, "_temp")
 	r.workspace = filepath.Join(r.work, repo, repo)
@@ -150,13 +182,19 @@ func New(t testing.TB, opts Options) *Runner {
 			t.Fatalf("githubtest: %v", err)
 		}
 	}
-	if err := os.MkdirAll(filepath.Join(r.croot, "github"), 0o755); err != nil {
-		t.Fatalf("githubtest: %v", err)
-	}
-	for _, m := range r.mounts {
-		if err := os.Symlink(m.host, r.ContainerPath(m.container)); err != nil {
-			t.Fatalf("githubtest: simulating the %s mount: %v", m.container, err)
+	if opts.Mode == SimulatedContainer {
+		if err := os.MkdirAll(filepath.Join(r.croot, "github"), 0o755); err != nil {
+			t.Fatalf("githubtest: %v", err)
 		}
+		for _, m := range r.mounts {
+			if err := os.Symlink(m.host, r.ContainerPath(m.container)); err != nil {
+				t.Fatalf("githubtest: simulating the %s mount: %v", m.container, err)
+			}
+		}
+	}
+	if opts.Mode == Native {
+		// A native step has no mounts: it sees the host as it is.
+		r.mounts = nil
 	}
 	event := opts.Event
 	if event == "" {
@@ -166,7 +204,11 @@ func New(t testing.TB, opts Options) *Runner {
 	if err := os.WriteFile(filepath.Join(r.hostTemp, "_github_workflow", "event.json"), []byte(event), 0o644); err != nil {
 		t.Fatalf("githubtest: %v", err)
 	}
+	r.chownToRunner(r.work)
 	r.containerWS = r.ContainerPath("/github/workspace")
+	if opts.Mode == Native {
+		r.containerWS = r.workspace
+	}
 	r.Token = NewTokenEndpoint(t, TokenEndpointOptions{Mint: opts.Mint, DefaultAudience: opts.ServerURL + "/" + owner})
 	// The runner masks the job's tokens and secrets before any step runs.
 	r.masker.AddMask(r.Token.RequestToken())
@@ -201,8 +243,12 @@ func (r *Runner) GitHubToken() string { return r.githubToken }
 
 // ContainerPath maps a path as the container sees it ("/github/home/x")
 // into the simulation (ContainerRoot()+"/github/home/x"). Paths already
-// under ContainerRoot are returned unchanged.
+// under ContainerRoot are returned unchanged. With a real container it
+// returns the clean literal path.
 func (r *Runner) ContainerPath(p string) string {
+	if r.croot == "" {
+		return path.Clean("/" + p)
+	}
 	if r.underContainerRoot(p) {
 		return p
 	}
@@ -210,7 +256,24 @@ func (r *Runner) ContainerPath(p string) string {
 }
 
 func (r *Runner) underContainerRoot(p string) bool {
-	return p == r.croot || strings.HasPrefix(p, r.croot+string(filepath.Separator))
+	return r.croot != "" && (p == r.croot || strings.HasPrefix(p, r.croot+string(filepath.Separator)))
+}
+
+// chownToRunner gives p, and everything under it, to Options.RunnerUser.
+func (r *Runner) chownToRunner(p string) {
+	u := r.opts.RunnerUser
+	if u == nil {
+		return
+	}
+	err := filepath.WalkDir(p, func(q string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(q, u.UID, u.GID)
+	})
+	if err != nil {
+		r.t.Fatalf("githubtest: giving %s to the runner user: %v", p, err)
+	}
 }
 
 // TranslateToContainerPath is the runner's ContainerInfo
@@ -351,6 +414,7 @@ func (r *Runner) Step(stage Stage, inputs map[string]string) *StepEnv {
 		if err := os.WriteFile(p, nil, 0o644); err != nil {
 			r.t.Fatalf("githubtest: %v", err)
 		}
+		r.chownToRunner(p)
 		step.files[name] = p
 	}
 
@@ -360,6 +424,11 @@ func (r *Runner) Step(stage Stage, inputs map[string]string) *StepEnv {
 	step.Env = make(map[string]string, len(host))
 	for k, v := range host {
 		step.Env[k] = r.TranslateToContainerPath(v)
+	}
+	if r.opts.Mode == Native {
+		// Only container actions get HOME=_github_home; a native step
+		// keeps the runner user's home.
+		step.Env["HOME"] = filepath.Join(filepath.Dir(r.work), "home")
 	}
 	r.current = step
 	r.hostSnapshot = r.snapshotUnmounted()
@@ -532,6 +601,10 @@ func (r *Runner) snapshotUnmounted() map[string]bool {
 	mounted := map[string]bool{}
 	for _, m := range r.mounts {
 		mounted[m.host] = true
+	}
+	if r.opts.Mode == Native {
+		// A native step may write anywhere the runner user may.
+		return seen
 	}
 	_ = filepath.WalkDir(r.work, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
