@@ -56,6 +56,10 @@ type harnessOptions struct {
 	gcpSAUsers []string
 	// broker tunes the RFC 8693 fake; nil means the demo broker.
 	broker func(c *brokerfake.Config)
+	// mode is how the action runs; the zero value simulates the container.
+	mode githubtest.Mode
+	// runnerUser owns the runner's files, as uid 1001 does on hosted runners.
+	runnerUser *githubtest.Owner
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
@@ -113,6 +117,8 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	defaults["workload-identity-provider"] = demoProvider
 	defaults["iamcredentials-endpoint"] = gsrv.URL
 	h.runner = githubtest.New(t, githubtest.Options{
+		Mode:              o.mode,
+		RunnerUser:        o.runnerUser,
 		InputDefaults:     defaults,
 		Args:              h.action.Runs.Args,
 		IDTokenPermission: !o.noIDToken,

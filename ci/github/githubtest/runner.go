@@ -204,6 +204,15 @@ func New(t testing.TB, opts Options) *Runner {
 	if err := os.WriteFile(filepath.Join(r.hostTemp, "_github_workflow", "event.json"), []byte(event), 0o644); err != nil {
 		t.Fatalf("githubtest: %v", err)
 	}
+	if opts.RunnerUser != nil {
+		// The runner user must reach <work> through the test's temporary
+		// directories, which are private to root.
+		for d := filepath.Dir(r.work); d != filepath.Dir(d) && d != filepath.Clean(os.TempDir()); d = filepath.Dir(d) {
+			if err := os.Chmod(d, 0o755); err != nil {
+				t.Fatalf("githubtest: %v", err)
+			}
+		}
+	}
 	r.chownToRunner(r.work)
 	r.containerWS = r.ContainerPath("/github/workspace")
 	if opts.Mode == Native {
@@ -356,6 +365,10 @@ type StepEnv struct {
 	files    map[string]string // GITHUB_* variable → host path
 	finished bool
 }
+
+// FileCommands maps each file-command variable (GITHUB_ENV, GITHUB_OUTPUT,
+// GITHUB_STATE, GITHUB_PATH, GITHUB_STEP_SUMMARY) to its host path.
+func (s *StepEnv) FileCommands() map[string]string { return maps.Clone(s.files) }
 
 // Getenv is os.Getenv over Env, for realMain-style injection.
 func (s *StepEnv) Getenv(key string) string { return s.Env[key] }
