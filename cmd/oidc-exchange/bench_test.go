@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oidc-exchange/oidc-exchange/ci/github/githubtest"
 )
 
 // benchLatency models a remote service: every request to the token
@@ -188,4 +190,94 @@ func BenchmarkBinary(b *testing.B) {
 	slices.Sort(peaks)
 	b.ReportMetric(peaks[len(peaks)/2], "MiB-peak-rss")
 	b.ReportMetric(float64(fi.Size())/(1<<20), "MiB-binary")
+}
+
+// BenchmarkStartPaths compares what each way of running the action costs
+// before credentials exist, against the loopback fakes with no injected
+// latency (AWS; the exchange itself is a few milliseconds):
+//
+//   - binary: the release binary run directly as a native step;
+//   - native-cold: native/main.js under node with an empty tool cache:
+//     download from a loopback release server, SHA-256, run;
+//   - native-warm: the same with the binary in the tool cache (hashed
+//     again, then run);
+//   - container-version and container: the image under podman with the
+//     runner's docker run command line, for `version` alone and for the
+//     exchange (needs OIDC_EXCHANGE_IMAGE and root, see container_test.go).
+//
+// Each reports the median of its iterations (ms-median).
+func BenchmarkStartPaths(b *testing.B) {
+	_, sum := buildNativeRelease(b)
+	median := func(b *testing.B, samples []time.Duration) {
+		slices.Sort(samples)
+		b.ReportMetric(float64(samples[len(samples)/2].Microseconds())/1000, "ms-median")
+	}
+	b.Run("binary", func(b *testing.B) {
+		k := newNativeKit(b, sum)
+		dir, _ := buildNativeRelease(b)
+		bin := filepath.Join(dir, nativeVersion, nativeAsset())
+		var samples []time.Duration
+		for b.Loop() {
+			step := k.h.runner.Step(githubtest.Main, nil)
+			cmd := exec.CommandContext(b.Context(), bin, "--native")
+			cmd.Dir, cmd.Env = step.Dir, step.Environ()
+			start := time.Now()
+			out, err := cmd.CombinedOutput()
+			samples = append(samples, time.Since(start))
+			if err != nil {
+				b.Fatalf("%v\n%s", err, out)
+			}
+			k.h.runner.Finish(step, out, nil)
+		}
+		median(b, samples)
+	})
+	for _, cold := range []bool{true, false} {
+		b.Run(map[bool]string{true: "native-cold", false: "native-warm"}[cold], func(b *testing.B) {
+			k := newNativeKit(b, sum)
+			var samples []time.Duration
+			for b.Loop() {
+				if cold {
+					b.StopTimer()
+					if err := os.RemoveAll(filepath.Join(k.toolCache, "oidc-exchange")); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+				}
+				start := time.Now()
+				res, code := k.run(githubtest.Main, nil)
+				samples = append(samples, time.Since(start))
+				if code != exitOK {
+					b.Fatalf("exit %d:\n%s", code, res.MaskedStdout)
+				}
+			}
+			median(b, samples)
+		})
+	}
+	b.Run("container-version", func(b *testing.B) {
+		c := containerRuntime(b)
+		var samples []time.Duration
+		for b.Loop() {
+			start := time.Now()
+			out, err := exec.CommandContext(b.Context(), c.runtime, "run", "--rm", c.image, "version").CombinedOutput()
+			samples = append(samples, time.Since(start))
+			if err != nil {
+				b.Fatalf("%v\n%s", err, out)
+			}
+		}
+		median(b, samples)
+	})
+	b.Run("container", func(b *testing.B) {
+		c := containerRuntime(b)
+		h := newHarness(b, harnessOptions{mode: githubtest.RealContainer, runnerUser: &runnerUser, mountRunnerTemp: true})
+		var samples []time.Duration
+		for b.Loop() {
+			start := time.Now()
+			res, _, code := h.runContainer(c, githubtest.Main, nil)
+			samples = append(samples, time.Since(start))
+			if code != exitOK {
+				b.Fatalf("exit %d:\n%s", code, res.MaskedStdout)
+			}
+		}
+		median(b, samples)
+	})
 }

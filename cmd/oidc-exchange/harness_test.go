@@ -25,7 +25,7 @@ var allowedCommands = []string{"add-mask", "debug", "warning", "error", "notice"
 
 // harness is one simulated job: an issuer, a fake STS, and the runner.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	issuer *exchangetest.Issuer
 	sts    *stsfake.Server
 	stsURL string
@@ -60,9 +60,11 @@ type harnessOptions struct {
 	mode githubtest.Mode
 	// runnerUser owns the runner's files, as uid 1001 does on hosted runners.
 	runnerUser *githubtest.Owner
+	// context overrides GITHUB_* and RUNNER_* variables of the runner.
+	context map[string]string
 }
 
-func newHarness(t *testing.T, o harnessOptions) *harness {
+func newHarness(t testing.TB, o harnessOptions) *harness {
 	t.Helper()
 	is := exchangetest.StartIssuer(t, "")
 	if o.trustedSubjects == nil {
@@ -107,7 +109,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	bsrv := httptest.NewServer(bfake)
 	t.Cleanup(bsrv.Close)
 	h := &harness{t: t, issuer: is, sts: sts, stsURL: srv.URL, gcp: gfake, gcpURL: gsrv.URL, broker: bfake, brkURL: bsrv.URL,
-		action: githubtest.LoadAction(t, "../../action.yml"), claims: o.claims, mintAt: o.mintAt}
+		action: githubtest.LoadAction(t, actionFile(o.mode)), claims: o.claims, mintAt: o.mintAt}
 	defaults := h.action.InputDefaults()
 	// Every test talks to its own loopback endpoints.
 	defaults["oidc-issuer"] = is.URL
@@ -119,6 +121,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	h.runner = githubtest.New(t, githubtest.Options{
 		Mode:              o.mode,
 		RunnerUser:        o.runnerUser,
+		Context:           o.context,
 		InputDefaults:     defaults,
 		Args:              h.action.Runs.Args,
 		IDTokenPermission: !o.noIDToken,
@@ -133,6 +136,15 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		},
 	})
 	return h
+}
+
+// actionFile is the action.yml a mode runs: the native action's own for
+// Native, whose inputs mirror the container action's.
+func actionFile(m githubtest.Mode) string {
+	if m == githubtest.Native {
+		return "../../native/action.yml"
+	}
+	return "../../action.yml"
 }
 
 // fastRetry keeps transient-failure tests quick.
