@@ -3,8 +3,8 @@
 // that our code calls. Those we fix by upgrading the module.
 //
 // Vulnerabilities of the standard library are printed, not failed on: they
-// belong to the Go toolchain that built the binary, and the release image
-// is built with the newest patch release of our Go minor (Dockerfile:
-// golang:1.26), which carries the fixes this machine's Go may lack. Those
-// only imported or required, never called, are counted.
+// belong to the Go toolchain that built the binary, and releases are built
+// with the newest patch release of our Go minor (release.yml: setup-go
+// 1.26.x with check-latest), which carries the fixes this machine's Go may
+// lack. Those only imported or required, never called, are counted.
 package main
