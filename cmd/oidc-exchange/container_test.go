@@ -83,7 +83,9 @@ func (h *harness) runContainer(c containerEnv, stage githubtest.Stage, inputs ma
 	cmd.Env = githubtest.DockerEnviron(os.Environ(), step)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
 	err := cmd.Run()
+	h.lastRun = time.Since(start)
 	code := 0
 	var exit *exec.ExitError
 	switch {

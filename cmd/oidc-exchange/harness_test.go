@@ -37,6 +37,8 @@ type harness struct {
 	action githubtest.Action
 	claims map[string]any
 	mintAt time.Time
+	// lastRun is how long the last container run took (runContainer).
+	lastRun time.Duration
 }
 
 type harnessOptions struct {

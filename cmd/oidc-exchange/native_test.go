@@ -100,6 +100,9 @@ type nativeKit struct {
 	server    *httptest.Server
 	requests  atomic.Int64
 	node      string
+	// elapsed is how long the last run's node process took, from start to
+	// exit: what a job waits for.
+	elapsed time.Duration
 }
 
 func newNativeKit(tb testing.TB, pinned string) *nativeKit {
@@ -160,7 +163,10 @@ func (k *nativeKit) run(stage githubtest.Stage, inputs map[string]string) (*gith
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	code := 0
 	var exit *exec.ExitError
-	if err := cmd.Run(); errors.As(err, &exit) {
+	start := time.Now()
+	err := cmd.Run()
+	k.elapsed = time.Since(start)
+	if errors.As(err, &exit) {
 		code = exit.ExitCode()
 	} else if err != nil {
 		k.h.t.Fatalf("node %s: %v", script, err)
