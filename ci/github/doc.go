@@ -59,6 +59,19 @@
 // are passed through [exchange.Sanitize] and have "##[" and a leading "::"
 // defused, and the audit JSON escapes every control character and "##[".
 //
+// # Container and native
+//
+// The edge serves two ways of running the same binary. As a container
+// action (the default), it sees the runner's directories through the
+// container's mounts and exports host paths, as below. With
+// [Config.Native] it runs as a step of its own on the runner host or in
+// the job container (the native action, on Linux, macOS and Windows): the
+// paths it sees are the paths later steps see, credential files go to
+// RUNNER_TEMP, and nothing is translated. On Windows, file commands end
+// their lines with CRLF, as the runner there expects, and credential files
+// are created with a protected DACL for the runner user and SYSTEM, since a
+// mode means nothing there.
+//
 // # Post step and paths
 //
 // A container action's post step runs in a new container, after every main
@@ -81,7 +94,8 @@
 //
 //   - Where: /github/runner_temp when the runner mounts it (v2.331.0 and
 //     later; RUNNER_TEMP then says so), else /github/home, which is
-//     <work>/_temp/_github_home on the host ([Paths.ContainerTempDir]).
+//     <work>/_temp/_github_home on the host ([Paths.ContainerTempDir]);
+//     natively, RUNNER_TEMP itself.
 //     Never the workspace: files there end up in commits, artifacts and
 //     images, and a later actions/checkout deletes them — the
 //     google-github-actions/auth issues (#123, #298, #497, #212) that its
@@ -89,7 +103,7 @@
 //   - What name: Prefix + 16 random hex digits + Ext, created with O_EXCL,
 //     so no existing file or planted symlink is written through.
 //   - Which mode and owner: 0600, set with fchmod so the umask does not
-//     matter. The container runs as root, so a new file in a bind mount is
+//     matter (on Windows, the DACL above). The container runs as root, so a new file in a bind mount is
 //     root-owned on the host, and later steps run as the runner user: as
 //     root the file is given to the owner of its directory (the runner
 //     user), which keeps it private and readable by the steps it is for.
@@ -99,7 +113,8 @@
 //     verbatim; the runner translates host paths into container paths for
 //     later container steps, never the reverse, so only the host path works
 //     everywhere. When the host path cannot be determined Export fails
-//     rather than export a container path.
+//     rather than export a container path. Natively there is only one
+//     path.
 //   - When it goes: the container path is saved in [StateFiles] whether or
 //     not any variable names it, and [Edge.Cleanup] removes it in the post
 //     step. google-github-actions/auth finds its file through an exported

@@ -30,8 +30,8 @@ import (
 // write fails.
 //
 // Each credential file is created in the runner temp directory when the
-// runner mounts it (/github/runner_temp), else in /github/home — never in
-// the workspace — named Prefix + 16 random hex digits + Ext, exclusively,
+// runner mounts it (/github/runner_temp), else in /github/home, or with
+// [Config.Native] in RUNNER_TEMP — never in the workspace — named Prefix + 16 random hex digits + Ext, exclusively,
 // with mode 0600, owned by the directory's owner when running as root,
 // written and synced before its path is exported. Later steps get its host
 // path ([Paths.ToHost], from [Config.HostRunnerTemp]); when that cannot be

@@ -18,8 +18,9 @@ import (
 // steps of the job. Where and how, and why:
 //
 //   - Directory: /github/runner_temp when the runner mounts it, else
-//     /github/home ([Paths.ContainerTempDir]). Both live under the host's
-//     <work>/_temp, which the runner owns and hosted runners discard. Never
+//     /github/home ([Paths.ContainerTempDir]); natively, RUNNER_TEMP
+//     ([nativeLocation]). All live under the host's <work>/_temp, which
+//     the runner owns and empties after the job. Never
 //     the workspace: files there get committed, uploaded as artifacts or
 //     baked into images (google-github-actions/auth #123, #298, #497), and a
 //     later actions/checkout deletes them while the exported path still
@@ -28,9 +29,10 @@ import (
 //     existing file or a planted symlink is never written through.
 //   - Mode 0600, set again with fchmod so the umask cannot widen or narrow
 //     it, and, when we run as root, owned by the directory's owner; see
-//     [fileOwner].
+//     [fileOwner]. On Windows a protected DACL instead ([createPrivate]).
 //   - Exported by its host path ([Paths.ToHost]), which later host steps
-//     use as-is and the runner translates for later container steps.
+//     use as-is and the runner translates for later container steps;
+//     natively by the path it has.
 //   - Listed by its container path in [StateFiles], always, so the post
 //     step removes it whatever was exported (google-github-actions/auth
 //     skips its cleanup when export_environment_variables is false).

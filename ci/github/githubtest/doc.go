@@ -3,6 +3,14 @@
 // binary (as a subprocess, or through its realMain) the way a hosted runner
 // would, and then inspect what the runner would have done with its output.
 //
+// [Options.Mode] picks how the action's steps run: in a simulated container
+// (the default, described below), in a real container started with
+// [Runner.DockerRunArgs] (the runner's own docker run command line, with
+// the literal /github/… paths and bind mounts), or as a native step (a
+// JavaScript action or a run: step on the host: no mounts, no
+// translation). [Options.RunnerUser] gives the runner's files to the runner
+// user, as on a hosted runner where the container runs as root.
+//
 // The package deliberately imports nothing from this module except
 // exchange and exchange/exchangetest: it models the runner
 // (actions/runner, src/Runner.Worker), not our code, so a bug shared by the
