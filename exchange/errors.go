@@ -13,6 +13,12 @@ var (
 	ErrInvalidInput = errors.New("invalid input")
 	// ErrTokenUnavailable: the CI platform offers no OIDC token to this job.
 	ErrTokenUnavailable = errors.New("no OIDC token available")
+	// ErrTokenPermission: the job may not request a token at all (GitHub:
+	// no ACTIONS_ID_TOKEN_REQUEST_* variables, which `permissions:
+	// id-token: write` provides). It wraps [ErrTokenUnavailable]; only
+	// it earns the permission hint, which would mislead for a token file
+	// that is missing or an endpoint that refused a request.
+	ErrTokenPermission = fmt.Errorf("%w: the job may not request one", ErrTokenUnavailable)
 	// ErrTokenInvalid: the token is malformed, badly signed or lacks claims.
 	ErrTokenInvalid = errors.New("OIDC token is invalid")
 	// ErrTokenExpired: the token's exp has passed.

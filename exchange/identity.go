@@ -2,7 +2,6 @@ package exchange
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -82,14 +81,12 @@ func identityFromClaims(claims map[string]any) *Identity {
 	return id
 }
 
+// numericDate is the time of a NumericDate claim, or the zero time for
+// anything else (the grammar has refused other types already).
 func numericDate(v any) time.Time {
-	switch n := v.(type) {
-	case json.Number:
-		if f, err := n.Float64(); err == nil {
-			return time.Unix(int64(f), 0).UTC()
-		}
-	case float64:
-		return time.Unix(int64(n), 0).UTC()
+	t, err := numericDateOf(v)
+	if err != nil {
+		return time.Time{}
 	}
-	return time.Time{}
+	return t.Truncate(time.Second)
 }

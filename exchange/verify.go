@@ -128,12 +128,18 @@ func (noKeys) VerifySignature(context.Context, string) ([]byte, error) {
 	return nil, errors.New("peek does not verify signatures")
 }
 
-// Peek reads and checks the token's payload without verifying its
-// signature: issuer, audience, exp/nbf, sub and claim types. It makes no
-// network call, so claim expectations can fail a job before any token leaves
-// the runner. Nothing it returns is trusted until [Verifier.Verify] succeeds
-// on the same token; [Pipeline] enforces that.
+// Peek checks everything about a token but its signature, without a
+// network call: the strict grammar of [parseToken] (compact RS256 JWS, no
+// key-bearing headers, no duplicate or case-variant keys, typed registered
+// claims), then the issuer, exactly the expected audience, exp and nbf, an
+// iat no further ahead than [ClockSkew], a non-empty sub and string-typed
+// GitHub claims. Every token the pipeline sends has passed it, so a token
+// it refuses never leaves the runner. Nothing it returns is trusted until
+// [Verifier.Verify] succeeds on the same token; [Pipeline] enforces that.
 func (v *Verifier) Peek(raw string) (*Identity, error) {
+	if _, err := parseToken(raw); err != nil {
+		return nil, err
+	}
 	pv := oidc.NewVerifier(v.cfg.Issuer, noKeys{}, &oidc.Config{
 		// Issuer and audience are compared right below so that a mismatch
 		// gets its own error; Verify checks both again with ClientID set.
@@ -162,9 +168,15 @@ func (v *Verifier) Peek(raw string) (*Identity, error) {
 		return id, fmt.Errorf("token issuer %q, expected %q (set oidc-issuer to match your GitHub deployment): %w",
 			Sanitize(id.Issuer), v.cfg.Issuer, ErrIssuerMismatch)
 	}
-	if !containsString(id.Audience, v.cfg.Audience) {
-		return id, fmt.Errorf("token audience %q, expected %q: %w",
+	if len(id.Audience) != 1 || id.Audience[0] != v.cfg.Audience {
+		// Exactly the one audience: a token that names several was minted
+		// to be accepted by each of them, and so can be replayed among them.
+		return id, fmt.Errorf("token audience %q, expected exactly %q: %w",
 			Sanitize(strings.Join(id.Audience, ",")), v.cfg.Audience, ErrAudienceMismatch)
+	}
+	if !id.IssuedAt.IsZero() && id.IssuedAt.After(v.cfg.Now().Add(ClockSkew)) {
+		return id, fmt.Errorf("%w: token was issued at %s, more than %s in the future (check the runner's clock)",
+			ErrTokenInvalid, id.IssuedAt.Format(time.RFC3339), ClockSkew)
 	}
 	for _, name := range stringClaims {
 		if raw, ok := claims[name]; ok {
@@ -179,15 +191,6 @@ func (v *Verifier) Peek(raw string) (*Identity, error) {
 		return id, fmt.Errorf("%w: token has no sub claim", ErrTokenInvalid)
 	}
 	return id, nil
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Warm starts discovery in the background so that it overlaps with the
@@ -238,7 +241,7 @@ func (v *Verifier) discover(ctx context.Context) (*oidc.IDTokenVerifier, error) 
 	if v.cfg.KeySet != nil {
 		return oidc.NewVerifier(v.cfg.Issuer, v.cfg.KeySet, config), nil
 	}
-	client := classifyingClient(v.cfg.HTTPClient)
+	client := httpclient.ClassifyTransientStatus(v.cfg.HTTPClient)
 	cctx := oidc.ClientContext(ctx, client)
 	var provider *oidc.Provider
 	err := httpclient.Retry(ctx, v.cfg.Retry, func(ctx context.Context, _ int) error {
@@ -317,41 +320,4 @@ func (k *retryingKeySet) VerifySignature(ctx context.Context, jwt string) ([]byt
 		probe.set(err)
 	}
 	return payload, err
-}
-
-// classifyingClient returns a copy of c whose transport turns 408, 429 and
-// 5xx answers into a typed transient error, so retries of go-oidc's requests
-// are decided by type rather than by parsing its error text.
-func classifyingClient(c *http.Client) *http.Client {
-	return httpclient.WrapTransport(c, func(base http.RoundTripper) http.RoundTripper { return statusClassifier{base: base} })
-}
-
-type statusClassifier struct{ base http.RoundTripper }
-
-// StatusError is an HTTP answer that was not a success.
-type StatusError struct {
-	URL        string
-	StatusCode int
-}
-
-func (e *StatusError) Error() string {
-	return fmt.Sprintf("GET %s: HTTP %d %s", e.URL, e.StatusCode, http.StatusText(e.StatusCode))
-}
-
-func (s statusClassifier) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := s.base.RoundTrip(req)
-	if err != nil {
-		if httpclient.IsNetworkError(err) {
-			return nil, httpclient.MarkTransient(err)
-		}
-		return nil, err
-	}
-	if httpclient.IsTransientStatus(resp.StatusCode) {
-		resp.Body.Close()
-		return nil, &httpclient.TransientError{
-			Err:        &StatusError{URL: req.URL.Redacted(), StatusCode: resp.StatusCode},
-			RetryAfter: httpclient.RetryAfter(resp.Header),
-		}
-	}
-	return resp, nil
 }

@@ -150,8 +150,11 @@ func TestVerifyWithDiscovery(t *testing.T) {
 			return oidctest.SignIDToken(otherKey, is.KeyID, oidc.RS256, string(b))
 		}, wantVerify: exchange.ErrTokenInvalid},
 		{name: "wrong audience", token: func(is *exchangetest.Issuer) string { return is.Mint("https://github.com/octo-org", now, nil) }, wantPeek: exchange.ErrAudienceMismatch},
-		{name: "audience list containing ours", token: func(is *exchangetest.Issuer) string {
+		{name: "audience list containing ours and another", token: func(is *exchangetest.Issuer) string {
 			return is.Mint(aud, now, map[string]any{"aud": []string{"other", aud}})
+		}, wantPeek: exchange.ErrAudienceMismatch},
+		{name: "audience list of ours alone", token: func(is *exchangetest.Issuer) string {
+			return is.Mint(aud, now, map[string]any{"aud": []string{aud}})
 		}},
 		{name: "wrong issuer", token: func(is *exchangetest.Issuer) string {
 			return is.Mint(aud, now, map[string]any{"iss": githubIssuer})

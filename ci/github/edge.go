@@ -130,7 +130,7 @@ func New(cfg Config) (*Edge, error) {
 		action: githubactions.New(
 			githubactions.WithGetenv(cfg.Getenv),
 			githubactions.WithWriter(cfg.Stdout),
-			githubactions.WithHTTPClient(acceptJSONClient(client)),
+			githubactions.WithHTTPClient(tokenClient(client)),
 		),
 		retry:          cfg.Retry,
 		logger:         cfg.Logger,

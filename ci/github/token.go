@@ -81,7 +81,7 @@ func (e *Edge) Token(ctx context.Context, audience string) (exchange.Secret, err
 func missingRequestVar(name string) error {
 	return fmt.Errorf("%s is not set, so this job cannot request an OIDC token: add `permissions: id-token: write` "+
 		"to the job or workflow (pull requests from forks never receive an OIDC token, whatever the permissions): %w",
-		name, exchange.ErrTokenUnavailable)
+		name, exchange.ErrTokenPermission)
 }
 
 // CredentialSource implements [exchange.CredentialSourcer]: it describes
@@ -157,11 +157,10 @@ func classifyTokenError(err error, requestURL string) error {
 	if errors.As(err, &failed) {
 		// Keep the status, drop the body: it is the runner's, not ours to
 		// print, and an error page may echo request data.
-		se := &exchange.StatusError{URL: redactedURL(requestURL), StatusCode: failed.StatusCode}
-		if failed.StatusCode >= 500 {
-			return httpclient.MarkTransient(se)
-		}
-		return se
+		// 408, 429 and 5xx were turned into transient errors by the
+		// client's transport (with the server's Retry-After); whatever
+		// reaches here is permanent.
+		return &httpclient.StatusError{URL: redactedURL(requestURL), StatusCode: failed.StatusCode}
 	}
 	if errors.Is(err, httpclient.ErrResponseTooLarge) {
 		return fmt.Errorf("reading the token endpoint's answer: %w", httpclient.ErrResponseTooLarge)
@@ -203,11 +202,14 @@ func redactedURL(raw string) string {
 	return u.Redacted()
 }
 
-// acceptJSONClient returns a copy of c whose requests carry
-// Accept: application/json, which the token endpoint documents and
-// go-githubactions does not send. Timeout, redirect policy and the
+// tokenClient returns a copy of c for the token endpoint: its requests
+// carry Accept: application/json, which the endpoint documents and
+// go-githubactions does not send, and 408, 429 and 5xx answers become
+// transient errors that keep the endpoint's Retry-After, which
+// go-githubactions' error would drop. Timeout, redirect policy and the
 // size-capping transport of c are kept.
-func acceptJSONClient(c *http.Client) *http.Client {
+func tokenClient(c *http.Client) *http.Client {
+	c = httpclient.ClassifyTransientStatus(c)
 	return httpclient.WrapTransport(c, func(base http.RoundTripper) http.RoundTripper { return acceptJSON{base: base} })
 }
 

@@ -67,6 +67,9 @@ func tokenServer(t *testing.T, statuses []int, body string) (*httptest.Server, *
 		}
 		status := statuses[min(i, len(statuses)-1)]
 		w.Header().Set("Content-Type", "application/json")
+		if status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "1")
+		}
 		if status == http.StatusOK {
 			// A declared length lets the client's cap refuse a huge body
 			// before reading it.
@@ -102,7 +105,10 @@ func TestToken(t *testing.T) {
 			wantMsg: []string{"HTTP 500", "failed 3 times"}, wantRequests: 3},
 		{name: "403 is permanent", statuses: []int{403}, wantErr: exchange.ErrTokenUnavailable,
 			wantMsg: []string{"HTTP 403"}, wantRequests: 1},
-		{name: "429 is not retried", statuses: []int{429}, wantErr: exchange.ErrTokenUnavailable, wantRequests: 1},
+		{name: "429 then success is retried", statuses: []int{429, 200}, body: okBody, wantRequests: 2},
+		{name: "429 until the attempts are spent", statuses: []int{429}, wantErr: exchange.ErrUpstreamUnavailable,
+			wantMsg: []string{"HTTP 429", "failed 3 times"}, wantRequests: 3},
+		{name: "408 is retried", statuses: []int{408, 200}, body: okBody, wantRequests: 2},
 		{name: "missing value", statuses: []int{200}, body: `{"count":1}`, wantErr: exchange.ErrTokenUnavailable,
 			wantMsg: []string{"without a token value"}, wantRequests: 1},
 		{name: "not JSON", statuses: []int{200}, body: fakeBodyMarker, wantErr: exchange.ErrTokenUnavailable,
@@ -168,6 +174,11 @@ func TestToken(t *testing.T) {
 						t.Errorf("error %q does not mention %q", err, m)
 					}
 				}
+				// Only missing request variables mean a missing permission.
+				missingVars := tc.getenv != nil && (vars[requestURLVar] == "" || vars[requestTokenVar] == "")
+				if errors.Is(err, exchange.ErrTokenPermission) != missingVars {
+					t.Errorf("errors.Is(err, ErrTokenPermission) = %v, want %v: %v", !missingVars, missingVars, err)
+				}
 				for _, leak := range []string{fakeBodyMarker, fakeRequestToken} {
 					if strings.Contains(err.Error(), leak) {
 						t.Errorf("error %q leaks %q", err, leak)
@@ -215,5 +226,30 @@ func TestNewRequiresGetenvAndStdout(t *testing.T) {
 	}
 	if _, err := New(Config{Getenv: env(nil)}); err == nil {
 		t.Error("New without Stdout succeeded")
+	}
+}
+
+// TestTokenRetryAfter checks that a 429's Retry-After sets the wait before
+// the next attempt (capped by the policy), rather than the backoff's.
+func TestTokenRetryAfter(t *testing.T) {
+	t.Parallel()
+	srv, requests := tokenServer(t, []int{429, 200}, `{"count":1,"value":"`+fakeJWT+`"}`)
+	var waits []time.Duration
+	policy := httpclient.Policy{MaxAttempts: 3, MaxElapsed: 10 * time.Second, InitialDelay: time.Millisecond, MaxDelay: 5 * time.Second,
+		OnRetry: func(_ int, _ error, wait time.Duration) { waits = append(waits, wait) }}
+	e, err := New(Config{
+		Getenv:     env(map[string]string{requestURLVar: srv.URL + "/_apis/actions/idtoken?api-version=2.0", requestTokenVar: fakeRequestToken}),
+		Stdout:     &syncBuffer{},
+		HTTPClient: httpclient.New(httpclient.Options{}),
+		Retry:      policy,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Token(context.Background(), testAudience); err != nil {
+		t.Fatalf("Token: %v", err)
+	}
+	if requests.Load() != 2 || len(waits) != 1 || waits[0] != time.Second {
+		t.Errorf("requests = %d, waits = %v; want 2 requests and one wait of the Retry-After's 1s", requests.Load(), waits)
 	}
 }

@@ -110,7 +110,7 @@ func realMain(ctx context.Context, e *env) error {
 // README's troubleshooting table repeats them by exit code.
 func hintFor(err error) string {
 	switch {
-	case errors.Is(err, exchange.ErrTokenUnavailable):
+	case errors.Is(err, exchange.ErrTokenPermission):
 		return "add `permissions: id-token: write` to the job; pull requests from forks never receive an OIDC token"
 	case errors.Is(err, exchange.ErrAudienceMismatch):
 		return "request the audience the cloud expects (input audience), and check the token source"
