@@ -2,8 +2,11 @@ package sandbox
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -88,6 +91,24 @@ func (is *Issuer) Sign(claims map[string]any) string {
 	}
 	return oidctest.SignIDToken(is.key, is.KeyID, oidc.RS256, string(b))
 }
+
+// SignRaw signs header and payload exactly as given, with the issuer's key
+// and RS256 whatever the header says, so tests can build tokens no JWT
+// library would write: duplicate keys, other algorithms in the header,
+// numbers as strings. It returns the compact serialization.
+func (is *Issuer) SignRaw(header, payload []byte) string {
+	input := base64.RawURLEncoding.EncodeToString(header) + "." + base64.RawURLEncoding.EncodeToString(payload)
+	digest := sha256.Sum256([]byte(input))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, is.key, crypto.SHA256, digest[:])
+	if err != nil {
+		panic(fmt.Sprintf("sandbox: signing: %v", err))
+	}
+	return input + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// PublicKey is the issuer's public signing key, for tests of algorithm
+// confusion (an HS256 MAC keyed with it) and embedded keys.
+func (is *Issuer) PublicKey() *rsa.PublicKey { return &is.key.PublicKey }
 
 // Mint signs a GitHub-shaped token for audience, issued at now and valid
 // for five minutes, with overrides applied on top (a nil value deletes the
