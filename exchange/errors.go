@@ -34,6 +34,12 @@ var (
 	// ErrProviderRejected: the provider rejected the request as malformed
 	// (bad ARN, duration over the role maximum, bad policy).
 	ErrProviderRejected = errors.New("provider rejected the request")
+	// ErrProviderAnswer: the provider answered, successfully by its status,
+	// with something that is not usable credentials: a value too short to
+	// be a secret, a field missing, an identity that cannot be checked. It
+	// repeats on every attempt, so it is permanent; the fix is the
+	// endpoint or its configuration.
+	ErrProviderAnswer = errors.New("provider's answer is not usable credentials")
 	// ErrProviderUnavailable: the provider kept failing transiently.
 	ErrProviderUnavailable = errors.New("provider unavailable")
 	// ErrUpstreamUnavailable: the token endpoint, discovery or JWKS kept
@@ -61,7 +67,7 @@ func Classify(err error) Class {
 	switch {
 	case err == nil:
 		return ClassNone
-	case errors.Is(err, ErrInvalidInput), errors.Is(err, ErrProviderRejected):
+	case errors.Is(err, ErrInvalidInput), errors.Is(err, ErrProviderRejected), errors.Is(err, ErrProviderAnswer):
 		return ClassInput
 	case errors.Is(err, ErrPolicyDenied), errors.Is(err, ErrProviderDenied):
 		return ClassDenied

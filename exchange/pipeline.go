@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -182,7 +183,29 @@ func (p *Pipeline) run(ctx context.Context, rec *AuditRecord, start time.Time) (
 	return creds, nil
 }
 
+// MinSecretLength is the shortest value accepted as a secret from a
+// provider, per value and per line. The runner masks every registered
+// value, and every line of a multi-line one, wherever it appears in the
+// job's log: a one-character "secret" blanks that character in every later
+// line. No credential is this short; AWS's shortest, the access key id, has
+// 16 characters, and an account id masked on request 12.
+const MinSecretLength = 8
+
 func (p *Pipeline) mask(c *Credentials) error {
+	// Check everything first: a bad value must not become a mask, nor
+	// may the good ones be half-registered.
+	for _, s := range c.Secrets() {
+		for _, form := range MaskForms(s) {
+			if n := len([]rune(strings.TrimSpace(form))); n < MinSecretLength {
+				return &ProviderError{
+					Provider: p.ProviderName, Code: "InvalidAnswer", Kind: ErrProviderAnswer,
+					Message: fmt.Sprintf("the provider answered with a secret value (or a line of one) of %d characters, too short to be a credential", n),
+					Hint: "the endpoint is not the service it should be, or is broken; registered as a mask, the value would hide " +
+						"every occurrence of it in the job's log",
+				}
+			}
+		}
+	}
 	for _, s := range c.Secrets() {
 		for _, form := range MaskForms(s) {
 			if err := p.Masker.Mask(form); err != nil {

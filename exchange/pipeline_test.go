@@ -131,6 +131,16 @@ func TestPipelineFailuresExportNothing(t *testing.T) {
 			raw := is.Mint(aud, time.Now(), nil)
 			return raw[:len(raw)-4] + "AAAA"
 		}, provider: succeed, wantErr: exchange.ErrTokenInvalid, wantClass: exchange.ClassToken, wantCalls: 1},
+		{name: "one-character secret is an invalid answer, never a mask", mint: mintValid, provider: func(context.Context, *exchange.Identity) (*exchange.Credentials, error) {
+			c := fakeCredentials()
+			c.Env = append(c.Env, exchange.SecretVariable("TOKEN", exchange.NewSecret("1")))
+			return c, nil
+		}, wantErr: exchange.ErrProviderAnswer, wantClass: exchange.ClassInput, wantCalls: 1, wantVerified: true},
+		{name: "a short line of a secret is an invalid answer", mint: mintValid, provider: func(context.Context, *exchange.Identity) (*exchange.Credentials, error) {
+			c := fakeCredentials()
+			c.Env = append(c.Env, exchange.SecretVariable("TOKEN", exchange.NewSecret("a-long-enough-first-line\n}")))
+			return c, nil
+		}, wantErr: exchange.ErrProviderAnswer, wantClass: exchange.ClassInput, wantCalls: 1, wantVerified: true},
 		{name: "provider denial", mint: mintValid, provider: func(context.Context, *exchange.Identity) (*exchange.Credentials, error) {
 			return nil, &exchange.ProviderError{Provider: "fake", Code: "AccessDenied", Kind: exchange.ErrProviderDenied}
 		}, wantErr: exchange.ErrProviderDenied, wantClass: exchange.ClassDenied, wantCalls: 1, wantVerified: true},
@@ -149,6 +159,11 @@ func TestPipelineFailuresExportNothing(t *testing.T) {
 			}
 			if len(f.exporter.Exported) != 0 {
 				t.Error("credentials exported on failure")
+			}
+			for _, m := range f.masker.Values {
+				if len(m) < exchange.MinSecretLength {
+					t.Errorf("registered the mask %q, shorter than %d", m, exchange.MinSecretLength)
+				}
 			}
 			if len(f.reporter.Records) != 1 || res.Audit.Outcome != exchange.OutcomeFailure || res.Audit.ErrorClass != tc.wantClass {
 				t.Errorf("audit = %+v, want one failure record of class %q", res.Audit, tc.wantClass)

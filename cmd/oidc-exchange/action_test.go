@@ -94,6 +94,47 @@ func scenarios() []scenario {
 			wantInLog: []string{"AccountNotAllowed"},
 		},
 		{
+			// SeaweedFS's STS names no session; MinIO's sends an empty Arn.
+			// A custom sts-endpoint (the harness always sets one) may:
+			// the credentials are exported without the account outputs.
+			name: "STS without an account (SeaweedFS)", wantExit: exitOK, wantSTSCalls: 1,
+			prepare: func(h *harness) { h.sts.ShapeAnswers(stsfake.SeaweedFS) },
+			check:   checkNoAccount,
+		},
+		{
+			name: "STS without an account (MinIO)", wantExit: exitOK, wantSTSCalls: 1,
+			prepare: func(h *harness) { h.sts.ShapeAnswers(stsfake.MinIO) },
+			check:   checkNoAccount,
+		},
+		{
+			name: "STS without an account, allowed-account-ids set", wantExit: exitInput, wantSTSCalls: 1,
+			inputs:    map[string]string{"allowed-account-ids": "111122223333"},
+			prepare:   func(h *harness) { h.sts.ShapeAnswers(stsfake.MinIO) },
+			wantInLog: []string{"AccountUnknown", "allowed-account-ids cannot be checked", "names no AWS account"},
+			check: func(t *testing.T, _ *harness, res *githubtest.StepResult) {
+				if len(res.Env) != 0 || res.Outputs["aws-account-id"] != "" {
+					t.Errorf("exported %v and outputs %v after the refusal", sortedKeys(res.Env), sortedKeys(res.Outputs))
+				}
+				checkAuditsSession(t, res)
+			},
+		},
+		{
+			name: "STS answers a one-character secret", wantExit: exitInput, wantSTSCalls: 1,
+			prepare:   func(h *harness) { h.sts.ShapeAnswers(func(a *stsfake.Answer) { a.SecretAccessKey = "1" }) },
+			wantInLog: []string{"InvalidAnswer", "SecretAccessKey has 1 characters"},
+			check: func(t *testing.T, _ *harness, res *githubtest.StepResult) {
+				if len(res.Env) != 0 {
+					t.Errorf("exported %v", sortedKeys(res.Env))
+				}
+				for _, m := range res.Masks {
+					if len(m) < exchange.MinSecretLength {
+						t.Errorf("registered the mask %q", m)
+					}
+				}
+				checkAuditsSession(t, res)
+			},
+		},
+		{
 			name: "bad input fails before any call", wantExit: exitInput, wantSTSCalls: 0,
 			inputs:    map[string]string{"role-duration-seconds": "100", "output-credentials": "yes"},
 			wantInLog: []string{"role-duration-seconds", "output-credentials"},
@@ -409,5 +450,37 @@ func TestExitCodes(t *testing.T) {
 		if got := exitCode(tc.err); got != tc.want {
 			t.Errorf("exitCode(%v) = %d, want %d", tc.err, got, tc.want)
 		}
+	}
+}
+
+// checkNoAccount asserts an export without the account outputs, and an
+// audit record that names the session and the key.
+func checkNoAccount(t *testing.T, _ *harness, res *githubtest.StepResult) {
+	t.Helper()
+	for _, n := range awsEnvNames {
+		if res.Env[n] == "" {
+			t.Errorf("%s not exported", n)
+		}
+	}
+	if _, ok := res.Outputs["aws-account-id"]; ok {
+		t.Errorf("aws-account-id = %q, want no such output", res.Outputs["aws-account-id"])
+	}
+	if _, ok := res.Outputs["authenticated-arn"]; ok {
+		t.Errorf("authenticated-arn = %q, want no such output", res.Outputs["authenticated-arn"])
+	}
+	checkAuditsSession(t, res)
+}
+
+// checkAuditsSession asserts that the audit record names the session and
+// the hash of its access key, whatever became of the credentials.
+func checkAuditsSession(t *testing.T, res *githubtest.StepResult) {
+	t.Helper()
+	for _, want := range []string{`"session_name":"GitHubActions-`, `"credential_sha256":"`} {
+		if !strings.Contains(res.MaskedStdout, want) {
+			t.Errorf("audit record lacks %s", want)
+		}
+	}
+	if strings.Contains(res.MaskedStdout, `"credential_sha256":""`) {
+		t.Error("audit record has an empty credential_sha256")
 	}
 }

@@ -6,11 +6,13 @@ import (
 	"flag"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/oidc-exchange/oidc-exchange/ci/github/githubtest"
+	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
 	"github.com/oidc-exchange/oidc-exchange/providers/aws/stsfake"
@@ -186,7 +188,10 @@ func (h *harness) secrets() []string {
 		}
 	}
 	s = append(s, h.gcp.Issued()...)
-	return append(append(s, h.broker.Issued()...), demoBrokerSecret)
+	s = append(append(s, h.broker.Issued()...), demoBrokerSecret)
+	// A value shorter than this is not a credential: a hostile answer's
+	// "1" is refused, never masked, and cannot be kept out of a log.
+	return slices.DeleteFunc(s, func(v string) bool { return len(v) < exchange.MinSecretLength })
 }
 
 var (

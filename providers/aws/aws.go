@@ -247,41 +247,70 @@ func SanitizeSessionName(s string) string {
 
 // credentials turns STS's answer into exported variables, after checking
 // the answer and the account.
+//
+// Every failure after STS answered returns, with the error, credentials
+// that hold only the audit fields (session name, key hash, expiry): the
+// session exists whether or not it is exported, and the audit record must
+// be able to name it.
 func (p *Provider) credentials(out *sts.AssumeRoleWithWebIdentityOutput, session string) (*exchange.Credentials, error) {
-	if out == nil || out.Credentials == nil || out.AssumedRoleUser == nil ||
-		aws.ToString(out.Credentials.AccessKeyId) == "" || aws.ToString(out.Credentials.SecretAccessKey) == "" ||
-		aws.ToString(out.Credentials.SessionToken) == "" || out.Credentials.Expiration == nil {
-		return nil, &exchange.ProviderError{
-			Provider: providerName, Code: "InvalidResponse", Kind: exchange.ErrProviderUnavailable,
-			Message: "the STS answer lacks credentials",
-			Hint:    "STS answered without credentials; check that sts-endpoint points at AWS STS",
-		}
+	auditOnly := &exchange.Credentials{Provider: providerName, Audit: exchange.ProviderAudit{
+		Target: p.display(p.cfg.RoleARN), SessionName: session, SessionPolicySHA256: exchange.SHA256Hex(p.inline),
+		Scopes: slices.Clone(p.cfg.ManagedSessionPolicies),
+	}}
+	if out == nil || out.Credentials == nil {
+		return auditOnly, p.invalidAnswer("the answer holds no credentials", nil)
 	}
-	caller := aws.ToString(out.AssumedRoleUser.Arn)
+	c := out.Credentials
+	auditOnly.Audit.CredentialSHA256 = exchange.NewSecret(aws.ToString(c.AccessKeyId)).SHA256()
+	if c.Expiration != nil {
+		auditOnly.Expiry = aws.ToTime(c.Expiration).UTC()
+	}
+	if err := plausibleCredentials(c, p.now()); err != nil {
+		return auditOnly, p.invalidAnswer("the answer's credentials are not plausible", err)
+	}
+
+	caller := ""
+	if out.AssumedRoleUser != nil {
+		caller = aws.ToString(out.AssumedRoleUser.Arn)
+	}
 	assumed, err := ParseAssumedRoleARN(caller)
-	if err != nil {
-		return nil, &exchange.ProviderError{
-			Provider: providerName, Code: "InvalidResponse", Kind: exchange.ErrProviderUnavailable,
-			Message: "the STS answer has a malformed assumed-role ARN",
-			Hint:    "STS answered with an unexpected session ARN; check that sts-endpoint points at AWS STS",
-			Err:     err,
+	known := err == nil
+	switch {
+	case known:
+	case p.cfg.STSEndpoint == "":
+		// AWS STS always names the session; an answer without it did not
+		// come from AWS STS.
+		return auditOnly, p.invalidAnswer("the answer has no valid assumed-role ARN", err)
+	case len(p.allowedAcct) > 0:
+		return auditOnly, &exchange.ProviderError{
+			Provider: providerName, Code: "AccountUnknown", Kind: exchange.ErrProviderAnswer,
+			Message: fmt.Sprintf("allowed-account-ids cannot be checked: the STS at %s names no AWS account (its answer has no assumed-role ARN)", p.cfg.STSEndpoint),
+			Hint: "an STS other than AWS's (MinIO, SeaweedFS, …) has no AWS accounts: drop allowed-account-ids for it, " +
+				"or point sts-endpoint at AWS STS",
+			Err: err,
 		}
+	default:
+		// An S3-compatible store's STS (MinIO sends an empty Arn,
+		// SeaweedFS no AssumedRoleUser at all) issues working credentials
+		// without an AWS account: export them, without the account
+		// outputs.
+		p.logger.Info("the STS at sts-endpoint names no AWS account; exporting the credentials without aws-account-id and authenticated-arn",
+			"sts_endpoint", p.cfg.STSEndpoint)
 	}
-	if len(p.allowedAcct) > 0 && !slices.Contains(p.allowedAcct, assumed.AccountID) {
+	if known && len(p.allowedAcct) > 0 && !slices.Contains(p.allowedAcct, assumed.AccountID) {
 		// The session exists and stays valid until it expires (STS cannot
 		// revoke it), but nothing of it leaves this function.
 		msg := "the role's account is not in allowed-account-ids"
 		if !p.cfg.MaskAccountID {
 			msg = fmt.Sprintf("the role's account %s is not in allowed-account-ids", assumed.AccountID)
 		}
-		return nil, &exchange.ProviderError{
+		return auditOnly, &exchange.ProviderError{
 			Provider: providerName, Code: "AccountNotAllowed", Kind: exchange.ErrProviderDenied,
 			Message: msg,
 			Hint:    "role-to-assume belongs to an account that allowed-account-ids does not list; fix whichever is wrong",
 		}
 	}
 
-	c := out.Credentials
 	keyID := exchange.NewSecret(aws.ToString(c.AccessKeyId))
 	secret := exchange.NewSecret(aws.ToString(c.SecretAccessKey))
 	token := exchange.NewSecret(aws.ToString(c.SessionToken))
@@ -318,9 +347,11 @@ func (p *Provider) credentials(out *sts.AssumeRoleWithWebIdentityOutput, session
 		}
 		return exchange.PlainVariable(name, value)
 	}
-	creds.Outputs = []exchange.Variable{
-		identity(OutputAccountID, assumed.AccountID),
-		identity(OutputAuthenticated, caller),
+	if known {
+		creds.Outputs = []exchange.Variable{
+			identity(OutputAccountID, assumed.AccountID),
+			identity(OutputAuthenticated, caller),
+		}
 	}
 	if p.cfg.OutputCredentials {
 		creds.Outputs = append(creds.Outputs,
@@ -334,6 +365,74 @@ func (p *Provider) credentials(out *sts.AssumeRoleWithWebIdentityOutput, session
 	}
 	p.logger.Debug("assumed role", "session_arn", p.display(caller), "expires_at", expiry.Format(time.RFC3339))
 	return creds, nil
+}
+
+func (p *Provider) now() time.Time {
+	if p.cfg.Now != nil {
+		return p.cfg.Now()
+	}
+	return time.Now()
+}
+
+// invalidAnswer is the permanent failure of an answer that is not usable
+// credentials; it names the endpoint that gave it. why never holds a
+// credential value.
+func (p *Provider) invalidAnswer(msg string, why error) error {
+	endpoint := p.cfg.STSEndpoint
+	hint := "AWS STS does not answer like this: retrying will not help; report it with the log"
+	if endpoint != "" {
+		hint = fmt.Sprintf("sts-endpoint %s does not answer AssumeRoleWithWebIdentity as AWS STS does; check the endpoint", endpoint)
+	} else {
+		endpoint = "STS"
+	}
+	if why != nil {
+		msg += ": " + why.Error()
+	}
+	return &exchange.ProviderError{
+		Provider: providerName, Code: "InvalidAnswer", Kind: exchange.ErrProviderAnswer,
+		Message: fmt.Sprintf("%s answered, but %s", endpoint, msg), Hint: hint, Err: why,
+	}
+}
+
+// Credential shapes, from the STS API reference (Credentials): an access
+// key id of 16 to 128 word characters, a secret and a session token of
+// printable characters without spaces. Other STS implementations (MinIO,
+// SeaweedFS) issue the same shapes.
+var accessKeyIDRE = regexp.MustCompile(`^\w{16,128}$`)
+
+// plausibleCredentials checks what a credential must look like before any
+// of it is masked or exported: a value that breaks these is not a
+// credential, and as a mask it could blank common text across the log.
+// Errors name the field and its length, never its value.
+func plausibleCredentials(c *types.Credentials, now time.Time) error {
+	id, secret, token := aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken)
+	switch {
+	case !accessKeyIDRE.MatchString(id):
+		return fmt.Errorf("AccessKeyId has %d characters, not 16 to 128 letters and digits", len(id))
+	case !printableToken(secret, 16, 1024):
+		return fmt.Errorf("SecretAccessKey has %d characters, not 16 to 1024 printable ones without spaces", len(secret))
+	case !printableToken(token, 16, 16<<10):
+		return fmt.Errorf("SessionToken has %d characters, not 16 to 16384 printable ones without spaces", len(token))
+	case c.Expiration == nil:
+		return errors.New("the credentials have no Expiration")
+	case !aws.ToTime(c.Expiration).After(now):
+		return fmt.Errorf("the credentials expired at %s", aws.ToTime(c.Expiration).UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// printableToken reports whether s has min to max characters, all
+// printable ASCII other than space.
+func printableToken(s string, minLen, maxLen int) bool {
+	if len(s) < minLen || len(s) > maxLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // display hides the account id of an ARN when mask-aws-account-id is set:

@@ -441,8 +441,8 @@ func TestErrorMapping(t *testing.T) {
 				}
 				return
 			}
-			if creds != nil {
-				t.Errorf("Exchange() returned credentials with error %v", err)
+			if creds != nil && (len(creds.Env) > 0 || len(creds.Outputs) > 0) {
+				t.Errorf("Exchange() returned exportable credentials with error %v", err)
 			}
 			if !errors.Is(err, tt.kind) {
 				t.Fatalf("Exchange() = %v, want errors.Is %v", err, tt.kind)
@@ -657,27 +657,54 @@ func okOutput(session string) *sts.AssumeRoleWithWebIdentityOutput {
 			AssumedRoleId: aws.String("AROAEXAMPLE:" + session),
 		},
 		Credentials: &types.Credentials{
-			AccessKeyId:     aws.String("ASIAEXAMPLE"),
-			SecretAccessKey: aws.String("secret/with+chars"),
-			SessionToken:    aws.String("session-token"),
+			AccessKeyId:     aws.String("ASIAEXAMPLE000000001"),
+			SecretAccessKey: aws.String("secret/with+chars/0123456789abcdefghijklm"),
+			SessionToken:    aws.String("IQoJb3JpZ2luX2VjEXAMPLE-session-token"),
 			Expiration:      aws.Time(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)),
 		},
 	}
 }
 
+// TestMalformedAnswers checks answers that are not usable credentials:
+// each fails at once, permanently (ErrProviderAnswer), names the endpoint,
+// exports nothing, and still hands the audit record the session's name and
+// key hash when there is a key.
 func TestMalformedAnswers(t *testing.T) {
 	t.Parallel()
+	const custom = "https://sts.example.test"
 	tests := []struct {
-		name string
-		edit func(*sts.AssumeRoleWithWebIdentityOutput)
+		name     string
+		endpoint string
+		allowed  []string
+		edit     func(*sts.AssumeRoleWithWebIdentityOutput)
+		code     string
 	}{
-		{"no credentials", func(o *sts.AssumeRoleWithWebIdentityOutput) { o.Credentials = nil }},
-		{"no user", func(o *sts.AssumeRoleWithWebIdentityOutput) { o.AssumedRoleUser = nil }},
-		{"no secret", func(o *sts.AssumeRoleWithWebIdentityOutput) { o.Credentials.SecretAccessKey = nil }},
-		{"no expiration", func(o *sts.AssumeRoleWithWebIdentityOutput) { o.Credentials.Expiration = nil }},
-		{"bad arn", func(o *sts.AssumeRoleWithWebIdentityOutput) {
+		{"no credentials", "", nil, func(o *sts.AssumeRoleWithWebIdentityOutput) { o.Credentials = nil }, "InvalidAnswer"},
+		{"no user", "", nil, func(o *sts.AssumeRoleWithWebIdentityOutput) { o.AssumedRoleUser = nil }, "InvalidAnswer"},
+		{"empty arn", "", nil, func(o *sts.AssumeRoleWithWebIdentityOutput) { o.AssumedRoleUser.Arn = aws.String("") }, "InvalidAnswer"},
+		{"no secret", "", nil, func(o *sts.AssumeRoleWithWebIdentityOutput) { o.Credentials.SecretAccessKey = nil }, "InvalidAnswer"},
+		{"no expiration", "", nil, func(o *sts.AssumeRoleWithWebIdentityOutput) { o.Credentials.Expiration = nil }, "InvalidAnswer"},
+		{"expired", "", nil, func(o *sts.AssumeRoleWithWebIdentityOutput) {
+			o.Credentials.Expiration = aws.Time(time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC))
+		}, "InvalidAnswer"},
+		{"one-character key id", "", nil, func(o *sts.AssumeRoleWithWebIdentityOutput) { o.Credentials.AccessKeyId = aws.String("1") }, "InvalidAnswer"},
+		{"one-character secret", "", nil, func(o *sts.AssumeRoleWithWebIdentityOutput) { o.Credentials.SecretAccessKey = aws.String("1") }, "InvalidAnswer"},
+		{"secret with a line break", "", nil, func(o *sts.AssumeRoleWithWebIdentityOutput) {
+			o.Credentials.SecretAccessKey = aws.String("secret/with+chars/0123456789\n1")
+		}, "InvalidAnswer"},
+		{"token with a workflow command", "", nil, func(o *sts.AssumeRoleWithWebIdentityOutput) {
+			o.Credentials.SessionToken = aws.String("IQoJb3JpZ2lu\n::add-mask::a")
+		}, "InvalidAnswer"},
+		{"key id with a space", "", nil, func(o *sts.AssumeRoleWithWebIdentityOutput) { o.Credentials.AccessKeyId = aws.String("ASIA EXAMPLE 0000001") }, "InvalidAnswer"},
+		{"bad arn", "", nil, func(o *sts.AssumeRoleWithWebIdentityOutput) {
 			o.AssumedRoleUser.Arn = aws.String("arn:aws:iam::111122223333:role/x")
-		}},
+		}, "InvalidAnswer"},
+		{"custom endpoint, no user, allowed-account-ids", custom, []string{"111122223333"}, func(o *sts.AssumeRoleWithWebIdentityOutput) {
+			o.AssumedRoleUser = nil
+		}, "AccountUnknown"},
+		{"custom endpoint, one-character secret", custom, nil, func(o *sts.AssumeRoleWithWebIdentityOutput) {
+			o.Credentials.SecretAccessKey = aws.String("x")
+		}, "InvalidAnswer"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -689,17 +716,72 @@ func TestMalformedAnswers(t *testing.T) {
 				tt.edit(out)
 				return out, nil
 			})
-			p, err := newProvider(validConfig(), client)
+			cfg := validConfig()
+			cfg.STSEndpoint, cfg.AllowedAccountIDs = tt.endpoint, tt.allowed
+			p, err := newProvider(cfg, client)
 			if err != nil {
 				t.Fatal(err)
 			}
 			creds, err := p.Exchange(t.Context(), exchange.NewIdentityForTest(map[string]any{}, "tok"), nil)
 			var pe *exchange.ProviderError
-			if creds != nil || !errors.As(err, &pe) || pe.Code != "InvalidResponse" || !errors.Is(err, exchange.ErrProviderUnavailable) {
-				t.Errorf("Exchange() = %v, %v; want an InvalidResponse error", creds, err)
+			if !errors.As(err, &pe) || pe.Code != tt.code || !errors.Is(err, exchange.ErrProviderAnswer) {
+				t.Fatalf("Exchange() error = %v; want a permanent %s error", err, tt.code)
+			}
+			if exchange.Classify(err) != exchange.ClassInput {
+				t.Errorf("class %s, want input: retrying cannot fix the answer", exchange.Classify(err))
+			}
+			if tt.endpoint != "" && !strings.Contains(err.Error()+pe.Hint, tt.endpoint) {
+				t.Errorf("neither %q nor its hint names the endpoint %s", err, tt.endpoint)
+			}
+			if creds != nil && (len(creds.Env) > 0 || len(creds.Outputs) > 0 || len(creds.Files) > 0) {
+				t.Errorf("the failed answer left something to export: %+v", creds)
+			}
+			if creds == nil || creds.Audit.SessionName == "" {
+				t.Errorf("no audit of the session: %+v", creds)
 			}
 			if calls != 1 {
 				t.Errorf("%d calls, want 1", calls)
+			}
+		})
+	}
+}
+
+// TestCustomEndpointWithoutAccount takes the answers of S3-compatible
+// stores' STS: SeaweedFS sends no AssumedRoleUser, MinIO an empty Arn.
+// With a custom sts-endpoint the credentials are exported without the
+// account outputs, and the audit names the session and the key.
+func TestCustomEndpointWithoutAccount(t *testing.T) {
+	t.Parallel()
+	for name, edit := range map[string]func(*sts.AssumeRoleWithWebIdentityOutput){
+		"seaweedfs": func(o *sts.AssumeRoleWithWebIdentityOutput) { o.AssumedRoleUser = nil },
+		"minio":     func(o *sts.AssumeRoleWithWebIdentityOutput) { o.AssumedRoleUser.Arn = aws.String("") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			client := stsFunc(func(context.Context, *sts.AssumeRoleWithWebIdentityInput, ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error) {
+				out := okOutput("s1")
+				edit(out)
+				return out, nil
+			})
+			cfg := validConfig()
+			cfg.STSEndpoint = "https://s3.example.test:8333"
+			p, err := newProvider(cfg, client)
+			if err != nil {
+				t.Fatal(err)
+			}
+			creds, err := p.Exchange(t.Context(), exchange.NewIdentityForTest(map[string]any{}, "tok"), nil)
+			if err != nil {
+				t.Fatalf("Exchange: %v", err)
+			}
+			names := map[string]bool{}
+			for _, v := range append(creds.Env, creds.Outputs...) {
+				names[v.Name] = true
+			}
+			if !names[EnvAccessKeyID] || !names[EnvSecretAccessKey] || !names[EnvSessionToken] || names[OutputAccountID] || names[OutputAuthenticated] {
+				t.Errorf("exported %v; want the credentials and no account outputs", names)
+			}
+			if creds.Audit.CredentialSHA256 == "" || creds.Audit.SessionName == "" {
+				t.Errorf("audit %+v lacks the key hash or the session name", creds.Audit)
 			}
 		})
 	}

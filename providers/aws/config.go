@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
@@ -103,6 +104,9 @@ type Config struct {
 	// Logger receives debug and retry messages, never secrets; nil
 	// discards them. Infrastructure, not a user setting.
 	Logger *slog.Logger
+	// Now is the clock that judges the answer's Expiration; nil means
+	// time.Now.
+	Now func() time.Time
 }
 
 // Bool returns a pointer to b, for [Config.OutputEnvCredentials].

@@ -176,7 +176,44 @@ type Server struct {
 
 	mu       sync.Mutex
 	requests []Request
+	shape    func(*Answer)
 }
+
+// Answer is the content of a successful answer, which [Server.ShapeAnswers]
+// may change before it is sent, to answer like another STS or a hostile
+// one.
+type Answer struct {
+	// AssumedRoleUser nil leaves the element out, as SeaweedFS's STS does;
+	// MinIO's sends it with an empty Arn.
+	AssumedRoleUser *AssumedRoleUser
+	AccessKeyID     string
+	SecretAccessKey string
+	SessionToken    string
+	// Expiration is sent as it is; the fake writes RFC 3339.
+	Expiration string
+}
+
+// AssumedRoleUser is the answer's session: its ARN and role id.
+type AssumedRoleUser struct {
+	Arn           string
+	AssumedRoleID string
+}
+
+// ShapeAnswers makes every later successful answer pass through shape
+// first; nil restores the real STS's answers. Requests record what was
+// sent, so Issued holds the shaped credentials.
+func (s *Server) ShapeAnswers(shape func(*Answer)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.shape = shape
+}
+
+// SeaweedFS shapes answers like SeaweedFS's STS: no AssumedRoleUser.
+func SeaweedFS(a *Answer) { a.AssumedRoleUser = nil }
+
+// MinIO shapes answers like MinIO's STS: an AssumedRoleUser whose Arn and
+// id are empty.
+func MinIO(a *Answer) { a.AssumedRoleUser = &AssumedRoleUser{} }
 
 var _ http.Handler = (*Server)(nil)
 
@@ -282,11 +319,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		res, fail = s.assume(r.Context(), r.Header, r.PostForm)
 	}
 
+	var answer *Answer
 	s.mu.Lock()
 	if fail != nil {
 		s.requests[index].Code = fail.Code
 	} else {
-		c := res.creds
+		answer = &Answer{
+			AssumedRoleUser: &AssumedRoleUser{Arn: res.arn, AssumedRoleID: res.roleID},
+			AccessKeyID:     res.creds.AccessKeyID, SecretAccessKey: res.creds.SecretAccessKey,
+			SessionToken: res.creds.SessionToken, Expiration: res.creds.Expiration.Format(time.RFC3339),
+		}
+		if s.shape != nil {
+			s.shape(answer)
+		}
+		c := Credentials{AccessKeyID: answer.AccessKeyID, SecretAccessKey: answer.SecretAccessKey, SessionToken: answer.SessionToken,
+			Expiration: res.creds.Expiration}
 		s.requests[index].Issued = &c
 	}
 	s.mu.Unlock()
@@ -300,7 +347,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fail, reqID)
 		return
 	}
-	writeResult(w, res, reqID)
+	writeResult(w, res, answer, reqID)
 }
 
 var (
@@ -524,12 +571,12 @@ type successResponse struct {
 }
 
 type successResult struct {
-	SubjectFromWebIdentityToken string          `xml:"SubjectFromWebIdentityToken"`
-	Audience                    string          `xml:"Audience"`
-	AssumedRoleUser             assumedRoleUser `xml:"AssumedRoleUser"`
-	Credentials                 xmlCredentials  `xml:"Credentials"`
-	Provider                    string          `xml:"Provider"`
-	PackedPolicySize            int             `xml:"PackedPolicySize,omitempty"`
+	SubjectFromWebIdentityToken string           `xml:"SubjectFromWebIdentityToken"`
+	Audience                    string           `xml:"Audience"`
+	AssumedRoleUser             *assumedRoleUser `xml:"AssumedRoleUser"`
+	Credentials                 xmlCredentials   `xml:"Credentials"`
+	Provider                    string           `xml:"Provider"`
+	PackedPolicySize            int              `xml:"PackedPolicySize,omitempty"`
 }
 
 type assumedRoleUser struct {
@@ -560,17 +607,21 @@ type xmlError struct {
 	Message string `xml:"Message"`
 }
 
-func writeResult(w http.ResponseWriter, res *result, reqID string) {
+func writeResult(w http.ResponseWriter, res *result, a *Answer, reqID string) {
+	var user *assumedRoleUser
+	if a.AssumedRoleUser != nil {
+		user = &assumedRoleUser{Arn: a.AssumedRoleUser.Arn, AssumedRoleID: a.AssumedRoleUser.AssumedRoleID}
+	}
 	doc := successResponse{
 		Result: successResult{
 			SubjectFromWebIdentityToken: res.subject,
 			Audience:                    res.audience,
-			AssumedRoleUser:             assumedRoleUser{Arn: res.arn, AssumedRoleID: res.roleID},
+			AssumedRoleUser:             user,
 			Credentials: xmlCredentials{
-				SessionToken:    res.creds.SessionToken,
-				SecretAccessKey: res.creds.SecretAccessKey,
-				Expiration:      res.creds.Expiration.Format(time.RFC3339),
-				AccessKeyID:     res.creds.AccessKeyID,
+				SessionToken:    a.SessionToken,
+				SecretAccessKey: a.SecretAccessKey,
+				Expiration:      a.Expiration,
+				AccessKeyID:     a.AccessKeyID,
 			},
 			Provider:         res.issuer,
 			PackedPolicySize: res.packed,
