@@ -45,6 +45,9 @@ var (
 	// ErrUpstreamUnavailable: the token endpoint, discovery or JWKS kept
 	// failing transiently.
 	ErrUpstreamUnavailable = errors.New("upstream service unavailable")
+	// ErrTimedOut: the run's time budget ran out (action-timeout-s, or
+	// [DefaultRunBudget]) while a service had not answered.
+	ErrTimedOut = errors.New("the run's time budget ran out")
 	// ErrExport: writing credentials to the CI platform failed.
 	ErrExport = errors.New("exporting credentials failed")
 )
@@ -74,7 +77,7 @@ func Classify(err error) Class {
 	case errors.Is(err, ErrTokenUnavailable), errors.Is(err, ErrTokenInvalid), errors.Is(err, ErrTokenExpired),
 		errors.Is(err, ErrAudienceMismatch), errors.Is(err, ErrIssuerMismatch):
 		return ClassToken
-	case errors.Is(err, ErrProviderUnavailable), errors.Is(err, ErrUpstreamUnavailable):
+	case errors.Is(err, ErrProviderUnavailable), errors.Is(err, ErrUpstreamUnavailable), errors.Is(err, ErrTimedOut):
 		return ClassUnavailable
 	default:
 		return ClassInternal

@@ -12,6 +12,13 @@ import (
 	"github.com/oidc-exchange/oidc-exchange/internal/version"
 )
 
+// DefaultRunBudget bounds a whole run when no other limit is set: every
+// retry loop ends within its own cap (20 s by default, attempts in flight
+// included), and the run as a whole within this, whatever the endpoints do.
+// Healthy runs take well under a second; this leaves a slow-but-working
+// token endpoint and a throttled STS their retries.
+const DefaultRunBudget = 30 * time.Second
+
 // DefaultRefreshBefore is how close to expiry a held token is replaced by a
 // fresh one before another attempt. GitHub tokens live about five minutes;
 // a minute leaves room for an STS round trip and clock skew.
@@ -84,6 +91,15 @@ func (p *Pipeline) Run(ctx context.Context) (*Result, error) {
 		rec.Target = t.Target()
 	}
 	creds, err := p.run(ctx, rec, start)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// The caller's deadline is the run's budget: whatever was waiting
+		// when it ran out, the run timed out, and another run may not.
+		budget := "its budget"
+		if dl, ok := ctx.Deadline(); ok {
+			budget = dl.Sub(start).Round(time.Second).String()
+		}
+		err = fmt.Errorf("timed out after %s: %w: %w", budget, ErrTimedOut, err)
+	}
 	rec.LatencyMS.Total = millis(p.now().Sub(start))
 	if err != nil {
 		rec.Outcome = OutcomeFailure
@@ -227,6 +243,7 @@ func ErrorCode(err error) string {
 		err  error
 		code string
 	}{
+		{ErrTimedOut, "Timeout"},
 		{ErrPolicyDenied, "ClaimMismatch"},
 		{ErrTokenExpired, "TokenExpired"},
 		{ErrAudienceMismatch, "AudienceMismatch"},

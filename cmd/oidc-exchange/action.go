@@ -276,11 +276,14 @@ func runAction(ctx context.Context, e *env, post bool) error {
 	if err != nil {
 		return reportAction(e, logger, err)
 	}
-	if cfg.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, cfg.timeout)
-		defer cancel()
+	// One budget for the whole run: every attempt's deadline is the
+	// smaller of its own timeout and what is left of it.
+	budget := cfg.timeout
+	if budget == 0 {
+		budget = exchange.DefaultRunBudget
 	}
+	ctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
 	cfg.providerCfg.HTTPClient = client
 	cfg.providerCfg.Logger = logger
 	provider, err := providers.New(ctx, cfg.provider, cfg.providerCfg)

@@ -123,7 +123,7 @@ func runAWS(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(&c.DisableRetry, "disable-retry", false, "never retry")
 	fs.Var(&expect, "expect-claim", "claim=pattern the token must match before it is sent (repeatable)")
 	fs.StringVar(&auditLog, "audit-log", "", "append the audit record to this file")
-	fs.DurationVar(&timeout, "timeout", 60*time.Second, "overall time limit")
+	fs.DurationVar(&timeout, "timeout", exchange.DefaultRunBudget, "overall time limit of the run")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -41,6 +41,8 @@ type harness struct {
 	mintAt time.Time
 	// lastRun is how long the last container run took (runContainer).
 	lastRun time.Duration
+	// realRetry is harnessOptions.realRetry.
+	realRetry bool
 }
 
 type harnessOptions struct {
@@ -66,6 +68,9 @@ type harnessOptions struct {
 	runnerUser *githubtest.Owner
 	// context overrides GITHUB_* and RUNNER_* variables of the runner.
 	context map[string]string
+	// realRetry runs with the production retry policy instead of
+	// fastRetry, for tests of time bounds.
+	realRetry bool
 }
 
 func newHarness(t testing.TB, o harnessOptions) *harness {
@@ -113,7 +118,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	bsrv := httptest.NewServer(bfake)
 	t.Cleanup(bsrv.Close)
 	h := &harness{t: t, issuer: is, sts: sts, stsURL: srv.URL, gcp: gfake, gcpURL: gsrv.URL, broker: bfake, brkURL: bsrv.URL,
-		action: githubtest.LoadAction(t, actionFile(o.mode)), claims: o.claims, mintAt: o.mintAt}
+		action: githubtest.LoadAction(t, actionFile(o.mode)), claims: o.claims, mintAt: o.mintAt, realRetry: o.realRetry}
 	defaults := h.action.InputDefaults()
 	// Every test talks to its own loopback endpoints.
 	defaults["oidc-issuer"] = is.URL
@@ -159,23 +164,34 @@ var fastRetry = httpclient.Policy{MaxAttempts: 3, MaxElapsed: 5 * time.Second, I
 func (h *harness) run(stage githubtest.Stage, inputs map[string]string) (*githubtest.StepResult, error) {
 	h.t.Helper()
 	step := h.runner.Step(stage, inputs)
+	stdout, stderr, err := h.exec(step)
+	res := h.runner.Finish(step, stdout, stderr)
+	res.AssertNoProblems(h.t)
+	return res, err
+}
+
+// exec runs a prepared step in-process and returns its streams; it touches
+// nothing of the runner, so steps of different jobs may run at once.
+func (h *harness) exec(step *githubtest.StepEnv) (stdout, stderr []byte, err error) {
 	argv0 := "/oidc-exchange"
-	if stage == githubtest.Post {
+	if step.Stage == githubtest.Post {
 		argv0 = h.action.Runs.PostEntrypoint
 	}
-	var stdout, stderr bytes.Buffer
+	var out, errOut bytes.Buffer
 	retry := fastRetry
-	err := realMain(context.Background(), &env{
+	hk := &hooks{retry: &retry}
+	if h.realRetry {
+		hk = nil
+	}
+	err = realMain(context.Background(), &env{
 		args:   append([]string{argv0}, step.Args...),
 		getenv: step.Getenv,
 		stdin:  strings.NewReader(""),
-		stdout: &stdout,
-		stderr: &stderr,
-		hooks:  &hooks{retry: &retry},
+		stdout: &out,
+		stderr: &errOut,
+		hooks:  hk,
 	})
-	res := h.runner.Finish(step, stdout.Bytes(), stderr.Bytes())
-	res.AssertNoProblems(h.t)
-	return res, err
+	return out.Bytes(), errOut.Bytes(), err
 }
 
 // secrets lists every secret the job saw: tokens, the request token and

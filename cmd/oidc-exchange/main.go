@@ -120,6 +120,8 @@ func hintFor(err error) string {
 		return "the token expired before it was used; check the runner's clock and retry the job"
 	case errors.Is(err, exchange.ErrPolicyDenied):
 		return "the job does not match expect-claims; run it from the expected repository, ref or environment"
+	case errors.Is(err, exchange.ErrTimedOut):
+		return "a service did not answer before the run's time budget (action-timeout-s, or --timeout; 30 s by default) ran out; retry the job later, or raise the budget"
 	case errors.Is(err, exchange.ErrProviderUnavailable), errors.Is(err, exchange.ErrUpstreamUnavailable):
 		return "a service kept failing transiently; retry the job later"
 	}

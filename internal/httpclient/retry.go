@@ -116,9 +116,22 @@ func DefaultPolicy() Policy {
 // the attempts are spent, the elapsed cap would be passed, or ctx ends. It
 // never sleeps after the last attempt. The returned error is fn's last error,
 // joined with the context's error when the context ended the loop.
+//
+// MaxElapsed bounds the attempts too, not only the sleeps between them: fn
+// gets a context that ends when the cap is reached, so an attempt in flight
+// (waiting on a server that never answers) ends there instead of running on
+// to its own timeout. Each attempt's deadline is thus the smaller of its
+// own timeout, what is left of MaxElapsed, and what is left of ctx (the
+// run's budget).
 func Retry(ctx context.Context, p Policy, fn func(ctx context.Context, attempt int) error) error {
 	if p.MaxAttempts < 1 {
 		p.MaxAttempts = 1
+	}
+	parent := ctx
+	if p.MaxElapsed > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.MaxElapsed)
+		defer cancel()
 	}
 	if p.InitialDelay <= 0 {
 		p.InitialDelay = 200 * time.Millisecond
@@ -170,8 +183,9 @@ func Retry(ctx context.Context, p Policy, fn func(ctx context.Context, attempt i
 	}
 	// backoff may return the context's cause, a RetryAfterError standing in
 	// for fn's error, or fn's error inside a PermanentError: report what fn
-	// said, plus the context's error when that ended the loop.
-	if ctxErr := context.Cause(ctx); ctxErr != nil && !errors.Is(last, ctxErr) {
+	// said, plus the caller's context error when that ended the loop (the
+	// MaxElapsed cap ending it is the policy working, not a cancellation).
+	if ctxErr := context.Cause(parent); ctxErr != nil && !errors.Is(last, ctxErr) {
 		return errors.Join(last, ctxErr)
 	}
 	return last

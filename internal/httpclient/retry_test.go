@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"sync"
@@ -230,6 +231,38 @@ func TestRetryMaxElapsedBoundsBackoff(t *testing.T) {
 	}
 	if calls != 1 || err == nil {
 		t.Errorf("calls = %d, err = %v; want 1 call and an error", calls, err)
+	}
+}
+
+// TestRetryMaxElapsedBoundsAttemptInFlight: an attempt that waits on a
+// server that never answers ends when MaxElapsed is reached, not at its
+// own (longer) timeout.
+func TestRetryMaxElapsedBoundsAttemptInFlight(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	t.Cleanup(srv.Close)
+	client := httpclient.New(httpclient.Options{})
+	start := time.Now()
+	calls := 0
+	err := httpclient.Retry(t.Context(), httpclient.Policy{MaxAttempts: 3, MaxElapsed: 300 * time.Millisecond, InitialDelay: time.Millisecond},
+		func(ctx context.Context, _ int) error {
+			calls++
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+			if err != nil {
+				return err
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				return httpclient.MarkTransient(err)
+			}
+			return resp.Body.Close()
+		})
+	elapsed := time.Since(start)
+	if err == nil || calls != 1 {
+		t.Errorf("calls = %d, err = %v; want one attempt cut short", calls, err)
+	}
+	if elapsed < 300*time.Millisecond || elapsed > 2*time.Second {
+		t.Errorf("Retry took %v, want about the 300ms cap (the client's own timeout is 10s)", elapsed)
 	}
 }
 

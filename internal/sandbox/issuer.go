@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,6 +34,11 @@ type Issuer struct {
 	hits  atomic.Int64
 	delay atomic.Int64
 	fail  atomic.Int64
+	// closing ends every delayed answer when Close is called: a client
+	// without a deadline (a fake STS fetching keys) must not keep Close
+	// waiting for the delay.
+	closing   chan struct{}
+	closeOnce sync.Once
 }
 
 // NewIssuer starts an issuer. pathPrefix may be "" or like "/_services/token".
@@ -42,7 +48,7 @@ func NewIssuer(pathPrefix string) (*Issuer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generating key: %w", err)
 	}
-	is := &Issuer{KeyID: "test-key-1", key: key}
+	is := &Issuer{KeyID: "test-key-1", key: key, closing: make(chan struct{})}
 	is.oidc = &oidctest.Server{PublicKeys: []oidctest.PublicKey{{PublicKey: key.Public(), KeyID: is.KeyID, Algorithm: oidc.RS256}}}
 	var h http.Handler = is.oidc
 	if pathPrefix != "" {
@@ -51,7 +57,15 @@ func NewIssuer(pathPrefix string) (*Issuer, error) {
 	is.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		is.hits.Add(1)
 		if d := time.Duration(is.delay.Load()); d > 0 {
-			time.Sleep(d)
+			// A client that gives up ends the wait, so a test of an issuer
+			// that never answers can close its server.
+			select {
+			case <-time.After(d):
+			case <-r.Context().Done():
+				return
+			case <-is.closing:
+				return
+			}
 		}
 		if is.fail.Load() > 0 {
 			is.fail.Add(-1)
@@ -71,8 +85,11 @@ func (is *Issuer) KeySet(ctx context.Context) oidc.KeySet {
 	return oidc.NewRemoteKeySet(ctx, is.URL+"/keys")
 }
 
-// Close stops the server.
-func (is *Issuer) Close() { is.Server.Close() }
+// Close stops the server, cutting short any delayed answer.
+func (is *Issuer) Close() {
+	is.closeOnce.Do(func() { close(is.closing) })
+	is.Server.Close()
+}
 
 // Hits counts requests served (discovery plus JWKS).
 func (is *Issuer) Hits() int64 { return is.hits.Load() }

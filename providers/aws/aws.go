@@ -191,17 +191,19 @@ func (p *Provider) Exchange(ctx context.Context, id *exchange.Identity, req *exc
 		out      *sts.AssumeRoleWithWebIdentityOutput
 		attempts int
 	)
-	err := httpclient.Retry(ctx, p.policy, func(ctx context.Context, attempt int) error {
+	// actx is the attempt's context, which the retry loop ends at its
+	// cap; ctx is the run's, whose end means the caller gave up.
+	err := httpclient.Retry(ctx, p.policy, func(actx context.Context, attempt int) error {
 		attempts = attempt
 		// Asked for on every attempt: the identity swaps in a fresh token
 		// when the held one is about to expire.
-		token, err := id.SubjectToken(ctx)
+		token, err := id.SubjectToken(actx)
 		if err != nil {
 			return fmt.Errorf("getting the OIDC token: %w", err)
 		}
 		call := in
 		call.WebIdentityToken = aws.String(token.Reveal())
-		o, err := p.client.AssumeRoleWithWebIdentity(ctx, &call)
+		o, err := p.client.AssumeRoleWithWebIdentity(actx, &call)
 		if err != nil {
 			return p.classify(ctx, err, id, req)
 		}

@@ -934,7 +934,8 @@ func TestTokenSentOnEveryAttempt(t *testing.T) {
 }
 
 // TestUnknownClientError covers an error that is neither an STS answer nor
-// a network failure: permanent, never retried.
+// a network failure, an answer the SDK could not read: permanent, never
+// retried, and not "unavailable" (retrying the job would not help).
 func TestUnknownClientError(t *testing.T) {
 	t.Parallel()
 	calls := 0
@@ -948,8 +949,8 @@ func TestUnknownClientError(t *testing.T) {
 	}
 	_, err = p.Exchange(t.Context(), exchange.NewIdentityForTest(map[string]any{}, "tok"), nil)
 	var pe *exchange.ProviderError
-	if !errors.As(err, &pe) || pe.Code != "InvalidResponse" || calls != 1 {
-		t.Errorf("Exchange() = %v after %d calls, want one InvalidResponse", err, calls)
+	if !errors.As(err, &pe) || pe.Code != "InvalidAnswer" || !errors.Is(err, exchange.ErrProviderAnswer) || calls != 1 {
+		t.Errorf("Exchange() = %v after %d calls, want one permanent InvalidAnswer", err, calls)
 	}
 }
 

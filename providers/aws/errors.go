@@ -118,11 +118,15 @@ func (p *Provider) classify(ctx context.Context, err error, id *exchange.Identit
 			p.transient(pe, err, "could not reach STS; check the runner's network, proxy settings and sts-endpoint")
 		default:
 			// A 2xx that did not parse, a body over the size cap: STS (or
-			// whatever answered at sts-endpoint) is not behaving.
-			pe.Code = "InvalidResponse"
+			// whatever answered at sts-endpoint) is not behaving, and will
+			// not on the next attempt either.
+			pe.Code = "InvalidAnswer"
 			pe.Message = "STS sent an answer that could not be read"
-			pe.Kind = exchange.ErrProviderUnavailable
-			pe.Hint = "the answer did not look like STS; check sts-endpoint"
+			pe.Kind = exchange.ErrProviderAnswer
+			pe.Hint = "the answer did not look like STS's; check sts-endpoint"
+			if p.cfg.STSEndpoint != "" {
+				pe.Hint = fmt.Sprintf("the answer did not look like STS's; check sts-endpoint %s", p.cfg.STSEndpoint)
+			}
 		}
 	}
 	return pe

@@ -52,9 +52,11 @@ var claimsShownOnDenial = []string{"sub", "aud", "repository", "repository_id", 
 // retry runs one step, retrying only failures classified as transient.
 func (p *Provider) retry(ctx context.Context, st step, id *exchange.Identity, req *exchange.Request, fn func(ctx context.Context) error) error {
 	attempts := 0
-	err := httpclient.Retry(ctx, p.policy, func(ctx context.Context, attempt int) error {
+	// actx is the attempt's context, which the retry loop ends at its
+	// cap; ctx is the run's, whose end means the caller gave up.
+	err := httpclient.Retry(ctx, p.policy, func(actx context.Context, attempt int) error {
 		attempts = attempt
-		if err := fn(ctx); err != nil {
+		if err := fn(actx); err != nil {
 			return p.classify(ctx, st, err, id, req)
 		}
 		return nil
