@@ -85,6 +85,7 @@ func TestVerifyRealGitHubToken(t *testing.T) {
 		{name: "expired now", args: []string{"verify", "--audience", "https://example.com", "--token-file", token},
 			hooks: &hooks{transport: githubDotCom{t}}, wantExit: exitToken},
 		{name: "no audience outside CI", args: []string{"verify", "--token-file", token}, hooks: inside, wantExit: exitInput},
+		{name: "missing token file", args: []string{"verify", "--audience", "https://example.com", "--token-file", "/nonexistent"}, hooks: inside, wantExit: exitToken},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,6 +93,11 @@ func TestVerifyRealGitHubToken(t *testing.T) {
 			r := runCLI(t, map[string]string{}, tc.stdin, tc.hooks, tc.args...)
 			if got := exitCode(r.err); got != tc.wantExit {
 				t.Fatalf("exit %d (%v), want %d; stderr:\n%s", got, r.err, tc.wantExit, r.stderr)
+			}
+			// The permission hint belongs to a job without the request
+			// variables, never to a token file.
+			if strings.Contains(r.stderr, "id-token: write") {
+				t.Errorf("stderr gives the permission hint:\n%s", r.stderr)
 			}
 			if tc.wantExit != exitOK {
 				return
