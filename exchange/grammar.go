@@ -95,6 +95,11 @@ func parseToken(raw string) (*parsedToken, error) {
 	if len(parts) != 3 {
 		return nil, grammarError("token has %d dot-separated parts; a compact JWS has 3", len(parts))
 	}
+	// Go's base64 decoders skip CR and LF; a compact JWS has no place for
+	// them, nor for any other character outside the base64url alphabet.
+	if i := strings.IndexFunc(raw, func(r rune) bool { return !isBase64URL(r) && r != '.' }); i >= 0 {
+		return nil, grammarError("token has a character outside the base64url alphabet at byte %d", i)
+	}
 	var decoded [3][]byte
 	for i, name := range []string{"header", "payload", "signature"} {
 		if parts[i] == "" {
@@ -124,6 +129,10 @@ func parseToken(raw string) (*parsedToken, error) {
 		return nil, err
 	}
 	return &parsedToken{header: header, claims: claims}, nil
+}
+
+func isBase64URL(r rune) bool {
+	return 'A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-' || r == '_'
 }
 
 func checkHeader(h map[string]any) error {

@@ -84,6 +84,8 @@ func TestParseToken(t *testing.T) {
 		{"four parts", good + ".x", "4 dot-separated parts"},
 		{"JWS JSON serialization", `{"payload":"` + parts[1] + `","signatures":[{"protected":"` + parts[0] + `","signature":"` + parts[2] + `"}]}`, "JSON serialization"},
 		{"padded base64", parts[0] + "=." + parts[1] + "." + parts[2], "base64url"},
+		{"line break in a part", parts[0] + "." + parts[1][:10] + "\n" + parts[1][10:] + "." + parts[2], "outside the base64url alphabet"},
+		{"CR LF in a part", parts[0] + "." + parts[1] + "." + parts[2][:10] + "\r\n" + parts[2][10:], "outside the base64url alphabet"},
 		{"standard base64 alphabet", parts[0] + "." + parts[1] + "." + strings.NewReplacer("-", "+", "_", "/").Replace(parts[2]) + "+", "base64url"},
 		{"short signature", parts[0] + "." + parts[1] + "." + b64("sig"), "signature is 3 bytes"},
 		{"empty payload", parts[0] + ".." + parts[2], "payload is empty"},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"slices"
@@ -71,6 +72,12 @@ type harnessOptions struct {
 	// realRetry runs with the production retry policy instead of
 	// fastRetry, for tests of time bounds.
 	realRetry bool
+	// stsFront, when set, wraps the fake STS's handler, for answers no
+	// STS would give (a body that is not XML, an HTML error page).
+	stsFront func(sts http.Handler) http.Handler
+	// mint, when set, is the token endpoint's token for an audience,
+	// instead of a GitHub-shaped token from the issuer.
+	mint func(is *exchangetest.Issuer, audience string) string
 }
 
 func newHarness(t testing.TB, o harnessOptions) *harness {
@@ -88,7 +95,11 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		t.Fatal(err)
 	}
 	sts.SetLatency(o.stsLatency)
-	srv := httptest.NewServer(sts)
+	var stsHandler http.Handler = sts
+	if o.stsFront != nil {
+		stsHandler = o.stsFront(sts)
+	}
+	srv := httptest.NewServer(stsHandler)
 	t.Cleanup(srv.Close)
 	wo := defaultWorldOptions()
 	if o.gcpCondition != nil {
@@ -137,6 +148,9 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		MountRunnerTemp:   o.mountRunnerTemp,
 		Debug:             o.debug,
 		Mint: func(aud string) string {
+			if o.mint != nil {
+				return o.mint(is, aud)
+			}
 			at := h.mintAt
 			if at.IsZero() {
 				at = time.Now()

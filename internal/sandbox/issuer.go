@@ -39,6 +39,24 @@ type Issuer struct {
 	// waiting for the delay.
 	closing   chan struct{}
 	closeOnce sync.Once
+	// intercept, when set, sees every request first; see SetIntercept.
+	intercept atomic.Pointer[Intercept]
+}
+
+// Intercept answers a request to the issuer in place of its own handler
+// when it returns true; serve is the issuer's own handler, for answers
+// that change what it would say.
+type Intercept func(w http.ResponseWriter, r *http.Request, serve http.Handler) bool
+
+// SetIntercept installs f in front of the issuer's handler, or removes it
+// with nil: tests of discovery and JWKS tricks (another issuer named,
+// jwks_uri elsewhere, keys that are not the signing key).
+func (is *Issuer) SetIntercept(f Intercept) {
+	if f == nil {
+		is.intercept.Store(nil)
+		return
+	}
+	is.intercept.Store(&f)
 }
 
 // NewIssuer starts an issuer. pathPrefix may be "" or like "/_services/token".
@@ -70,6 +88,9 @@ func NewIssuer(pathPrefix string) (*Issuer, error) {
 		if is.fail.Load() > 0 {
 			is.fail.Add(-1)
 			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		if f := is.intercept.Load(); f != nil && (*f)(w, r, h) {
 			return
 		}
 		h.ServeHTTP(w, r)
