@@ -257,3 +257,37 @@ func TestAuditGolden(t *testing.T) {
 		t.Error("summary lets a claim start a line with ::")
 	}
 }
+
+// TestPipelineRefreshIsRefusedBeforeSending gives the provider a refresh
+// that returns an unsigned token: the grammar refuses it where it enters,
+// so the provider never holds it, and the run fails with a token error.
+func TestPipelineRefreshIsRefusedBeforeSending(t *testing.T) {
+	t.Parallel()
+	var minted atomic.Int32
+	var sent []string
+	p, f := newPipeline(t, func(is *exchangetest.Issuer, aud string) string {
+		if minted.Add(1) == 1 {
+			return is.Mint(aud, time.Now(), map[string]any{"exp": time.Now().Add(20 * time.Second).Unix()})
+		}
+		// alg none: header.payload. with an empty signature.
+		parts := strings.Split(is.Mint(aud, time.Now(), nil), ".")
+		return "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + parts[1] + "."
+	}, func(ctx context.Context, id *exchange.Identity) (*exchange.Credentials, error) {
+		tok, err := id.SubjectToken(ctx)
+		if err != nil {
+			return nil, err
+		}
+		sent = append(sent, tok.Reveal())
+		return fakeCredentials(), nil
+	}, "")
+	_, err := p.Run(t.Context())
+	if !errors.Is(err, exchange.ErrTokenInvalid) {
+		t.Fatalf("Run() = %v, want ErrTokenInvalid", err)
+	}
+	if f.tokens.Calls() != 2 || len(sent) != 0 {
+		t.Errorf("tokens fetched %d, handed to the provider %d; want 2 fetched and none handed over", f.tokens.Calls(), len(sent))
+	}
+	if len(f.exporter.Exported) != 0 {
+		t.Error("exported after a refused refresh")
+	}
+}
