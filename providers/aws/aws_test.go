@@ -695,7 +695,9 @@ func TestMalformedAnswers(t *testing.T) {
 		{"token with a workflow command", "", nil, func(o *sts.AssumeRoleWithWebIdentityOutput) {
 			o.Credentials.SessionToken = aws.String("IQoJb3JpZ2lu\n::add-mask::a")
 		}, "InvalidAnswer"},
-		{"key id with a space", "", nil, func(o *sts.AssumeRoleWithWebIdentityOutput) { o.Credentials.AccessKeyId = aws.String("ASIA EXAMPLE 0000001") }, "InvalidAnswer"},
+		{"key id with a space", "", nil, func(o *sts.AssumeRoleWithWebIdentityOutput) {
+			o.Credentials.AccessKeyId = aws.String("ASIA EXAMPLE 0000001")
+		}, "InvalidAnswer"},
 		{"bad arn", "", nil, func(o *sts.AssumeRoleWithWebIdentityOutput) {
 			o.AssumedRoleUser.Arn = aws.String("arn:aws:iam::111122223333:role/x")
 		}, "InvalidAnswer"},
