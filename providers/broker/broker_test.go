@@ -680,8 +680,9 @@ func TestBadAnswers(t *testing.T) {
 			})
 			p := newProvider(t, Config{URL: b.srv.URL, HTTPClient: tt.client})
 			_, err := p.Exchange(t.Context(), fakeIdentity("fake.subject.token"), nil)
-			if !errors.Is(err, exchange.ErrProviderUnavailable) {
-				t.Fatalf("Exchange() = %v, want ErrProviderUnavailable", err)
+			// Permanent: the same answer comes back on every attempt.
+			if !errors.Is(err, exchange.ErrProviderAnswer) {
+				t.Fatalf("Exchange() = %v, want ErrProviderAnswer", err)
 			}
 			var pe *exchange.ProviderError
 			if !errors.As(err, &pe) || pe.Code != tt.wantCode {

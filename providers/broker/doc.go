@@ -78,7 +78,9 @@
 // 20 seconds, honouring Retry-After; then the failure is
 // [exchange.ErrProviderUnavailable]. Each attempt asks the identity for its
 // token, which is refreshed when close to expiry. Answers are read up to
-// 1 MiB whatever HTTP client is injected. Redirects of the token request
+// 1 MiB whatever HTTP client is injected; a 2xx answer that is not a usable
+// token answer (not JSON, no access_token, an unknown token_type, over the
+// cap) is [exchange.ErrProviderAnswer], permanent. Redirects of the token request
 // are not followed (a 307 would resend the subject token elsewhere).
 //
 // Package [github.com/oidc-exchange/oidc-exchange/providers/broker/brokerfake]

@@ -112,13 +112,13 @@ func (p *Provider) classify(ctx context.Context, err error, id *exchange.Identit
 	case errors.Is(err, httpclient.ErrResponseTooLarge):
 		pe.Code = codeResponseTooLarge
 		pe.Message = fmt.Sprintf("the broker's answer is larger than %d bytes", maxResponseSize)
-		pe.Kind = exchange.ErrProviderUnavailable
+		pe.Kind = exchange.ErrProviderAnswer
 		pe.Hint = "the answer was far larger than any token answer; check that broker-url points at the token endpoint"
 		pe.Err = httpclient.ErrResponseTooLarge
 	case errors.As(err, &inv):
 		pe.Code = codeInvalidResponse
 		pe.Message = inv.reason
-		pe.Kind = exchange.ErrProviderUnavailable
+		pe.Kind = exchange.ErrProviderAnswer
 		pe.Hint = "the broker answered 2xx without a usable RFC 8693 token answer; check that broker-url points at the token endpoint and broker-request-format is what it expects"
 		pe.Err = inv
 	case httpclient.IsNetworkError(err):
@@ -129,7 +129,7 @@ func (p *Provider) classify(ctx context.Context, err error, id *exchange.Identit
 	default:
 		pe.Code = codeInvalidResponse
 		pe.Message = "the broker's answer could not be read"
-		pe.Kind = exchange.ErrProviderUnavailable
+		pe.Kind = exchange.ErrProviderAnswer
 		pe.Hint = "check that broker-url points at the token endpoint"
 		pe.Err = err
 	}

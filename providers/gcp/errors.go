@@ -122,11 +122,11 @@ func (p *Provider) classify(ctx context.Context, st step, err error, id *exchang
 	default:
 		// A 2xx that did not parse, an answer without a token, a body
 		// over the size cap: whatever answered is not behaving like
-		// Google. The library's error text may quote the body, so it is
+		// Google, and will not on the next attempt either (permanent). The library's error text may quote the body, so it is
 		// kept only as a type name for the debug log.
 		pe.Code = "InvalidResponse"
 		pe.Message = st.service + " sent an answer that could not be read"
-		pe.Kind = exchange.ErrProviderUnavailable
+		pe.Kind = exchange.ErrProviderAnswer
 		pe.Hint = fmt.Sprintf("the answer to %s did not look like Google's; check universe and the endpoint overrides", st.name)
 		pe.Err = &opaqueError{kind: fmt.Sprintf("%T", innermost(err))}
 		if errors.Is(err, httpclient.ErrResponseTooLarge) {

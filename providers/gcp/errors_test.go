@@ -358,10 +358,10 @@ func TestClassifyWithoutHTTP(t *testing.T) {
 	}{
 		{"library error quoting a body", func(context.Context, externalaccount.SubjectTokenProvider, []string) (*auth.Token, error) {
 			return nil, errors.New("credentials: failed to unmarshal response body: " + body)
-		}, id, exchange.ErrProviderUnavailable, "InvalidResponse", 1},
+		}, id, exchange.ErrProviderAnswer, "InvalidResponse", 1},
 		{"empty token", func(context.Context, externalaccount.SubjectTokenProvider, []string) (*auth.Token, error) {
 			return &auth.Token{}, nil
-		}, id, exchange.ErrProviderUnavailable, "InvalidResponse", 1},
+		}, id, exchange.ErrProviderAnswer, "InvalidResponse", 1},
 		{"subject token unavailable", func(ctx context.Context, s externalaccount.SubjectTokenProvider, _ []string) (*auth.Token, error) {
 			_, err := s.SubjectToken(ctx, nil)
 			return nil, err
