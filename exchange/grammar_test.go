@@ -176,7 +176,7 @@ func FuzzParseToken(f *testing.F) {
 	good := is.SignRaw([]byte(grammarHeader), []byte(payloadJSON(is.URL, now, "")))
 	parts := strings.Split(good, ".")
 	for _, seed := range []string{
-		good, "", ".", "..", "a.b.c", parts[0] + "." + parts[1] + ".",
+		good, "", ".", "..", "a.b.c", parts[0] + "." + parts[1] + ".", parts[0] + "." + parts[1] + "\n." + parts[2],
 		b64(`{"alg":"none"}`) + "." + parts[1] + "." + parts[2],
 		b64(`{"alg":"RS256","alg":"none"}`) + "." + parts[1] + "." + parts[2],
 		parts[0] + "." + b64(`{"exp":1,"EXP":2}`) + "." + parts[2],
@@ -194,6 +194,9 @@ func FuzzParseToken(f *testing.F) {
 		}
 		if strings.Count(raw, ".") != 2 || tok.header["alg"] != "RS256" {
 			t.Fatalf("accepted %q", raw)
+		}
+		if strings.IndexFunc(raw, func(r rune) bool { return !isBase64URL(r) && r != '.' }) >= 0 {
+			t.Fatalf("accepted %q, with a character outside the base64url alphabet", raw)
 		}
 		for _, h := range forbiddenHeaders {
 			if _, ok := tok.header[h]; ok {
