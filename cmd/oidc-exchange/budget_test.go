@@ -26,7 +26,7 @@ const boundSlack = 2 * time.Second
 // TestHangingEndpointsBounded runs the action with the production retry
 // policy against endpoints that never answer, and measures when it ends:
 // within the documented bound, with exit code 5 and a message that says
-// what did not answer. The runs go side by side; the suite waits about 20 s
+// what did not answer. The runs go side by side; the suite waits about 30 s
 // for them.
 func TestHangingEndpointsBounded(t *testing.T) {
 	t.Parallel()
@@ -50,9 +50,17 @@ func TestHangingEndpointsBounded(t *testing.T) {
 		}, 2 * time.Second, []string{"timed out after 2s", "Timeout"}},
 		{"STS hangs, action-timeout-s 3", map[string]string{"action-timeout-s": "3"}, func(h *harness) { h.sts.SetLatency(never) },
 			3 * time.Second, []string{"timed out after 3s"}},
+		// The worst case of the defaults: a token endpoint that takes 14 s
+		// to give a token (a slow 503, then a slow answer), then an STS
+		// that never answers. STS's own 20 s would end at 34 s; the run's
+		// budget ends it at 30.
+		{"slow token endpoint, then STS never answers", nil, func(h *harness) {
+			h.runner.Token.Enqueue(githubtest.Fault{Status: 503, Delay: 7 * time.Second}, githubtest.Fault{Delay: 7 * time.Second})
+			h.sts.SetLatency(never)
+		}, exchange.DefaultRunBudget, []string{"timed out after 30s"}},
 	}
 	// The cases mostly wait: run them side by side in one parallel slot
-	// (20 s in all), then check each.
+	// (30 s in all), then check each.
 	type outcome struct {
 		h              *harness
 		step           *githubtest.StepEnv
