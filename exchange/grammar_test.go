@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oidc-exchange/oidc-exchange/internal/sandbox"
+	"github.com/oidc-exchange/oidc-exchange/internal/oidcfake"
 )
 
 const (
@@ -19,9 +19,9 @@ const (
 
 // grammarIssuer signs the tokens of the grammar tests; it serves nothing
 // they use.
-func grammarIssuer(tb testing.TB) *sandbox.Issuer {
+func grammarIssuer(tb testing.TB) *oidcfake.Issuer {
 	tb.Helper()
-	is, err := sandbox.NewIssuer("")
+	is, err := oidcfake.NewIssuer("")
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -9,10 +9,13 @@
 //	oidc-exchange aws --role-arn ARN --region REGION [--format env|json|credential-process]
 //	oidc-exchange gcp --workload-identity-provider RESOURCE [--service-account EMAIL] [--format json|env|external-account]
 //	oidc-exchange verify [--audience AUD] [--token-file FILE|-]
-//	oidc-exchange demo [aws|aws-denied|aws-claims|gcp|gcp-denied]
+//	oidc-exchange broker --url URL --client-id ID [--client-secret-file FILE]
+//	oidc-exchange lint|plan|migrate ...
 //	oidc-exchange version
 //
-// This package is the only wiring layer: it alone reads flags, the
-// environment and INPUT_*, builds the pipeline from the registries, maps
-// failures to exit codes (see exitCode) and calls os.Exit.
+// This is the binary that handles real credentials, and it links no test
+// double: internal/layout checks its dependencies. The program itself is
+// package cmd/internal/app; this package hands it the process, turns its
+// error into the exit code and is the one place that calls os.Exit. The
+// local sandbox is a command of its own, cmd/oidc-exchange-demo.
 package main

@@ -4,21 +4,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oidc-exchange/oidc-exchange/internal/sandbox"
+	"github.com/oidc-exchange/oidc-exchange/internal/oidcfake"
 )
 
 // Issuer is an OIDC issuer on 127.0.0.1 that signs GitHub-shaped tokens;
-// see [sandbox.Issuer].
-type Issuer = sandbox.Issuer
+// see [oidcfake.Issuer].
+type Issuer = oidcfake.Issuer
 
 // NewIssuer starts an issuer; pathPrefix may be "" or like
 // "/_services/token". Call Close when done.
-func NewIssuer(pathPrefix string) (*Issuer, error) { return sandbox.NewIssuer(pathPrefix) }
+func NewIssuer(pathPrefix string) (*Issuer, error) { return oidcfake.NewIssuer(pathPrefix) }
 
 // StartIssuer starts an issuer that is closed when the test ends.
 func StartIssuer(t testing.TB, pathPrefix string) *Issuer {
 	t.Helper()
-	is, err := sandbox.NewIssuer(pathPrefix)
+	is, err := oidcfake.NewIssuer(pathPrefix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func StartIssuer(t testing.TB, pathPrefix string) *Issuer {
 }
 
 // GitHubClaims returns the claims of a push to main in octo-org/octo-repo;
-// see [sandbox.GitHubClaims].
+// see [oidcfake.GitHubClaims].
 func GitHubClaims(issuer, audience string, now time.Time, overrides map[string]any) map[string]any {
-	return sandbox.GitHubClaims(issuer, audience, now, overrides)
+	return oidcfake.GitHubClaims(issuer, audience, now, overrides)
 }

@@ -19,10 +19,12 @@ type pkg struct {
 // rule forbids packages matching from (a prefix) to import anything whose
 // path has one of the deny prefixes, unless the import is allowed.
 type rule struct {
-	from  string
-	deny  []string
-	allow []string
-	why   string
+	from string
+	// exceptFrom are prefixes of packages the rule does not apply to.
+	exceptFrom []string
+	deny       []string
+	allow      []string
+	why        string
 }
 
 var rules = []rule{
@@ -38,7 +40,8 @@ var rules = []rule{
 		why: "trust tooling works on files; it must not depend on providers or CI edges"},
 	{from: module + "/internal/", deny: []string{module + "/"}, allow: []string{module + "/internal/version"},
 		why: "internal packages are leaves"},
-	{from: module, deny: []string{module + "/cmd"}, why: "nothing imports cmd"},
+	{from: module, exceptFrom: []string{module + "/cmd/"}, deny: []string{module + "/cmd"},
+		why: "nothing imports cmd; the commands share cmd/internal"},
 	{from: module, deny: []string{module + "/exchange/exchangetest", module + "/ci/github/githubtest"},
 		why: "test helpers are imported only by _test.go files"},
 }
@@ -80,6 +83,11 @@ func violates(r rule, from, imp string) bool {
 	if !strings.HasPrefix(from, r.from) || imp == from {
 		return false
 	}
+	for _, e := range r.exceptFrom {
+		if strings.HasPrefix(from, e) {
+			return false
+		}
+	}
 	// A package may import its own children (the registries do).
 	if strings.HasPrefix(imp, from+"/") {
 		return false
@@ -111,6 +119,7 @@ func TestRulesCatchViolations(t *testing.T) {
 		{module + "/internal/httpclient", module + "/exchange"},
 		{module + "/providers", module + "/exchange/exchangetest"},
 		{module + "/ci", module + "/cmd/oidc-exchange"},
+		{module + "/exchange", module + "/cmd/internal/app"},
 	}
 	for _, b := range bad {
 		caught := false
@@ -123,5 +132,70 @@ func TestRulesCatchViolations(t *testing.T) {
 	}
 	if violates(rules[0], module+"/exchange", module+"/internal/httpclient") {
 		t.Error("exchange may import the httpclient leaf")
+	}
+	for _, r := range rules {
+		if violates(r, module+"/cmd/oidc-exchange", module+"/cmd/internal/app") {
+			t.Errorf("the command may import the program: %s", r.why)
+		}
+	}
+}
+
+// releaseCommand is the binary that handles real credentials.
+const releaseCommand = module + "/cmd/oidc-exchange"
+
+// TestReleaseBinaryLinksNoDoubles keeps every test double out of the
+// binary that handles real credentials: no fake server, no httptest, no
+// oidctest, no test helper, not even transitively. The demo, which needs
+// them, is cmd/oidc-exchange-demo.
+func TestReleaseBinaryLinksNoDoubles(t *testing.T) {
+	t.Parallel()
+	out, err := exec.CommandContext(t.Context(), "go", "list", "-deps", releaseCommand).Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 50 {
+		t.Fatalf("go list -deps found only %d packages", len(deps))
+	}
+	for _, d := range deps {
+		if isDouble(d) {
+			t.Errorf("%s links the test double %s", releaseCommand, d)
+		}
+	}
+}
+
+// isDouble tells test doubles by the project's naming scheme (<pkg>test
+// helpers, <thing>fake wire-level fakes) and by the standard ones.
+func isDouble(path string) bool {
+	switch path {
+	case "testing", "net/http/httptest", "github.com/coreos/go-oidc/v3/oidc/oidctest":
+		return true
+	}
+	if !strings.HasPrefix(path, module+"/") {
+		return false
+	}
+	last := path[strings.LastIndex(path, "/")+1:]
+	return strings.HasSuffix(last, "test") || strings.HasSuffix(last, "fake")
+}
+
+func TestIsDouble(t *testing.T) {
+	t.Parallel()
+	for path, want := range map[string]bool{
+		"net/http/httptest": true,
+		"testing":           true,
+		"github.com/coreos/go-oidc/v3/oidc/oidctest": true,
+		module + "/providers/aws/stsfake":            true,
+		module + "/internal/httpfake":                true,
+		module + "/internal/oidcfake":                true,
+		module + "/exchange/exchangetest":            true,
+		module + "/cmd/internal/apptest":             true,
+		module + "/exchange":                         false,
+		module + "/cmd/internal/app":                 false,
+		"internal/testlog":                           false,
+		"net/http":                                   false,
+	} {
+		if got := isDouble(path); got != want {
+			t.Errorf("isDouble(%q) = %v, want %v", path, got, want)
+		}
 	}
 }

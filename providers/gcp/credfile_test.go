@@ -14,7 +14,7 @@ import (
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
-	"github.com/oidc-exchange/oidc-exchange/internal/sandbox"
+	"github.com/oidc-exchange/oidc-exchange/internal/oidcfake"
 	"github.com/oidc-exchange/oidc-exchange/providers/gcp/gcpfake"
 )
 
@@ -112,7 +112,7 @@ func TestCredentialsFileRefreshes(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, func(c *gcpfake.Config) { c.MaxAccessTokenLifetime = 2 * time.Hour })
 	const requestToken = "FAKE-request-token"
-	te := sandbox.NewTokenEndpoint(requestToken, func(aud string) string { return e.issuer.Mint(aud, e.now, nil) })
+	te := oidcfake.NewTokenEndpoint(requestToken, func(aud string) string { return e.issuer.Mint(aud, e.now, nil) })
 	t.Cleanup(te.Close)
 
 	cfg := e.config()

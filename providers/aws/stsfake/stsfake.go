@@ -25,7 +25,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
-	"github.com/oidc-exchange/oidc-exchange/internal/fakeserver"
+	"github.com/oidc-exchange/oidc-exchange/internal/httpfake"
 )
 
 // Namespace is the XML namespace of every STS 2011-06-15 response.
@@ -172,7 +172,7 @@ type Server struct {
 	// audience apart from a bad token as STS's messages do.
 	anyAudience *oidc.IDTokenVerifier
 
-	script fakeserver.Script[Failure]
+	script httpfake.Script[Failure]
 
 	mu       sync.Mutex
 	requests []Request
@@ -270,7 +270,7 @@ func (s *Server) Requests() []Request {
 	for i, r := range s.requests {
 		out[i] = r
 		out[i].Header = r.Header.Clone()
-		out[i].Form = fakeserver.CloneValues(r.Form)
+		out[i].Form = httpfake.CloneValues(r.Form)
 		if r.Issued != nil {
 			c := *r.Issued
 			out[i].Issued = &c
@@ -295,7 +295,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var formErr error
 	if r.Method == http.MethodPost {
 		formErr = r.ParseForm()
-		rec.Form = fakeserver.CloneValues(r.PostForm)
+		rec.Form = httpfake.CloneValues(r.PostForm)
 	}
 
 	s.mu.Lock()
@@ -338,7 +338,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 
-	if !fakeserver.Pace(r.Context(), start, latency) {
+	if !httpfake.Pace(r.Context(), start, latency) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/xml")

@@ -22,7 +22,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
-	"github.com/oidc-exchange/oidc-exchange/internal/fakeserver"
+	"github.com/oidc-exchange/oidc-exchange/internal/httpfake"
 )
 
 // Grant and token types of RFC 8693.
@@ -237,7 +237,7 @@ type Server struct {
 	// audience apart from a bad token in the description.
 	anyAudience *oidc.IDTokenVerifier
 
-	script fakeserver.Script[Failure]
+	script httpfake.Script[Failure]
 
 	mu       sync.Mutex
 	requests []Request
@@ -311,7 +311,7 @@ func (s *Server) Requests() []Request {
 		out[i] = r
 		out[i].Header = r.Header.Clone()
 		out[i].Body = slices.Clone(r.Body)
-		out[i].Params = fakeserver.CloneValues(r.Params)
+		out[i].Params = httpfake.CloneValues(r.Params)
 	}
 	return out
 }
@@ -320,7 +320,7 @@ func (s *Server) Requests() []Request {
 func (s *Server) Issued() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return fakeserver.Issued(s.requests, func(r Request) string { return r.Issued })
+	return httpfake.Issued(s.requests, func(r Request) string { return r.Issued })
 }
 
 // FailNext queues scripted answers; each of the next token requests is
@@ -347,7 +347,7 @@ type answer struct {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	if !fakeserver.Loopback(w, r, "brokerfake") {
+	if !httpfake.Loopback(w, r, "brokerfake") {
 		return
 	}
 	p := s.cfg.IssuerPath
@@ -406,7 +406,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests[index].Issued = a.issued
 	s.mu.Unlock()
 
-	if !fakeserver.Pace(r.Context(), start, latency) {
+	if !httpfake.Pace(r.Context(), start, latency) {
 		return
 	}
 	writeJSON(w, a)

@@ -28,7 +28,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
-	"github.com/oidc-exchange/oidc-exchange/internal/fakeserver"
+	"github.com/oidc-exchange/oidc-exchange/internal/httpfake"
 )
 
 // Grant and token types of the protocols.
@@ -277,7 +277,7 @@ type Server struct {
 	key     *rsa.PrivateKey
 	keyErr  error
 
-	script fakeserver.Script[Failure]
+	script httpfake.Script[Failure]
 
 	mu       sync.Mutex
 	requests []Request
@@ -331,7 +331,7 @@ func (s *Server) Requests() []Request {
 	for i, r := range s.requests {
 		out[i] = r
 		out[i].Header = r.Header.Clone()
-		out[i].Form = fakeserver.CloneValues(r.Form)
+		out[i].Form = httpfake.CloneValues(r.Form)
 	}
 	return out
 }
@@ -353,7 +353,7 @@ func (s *Server) Token(value string) (TokenInfo, bool) {
 func (s *Server) Issued() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return fakeserver.Issued(s.requests, func(r Request) string { return r.Issued })
+	return httpfake.Issued(s.requests, func(r Request) string { return r.Issued })
 }
 
 // FailNext queues failures. Each is answered to the next request of its
@@ -380,7 +380,7 @@ var iamPathRE = regexp.MustCompile(`^/v1/projects/-/serviceAccounts/([^/:]+):(ge
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	if !fakeserver.Loopback(w, r, "gcpfake") {
+	if !httpfake.Loopback(w, r, "gcpfake") {
 		return
 	}
 	rec := Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Endpoint: EndpointUnknown}
@@ -434,7 +434,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests[index].Issued = a.issued
 	s.mu.Unlock()
 
-	if !fakeserver.Pace(r.Context(), start, latency) {
+	if !httpfake.Pace(r.Context(), start, latency) {
 		return
 	}
 	writeJSON(w, a)
