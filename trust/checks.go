@@ -276,12 +276,3 @@ func Checks() []Check {
 	return cs
 }
 
-// lookupCheck returns the catalogue entry for id.
-func lookupCheck(id string) (Check, bool) {
-	for _, c := range Checks() {
-		if c.ID == id {
-			return c, true
-		}
-	}
-	return Check{}, false
-}

@@ -231,3 +231,13 @@ func FuzzClassifySubject(f *testing.F) {
 		}
 	})
 }
+
+// lookupCheck returns the catalogue entry for id.
+func lookupCheck(id string) (Check, bool) {
+	for _, c := range Checks() {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return Check{}, false
+}

@@ -94,7 +94,7 @@
 //
 //   - Where: /github/runner_temp when the runner mounts it (v2.331.0 and
 //     later; RUNNER_TEMP then says so), else /github/home, which is
-//     <work>/_temp/_github_home on the host ([Paths.ContainerTempDir]);
+//     <work>/_temp/_github_home on the host (fileDir);
 //     natively, RUNNER_TEMP itself.
 //     Never the workspace: files there end up in commits, artifacts and
 //     images, and a later actions/checkout deletes them — the

@@ -66,7 +66,11 @@ func TestEdgeOnSimulatedRunner(t *testing.T) {
 			if paths.HostTemp != r.HostTemp() || paths.RunnerTempMounted != mounted {
 				t.Fatalf("paths = %+v, want host temp %s, mounted %v", paths, r.HostTemp(), mounted)
 			}
-			file := path.Join(paths.ContainerTempDir(), "oidc-exchange-credentials")
+			dir := ContainerHome
+			if mounted {
+				dir = ContainerRunnerTemp
+			}
+			file := path.Join(dir, "oidc-exchange-credentials")
 			if err := os.WriteFile(r.ContainerPath(file), []byte("FAKE-file-secret"), 0o600); err != nil {
 				t.Fatal(err)
 			}
@@ -128,7 +132,7 @@ func TestEdgeOnSimulatedRunner(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !pe.IsPost() {
+			if !IsPost(post.Getenv) {
 				t.Error("IsPost = false in the post step")
 			}
 			if err := pe.Cleanup(ctx); err != nil {

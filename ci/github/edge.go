@@ -21,7 +21,7 @@ import (
 // the post step as the environment variable STATE_<key>.
 const (
 	// StatePost marks that the main step ran far enough for the post step
-	// to have something to do; see [Edge.IsPost].
+	// to have something to do; see [IsPost].
 	StatePost = "post"
 	// StateExportedEnv lists, comma-separated, the environment variables
 	// the main step exported, so the post step can blank them.
@@ -143,10 +143,11 @@ func New(cfg Config) (*Edge, error) {
 
 // IsPost reports whether this run is the post step of a main step that
 // called [Edge.MarkPost] or [Edge.Export]: the runner then sets
-// STATE_post. The action's post entrypoint is the primary signal; this is
-// the toolkit's isPost convention for callers that share one entrypoint.
-func (e *Edge) IsPost() bool {
-	return e.getenv("STATE_"+StatePost) != ""
+// STATE_post. The container's post entrypoint is the primary signal; this
+// serves a caller that shares one entrypoint, and is read before any edge
+// exists, because it decides which step to run.
+func IsPost(getenv func(string) string) bool {
+	return getenv("STATE_"+StatePost) != ""
 }
 
 // MarkPost saves the post marker. Call it early in the main step, before

@@ -18,7 +18,7 @@ import (
 // steps of the job. Where and how, and why:
 //
 //   - Directory: /github/runner_temp when the runner mounts it, else
-//     /github/home ([Paths.ContainerTempDir]); natively, RUNNER_TEMP
+//     /github/home ([fileDir]); natively, RUNNER_TEMP
 //     ([nativeLocation]). All live under the host's <work>/_temp, which
 //     the runner owns and empties after the job. Never
 //     the workspace: files there get committed, uploaded as artifacts or

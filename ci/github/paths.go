@@ -95,18 +95,6 @@ func NewPaths(getenv func(string) string, hostTemp string) (Paths, error) {
 	return Paths{HostTemp: hostTemp, RunnerTempMounted: mounted}, nil
 }
 
-// ContainerTempDir is where the action should create files for later
-// steps: /github/runner_temp when the runner mounts it, else /github/home,
-// which lives inside the runner temp directory too. Hosted runners are
-// discarded after the job; on self-hosted runners files created as root
-// may outlive it, which is why the post step removes them.
-func (p Paths) ContainerTempDir() string {
-	if p.RunnerTempMounted {
-		return ContainerRunnerTemp
-	}
-	return ContainerHome
-}
-
 // ToHost translates a container path under one of the mounts into the
 // host path of the same file. The path must be absolute and clean (no ".."
 // or "." elements, no trailing slash), and its mount's host path must be

@@ -117,12 +117,3 @@ func TestPathsToHost(t *testing.T) {
 	}
 }
 
-func TestContainerTempDir(t *testing.T) {
-	t.Parallel()
-	if got := (Paths{RunnerTempMounted: true}).ContainerTempDir(); got != ContainerRunnerTemp {
-		t.Errorf("mounted: %q", got)
-	}
-	if got := (Paths{}).ContainerTempDir(); got != ContainerHome {
-		t.Errorf("not mounted: %q", got)
-	}
-}

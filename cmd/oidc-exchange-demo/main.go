@@ -8,9 +8,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -47,15 +49,6 @@ func main() {
 type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
 
 type demoScenario struct {
 	name    string
@@ -110,7 +103,7 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs.SetOutput(errOut)
 	fs.Usage = func() {
 		fmt.Fprintf(errOut, "usage: oidc-exchange-demo [scenario]\n\n%s\nScenarios: %s (default aws).\n",
-			about, strings.Join(sortedKeys(demoScenarios()), ", "))
+			about, strings.Join(slices.Sorted(maps.Keys(demoScenarios())), ", "))
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -124,7 +117,7 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) error {
 	}
 	sc, ok := demoScenarios()[name]
 	if !ok {
-		return &usageError{msg: fmt.Sprintf("unknown demo scenario %q, valid scenarios are %q", name, sortedKeys(demoScenarios()))}
+		return &usageError{msg: fmt.Sprintf("unknown demo scenario %q, valid scenarios are %q", name, slices.Sorted(maps.Keys(demoScenarios())))}
 	}
 	o := apptest.DefaultOptions()
 	if sc.world != nil {

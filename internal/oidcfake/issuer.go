@@ -12,7 +12,6 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,7 +30,6 @@ type Issuer struct {
 
 	key   *rsa.PrivateKey
 	oidc  *oidctest.Server
-	hits  atomic.Int64
 	delay atomic.Int64
 	fail  atomic.Int64
 	// closing ends every delayed answer when Close is called: a client
@@ -73,7 +71,6 @@ func NewIssuer(pathPrefix string) (*Issuer, error) {
 		h = http.StripPrefix(pathPrefix, h)
 	}
 	is.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		is.hits.Add(1)
 		if d := time.Duration(is.delay.Load()); d > 0 {
 			// A client that gives up ends the wait, so a test of an issuer
 			// that never answers can close its server.
@@ -111,9 +108,6 @@ func (is *Issuer) Close() {
 	is.closeOnce.Do(func() { close(is.closing) })
 	is.Server.Close()
 }
-
-// Hits counts requests served (discovery plus JWKS).
-func (is *Issuer) Hits() int64 { return is.hits.Load() }
 
 // SetLatency delays every response, to model a remote issuer.
 func (is *Issuer) SetLatency(d time.Duration) { is.delay.Store(int64(d)) }
@@ -198,10 +192,4 @@ func GitHubClaims(issuer, audience string, now time.Time, overrides map[string]a
 		c[k] = v
 	}
 	return maps.Clone(c)
-}
-
-// SubjectFor builds the default GitHub sub for a repository and context,
-// e.g. SubjectFor("o/r", "environment:prod").
-func SubjectFor(repository, context string) string {
-	return "repo:" + repository + ":" + strings.TrimPrefix(context, ":")
 }

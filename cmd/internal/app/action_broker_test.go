@@ -1,6 +1,8 @@
 package app
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -28,7 +30,7 @@ func TestActionBrokerScenarios(t *testing.T) {
 			check: func(t *testing.T, h *harness, res *githubtest.StepResult) {
 				issued := h.broker.Issued()
 				if len(issued) != 1 || res.Env["BROKER_TOKEN"] != issued[0] || res.Outputs["token"] != issued[0] {
-					t.Errorf("token not exported: env %v outputs %v", sortedKeys(res.Env), sortedKeys(res.Outputs))
+					t.Errorf("token not exported: env %v outputs %v", slices.Sorted(maps.Keys(res.Env)), slices.Sorted(maps.Keys(res.Outputs)))
 				}
 				req := h.broker.Requests()[0]
 				if req.Format != brokerfake.FormatForm || req.ClientAuth != brokerfake.AuthBasic {
@@ -45,7 +47,7 @@ func TestActionBrokerScenarios(t *testing.T) {
 			check: func(t *testing.T, h *harness, res *githubtest.StepResult) {
 				req := h.broker.Requests()[0]
 				if req.Format != brokerfake.FormatJSON || req.ClientAuth != brokerfake.AuthPost || res.Env["PULUMI_ACCESS_TOKEN"] == "" {
-					t.Errorf("request format %q auth %q env %v", req.Format, req.ClientAuth, sortedKeys(res.Env))
+					t.Errorf("request format %q auth %q env %v", req.Format, req.ClientAuth, slices.Sorted(maps.Keys(res.Env)))
 				}
 			},
 		},

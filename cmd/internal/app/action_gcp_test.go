@@ -1,8 +1,10 @@
 package app
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -35,7 +37,7 @@ func TestActionGCPScenarios(t *testing.T) {
 			inputs: map[string]string{"service-account": apptest.ServiceAccount}, wantExit: exitOK, wantFile: true,
 			check: func(t *testing.T, _ *harness, res *githubtest.StepResult) {
 				if res.Outputs["access-token"] == "" || res.Outputs["project-id"] != "my-project" || res.Outputs["access-token-expiration"] == "" {
-					t.Errorf("outputs = %v", sortedKeys(res.Outputs))
+					t.Errorf("outputs = %v", slices.Sorted(maps.Keys(res.Outputs)))
 				}
 				for _, v := range []string{"CLOUDSDK_CORE_PROJECT", "CLOUDSDK_PROJECT", "GCLOUD_PROJECT", "GCP_PROJECT", "GOOGLE_CLOUD_PROJECT"} {
 					if res.Env[v] != "my-project" {
@@ -52,7 +54,7 @@ func TestActionGCPScenarios(t *testing.T) {
 			name: "direct federation", opts: harnessOptions{mountRunnerTemp: true}, wantExit: exitOK, wantFile: true,
 			check: func(t *testing.T, _ *harness, res *githubtest.StepResult) {
 				if res.Outputs["auth-token"] == "" || res.Outputs["access-token"] != "" {
-					t.Errorf("outputs = %v", sortedKeys(res.Outputs))
+					t.Errorf("outputs = %v", slices.Sorted(maps.Keys(res.Outputs)))
 				}
 			},
 		},
@@ -73,7 +75,7 @@ func TestActionGCPScenarios(t *testing.T) {
 			wantExit: exitOK,
 			check: func(t *testing.T, _ *harness, res *githubtest.StepResult) {
 				if res.Outputs["id-token"] == "" {
-					t.Errorf("outputs = %v", sortedKeys(res.Outputs))
+					t.Errorf("outputs = %v", slices.Sorted(maps.Keys(res.Outputs)))
 				}
 			},
 		},
@@ -148,7 +150,7 @@ func TestActionGCPScenarios(t *testing.T) {
 				t.Errorf("unexpected credentials file %q", path)
 			}
 			if tc.wantExit != exitOK && len(res.Outputs) != 0 {
-				t.Errorf("a failed run set outputs %v", sortedKeys(res.Outputs))
+				t.Errorf("a failed run set outputs %v", slices.Sorted(maps.Keys(res.Outputs)))
 			}
 			if tc.check != nil {
 				tc.check(t, h, res)

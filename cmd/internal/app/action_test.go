@@ -3,8 +3,10 @@ package app
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -113,7 +115,7 @@ func scenarios() []scenario {
 			wantInLog: []string{"AccountUnknown", "allowed-account-ids cannot be checked", "names no AWS account"},
 			check: func(t *testing.T, _ *harness, res *githubtest.StepResult) {
 				if len(res.Env) != 0 || res.Outputs["aws-account-id"] != "" {
-					t.Errorf("exported %v and outputs %v after the refusal", sortedKeys(res.Env), sortedKeys(res.Outputs))
+					t.Errorf("exported %v and outputs %v after the refusal", slices.Sorted(maps.Keys(res.Env)), slices.Sorted(maps.Keys(res.Outputs)))
 				}
 				checkAuditsSession(t, res)
 			},
@@ -124,7 +126,7 @@ func scenarios() []scenario {
 			wantInLog: []string{"InvalidAnswer", "SecretAccessKey has 1 characters"},
 			check: func(t *testing.T, _ *harness, res *githubtest.StepResult) {
 				if len(res.Env) != 0 {
-					t.Errorf("exported %v", sortedKeys(res.Env))
+					t.Errorf("exported %v", slices.Sorted(maps.Keys(res.Env)))
 				}
 				for _, m := range res.Masks {
 					if len(m) < exchange.MinSecretLength {
@@ -232,7 +234,7 @@ func TestActionScenarios(t *testing.T) {
 			}
 			if sc.wantExit != exitOK {
 				if res.Env["AWS_ACCESS_KEY_ID"] != "" || len(res.Outputs) != 0 {
-					t.Errorf("a failed run exported credentials or outputs: env %v outputs %v", sortedKeys(res.Env), sortedKeys(res.Outputs))
+					t.Errorf("a failed run exported credentials or outputs: env %v outputs %v", slices.Sorted(maps.Keys(res.Env)), slices.Sorted(maps.Keys(res.Outputs)))
 				}
 				if !strings.Contains(res.MaskedStdout, "::error::") && !strings.Contains(res.Stdout, "::error::") {
 					t.Error("no ::error:: annotation on failure")
@@ -300,7 +302,7 @@ func TestActionGolden(t *testing.T) {
 	secrets := h.secrets()
 	redact := func(m map[string]string) string {
 		var b strings.Builder
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			v := m[k]
 			for _, s := range secrets {
 				if v == s {
@@ -381,7 +383,7 @@ func TestPostWithoutState(t *testing.T) {
 		t.Fatalf("post without state failed: %v", err)
 	}
 	if len(res.Env) != 0 || len(res.Outputs) != 0 {
-		t.Errorf("post without state wrote env %v, outputs %v", sortedKeys(res.Env), sortedKeys(res.Outputs))
+		t.Errorf("post without state wrote env %v, outputs %v", slices.Sorted(maps.Keys(res.Env)), slices.Sorted(maps.Keys(res.Outputs)))
 	}
 	if h.runner.Token.Count() != 0 || len(h.sts.Requests()) != 0 {
 		t.Error("post step ran an exchange")
@@ -402,7 +404,7 @@ func TestPostSkipCleanup(t *testing.T) {
 		stdin: strings.NewReader(""), stdout: &out, stderr: &out})
 	res := h.runner.Finish(step, []byte(out.String()), nil)
 	if _, blanked := res.Env["AWS_ACCESS_KEY_ID"]; err != nil || blanked {
-		t.Fatalf("cleanup ran despite AWS_SKIP_CLEANUP_STEP: err %v env %v", err, sortedKeys(res.Env))
+		t.Fatalf("cleanup ran despite AWS_SKIP_CLEANUP_STEP: err %v env %v", err, slices.Sorted(maps.Keys(res.Env)))
 	}
 }
 

@@ -12,10 +12,12 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -177,7 +179,7 @@ func runCorpusCase(t *testing.T, c corpusCase) {
 		t.Error("STS received nothing; the token should have reached it")
 	}
 	if c.Exit != exitOK && len(res.Env) != 0 {
-		t.Errorf("the failed run exported %v", sortedKeys(res.Env))
+		t.Errorf("the failed run exported %v", slices.Sorted(maps.Keys(res.Env)))
 	}
 	res.AssertNoLeak(t, h.secrets()...)
 	res.AssertNoInjectedCommands(t, allowedCommands...)

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -108,7 +110,7 @@ func TestHangingEndpointsBounded(t *testing.T) {
 			res.AssertNoLeak(t, o.h.secrets()...)
 			res.AssertNoInjectedCommands(t, allowedCommands...)
 			if len(res.Env) != 0 {
-				t.Errorf("exported %v", sortedKeys(res.Env))
+				t.Errorf("exported %v", slices.Sorted(maps.Keys(res.Env)))
 			}
 		})
 	}

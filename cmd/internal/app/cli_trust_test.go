@@ -2,8 +2,10 @@ package app
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -56,7 +58,7 @@ func TestCLIPlanLintsClean(t *testing.T) {
 	}
 	policy, ok := doc["aws_trust_policy"]
 	if !ok {
-		t.Fatalf("no aws_trust_policy key in %v", sortedKeys(doc))
+		t.Fatalf("no aws_trust_policy key in %v", slices.Sorted(maps.Keys(doc)))
 	}
 	path := filepath.Join(t.TempDir(), "policy.json")
 	if err := os.WriteFile(path, policy, 0o600); err != nil {

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -135,7 +137,7 @@ func TestContainerGCPImpersonation(t *testing.T) {
 			t.Fatalf("main exited %d:\n%s\n%s", code, res.MaskedStdout, res.Stderr)
 		}
 		if res.Outputs["access-token"] == "" || res.Outputs["project-id"] != "my-project" {
-			t.Errorf("outputs = %v", sortedKeys(res.Outputs))
+			t.Errorf("outputs = %v", slices.Sorted(maps.Keys(res.Outputs)))
 		}
 		p := res.Outputs["credentials-file-path"]
 		wantDir := filepath.Join(h.runner.HostTemp(), "_github_home")

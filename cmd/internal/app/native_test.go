@@ -9,12 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -278,7 +280,7 @@ func TestNativeActionChecksumMismatch(t *testing.T) {
 		t.Error("state names a binary that was never verified")
 	}
 	if len(res.Env) != 0 {
-		t.Errorf("exported %v", sortedKeys(res.Env))
+		t.Errorf("exported %v", slices.Sorted(maps.Keys(res.Env)))
 	}
 	if _, code := k.run(githubtest.Post, nil); code != exitOK {
 		t.Errorf("post exited %d, want 0 (nothing to clean up)", code)

@@ -9,10 +9,10 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
+	"github.com/oidc-exchange/oidc-exchange/ci/github"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
 	"github.com/oidc-exchange/oidc-exchange/internal/version"
 )
@@ -75,7 +75,7 @@ func run(ctx context.Context, e *env) error {
 	// The action passes only flags (the host runner temp), never a
 	// subcommand, so "no subcommand" plus GITHUB_ACTIONS selects action mode.
 	if e.getenv("GITHUB_ACTIONS") == "true" && (len(args) == 0 || strings.HasPrefix(args[0], "--")) {
-		return runAction(ctx, e, e.getenv("STATE_post") != "")
+		return runAction(ctx, e, github.IsPost(e.getenv))
 	}
 	if len(args) == 0 {
 		fmt.Fprint(e.stderr, usageText)
@@ -174,13 +174,4 @@ func cliLogger(w io.Writer, level string) (*slog.Logger, error) {
 		return nil, &usageError{msg: fmt.Sprintf("--log-level: %v", err)}
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
