@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
@@ -54,7 +56,7 @@ func TestParseExpectations(t *testing.T) {
 
 func TestExpectationsCheck(t *testing.T) {
 	t.Parallel()
-	id := exchange.NewIdentityForTest(map[string]any{
+	id := exchangetest.Identity(map[string]any{
 		"sub": "repo:octo-org/octo-repo:ref:refs/heads/main", "ref": "refs/heads/main",
 		"repository_owner_id": "123456", "run_attempt": 1.0,
 	}, "raw")
@@ -106,7 +108,7 @@ func TestExpectationsCheck(t *testing.T) {
 
 func TestExpectationTableNeutralisesInjection(t *testing.T) {
 	t.Parallel()
-	id := exchange.NewIdentityForTest(map[string]any{"environment": "prod\n::add-mask::x\r\n%0A::error::y"}, "raw")
+	id := exchangetest.Identity(map[string]any{"environment": "prod\n::add-mask::x\r\n%0A::error::y"}, "raw")
 	es, _ := exchange.ParseExpectations("environment=staging")
 	explain := exchange.Explain(es.Check(id))
 	for _, line := range strings.Split(explain, "\n") {

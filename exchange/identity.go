@@ -19,8 +19,17 @@ type Identity struct {
 	// Claims holds every claim of the payload. GitHub encodes its custom
 	// claims (ids, booleans) as strings; [Identity.Claim] reads them.
 	Claims map[string]any
+	// Source hands out the raw token to present upstream; see
+	// [Identity.SubjectToken]. The pipeline sets it to a source that
+	// re-fetches a token about to expire and checks the fresh one as it
+	// checked the first.
+	Source SubjectTokenSource
+}
 
-	supplier *tokenSupplier
+// SubjectTokenSource gives a provider the token to present upstream, once
+// per attempt.
+type SubjectTokenSource interface {
+	SubjectToken(ctx context.Context) (Secret, error)
 }
 
 // Claim returns a string claim, or "" when it is absent or not a string.
@@ -47,22 +56,16 @@ func (id *Identity) ClaimNames() []string {
 // one first, so retries never send a token that is about to die. Providers
 // call it once per attempt.
 func (id *Identity) SubjectToken(ctx context.Context) (Secret, error) {
-	if id.supplier == nil {
-		return Secret{}, fmt.Errorf("identity has no token supplier: %w", ErrTokenUnavailable)
+	if id.Source == nil {
+		return Secret{}, fmt.Errorf("identity has no token source: %w", ErrTokenUnavailable)
 	}
-	return id.supplier.current(ctx)
+	return id.Source.SubjectToken(ctx)
 }
 
-// NewIdentityForTest builds an identity whose SubjectToken returns raw,
-// for provider tests that do not run a whole pipeline.
-func NewIdentityForTest(claims map[string]any, raw string) *Identity {
-	id := identityFromClaims(claims)
-	id.supplier = &tokenSupplier{token: NewSecret(raw), identity: id, fixed: true}
-	return id
-}
-
-// identityFromClaims fills the registered claims from a payload map.
-func identityFromClaims(claims map[string]any) *Identity {
+// IdentityFromClaims fills the registered claims (iss, sub, aud, exp, iat)
+// from a token's payload. It checks nothing: [Verifier.Peek] and
+// [Verifier.Verify] build identities with it after their checks.
+func IdentityFromClaims(claims map[string]any) *Identity {
 	id := &Identity{Claims: claims}
 	id.Issuer, _ = claims["iss"].(string)
 	id.Subject, _ = claims["sub"].(string)

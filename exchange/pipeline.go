@@ -267,6 +267,8 @@ func ErrorCode(err error) string {
 	return ""
 }
 
+var _ SubjectTokenSource = (*tokenSupplier)(nil)
+
 // tokenSupplier holds the job's current token. Every token it hands out has
 // passed Peek and the expectations, and has a signature verification
 // running; wait joins them all.
@@ -278,7 +280,6 @@ type tokenSupplier struct {
 	refreshBefore time.Duration
 	logger        *slog.Logger
 	onVerifyError func(error)
-	fixed         bool // test identities: never refresh
 
 	mu            sync.Mutex
 	token         Secret
@@ -316,7 +317,7 @@ func (s *tokenSupplier) fetchLocked(ctx context.Context) (*Identity, error) {
 	if err := s.expectations.Check(id); err != nil {
 		return id, err
 	}
-	id.supplier = s
+	id.Source = s
 	s.identity = id
 	s.wg.Add(1)
 	go func() {
@@ -338,12 +339,12 @@ func (s *tokenSupplier) fetchLocked(ctx context.Context) (*Identity, error) {
 	return id, nil
 }
 
-// current returns the held token, or a fresh one when the held one expires
-// within refreshBefore.
-func (s *tokenSupplier) current(ctx context.Context) (Secret, error) {
+// SubjectToken returns the held token, or a fresh one when the held one
+// expires within refreshBefore.
+func (s *tokenSupplier) SubjectToken(ctx context.Context) (Secret, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.fixed || s.identity == nil || s.identity.Expiry.IsZero() || s.identity.Expiry.Sub(s.now()) > s.refreshBefore {
+	if s.identity == nil || s.identity.Expiry.IsZero() || s.identity.Expiry.Sub(s.now()) > s.refreshBefore {
 		return s.token, nil
 	}
 	s.logger.Debug("token expires soon; fetching a fresh one", "exp", s.identity.Expiry)

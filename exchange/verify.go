@@ -163,7 +163,7 @@ func (v *Verifier) Peek(raw string) (*Identity, error) {
 	if err := tok.Claims(&claims); err != nil {
 		return nil, fmt.Errorf("%w: reading claims: %v", ErrTokenInvalid, err) //nolint:errorlint // shown, not wrapped: ErrTokenInvalid alone must classify it, whatever go-oidc wrapped
 	}
-	id := identityFromClaims(claims)
+	id := IdentityFromClaims(claims)
 	if id.Issuer != v.cfg.Issuer {
 		return id, fmt.Errorf("token issuer %q, expected %q (set oidc-issuer to match your GitHub deployment): %w",
 			Sanitize(id.Issuer), v.cfg.Issuer, ErrIssuerMismatch)

@@ -1,9 +1,12 @@
 package exchangetest
 
 import (
+	"context"
+
 	"testing"
 	"time"
 
+	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/internal/oidcfake"
 )
 
@@ -30,4 +33,19 @@ func StartIssuer(t testing.TB, pathPrefix string) *Issuer {
 // see [oidcfake.GitHubClaims].
 func GitHubClaims(issuer, audience string, now time.Time, overrides map[string]any) map[string]any {
 	return oidcfake.GitHubClaims(issuer, audience, now, overrides)
+}
+
+// Identity is an identity with the given claims whose SubjectToken always
+// returns raw, for provider tests that call Exchange without a pipeline.
+func Identity(claims map[string]any, raw string) *exchange.Identity {
+	id := exchange.IdentityFromClaims(claims)
+	id.Source = staticToken(raw)
+	return id
+}
+
+// staticToken never refreshes: a test's token does not expire mid-test.
+type staticToken string
+
+func (s staticToken) SubjectToken(context.Context) (exchange.Secret, error) {
+	return exchange.NewSecret(string(s)), nil
 }

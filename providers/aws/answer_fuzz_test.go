@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
+
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
 )
@@ -75,7 +77,7 @@ func FuzzSTSAnswer(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		creds, err := p.Exchange(t.Context(), exchange.NewIdentityForTest(map[string]any{"sub": "x"}, "tok"), nil)
+		creds, err := p.Exchange(t.Context(), exchangetest.Identity(map[string]any{"sub": "x"}, "tok"), nil)
 		var values answerValues
 		_ = xml.Unmarshal([]byte(body), &values)
 		if err != nil {

@@ -638,7 +638,7 @@ func TestSessionName(t *testing.T) {
 			if claims == nil {
 				claims = map[string]any{}
 			}
-			creds, err := p.Exchange(t.Context(), exchange.NewIdentityForTest(claims, "tok"), nil)
+			creds, err := p.Exchange(t.Context(), exchangetest.Identity(claims, "tok"), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -724,7 +724,7 @@ func TestMalformedAnswers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			creds, err := p.Exchange(t.Context(), exchange.NewIdentityForTest(map[string]any{}, "tok"), nil)
+			creds, err := p.Exchange(t.Context(), exchangetest.Identity(map[string]any{}, "tok"), nil)
 			var pe *exchange.ProviderError
 			if !errors.As(err, &pe) || pe.Code != tt.code || !errors.Is(err, exchange.ErrProviderAnswer) {
 				t.Fatalf("Exchange() error = %v; want a permanent %s error", err, tt.code)
@@ -771,7 +771,7 @@ func TestCustomEndpointWithoutAccount(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			creds, err := p.Exchange(t.Context(), exchange.NewIdentityForTest(map[string]any{}, "tok"), nil)
+			creds, err := p.Exchange(t.Context(), exchangetest.Identity(map[string]any{}, "tok"), nil)
 			if err != nil {
 				t.Fatalf("Exchange: %v", err)
 			}
@@ -808,7 +808,7 @@ func TestNetworkErrorsAreRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	fastRetries(p)
-	_, err = p.Exchange(t.Context(), exchange.NewIdentityForTest(map[string]any{}, "tok"), nil)
+	_, err = p.Exchange(t.Context(), exchangetest.Identity(map[string]any{}, "tok"), nil)
 	var pe *exchange.ProviderError
 	if !errors.As(err, &pe) || pe.Code != "NetworkError" || !errors.Is(err, exchange.ErrProviderUnavailable) {
 		t.Fatalf("Exchange() = %v, want a NetworkError", err)
@@ -838,7 +838,7 @@ func TestNonXMLErrorIsTransient(t *testing.T) {
 		t.Fatal(err)
 	}
 	fastRetries(p)
-	_, err = p.Exchange(t.Context(), exchange.NewIdentityForTest(map[string]any{}, "tok"), nil)
+	_, err = p.Exchange(t.Context(), exchangetest.Identity(map[string]any{}, "tok"), nil)
 	var pe *exchange.ProviderError
 	if !errors.As(err, &pe) || !errors.Is(err, exchange.ErrProviderUnavailable) || pe.Code != "" || pe.Message != "HTTP 502 Bad Gateway" {
 		t.Fatalf("Exchange() = %v, want an unavailable HTTP 502", err)
@@ -868,7 +868,7 @@ func TestRetryAfterIsKept(t *testing.T) {
 	p.policy.MaxAttempts = 2
 	p.policy.MaxDelay = time.Millisecond
 	p.policy.OnRetry = func(_ int, _ error, wait time.Duration) { waits = append(waits, wait) }
-	_, err = p.Exchange(t.Context(), exchange.NewIdentityForTest(map[string]any{}, "tok"), nil)
+	_, err = p.Exchange(t.Context(), exchangetest.Identity(map[string]any{}, "tok"), nil)
 	if !errors.Is(err, exchange.ErrProviderUnavailable) {
 		t.Fatalf("Exchange() = %v", err)
 	}
@@ -895,7 +895,7 @@ func TestCancelledContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = p.Exchange(ctx, exchange.NewIdentityForTest(map[string]any{}, "tok"), nil)
+	_, err = p.Exchange(ctx, exchangetest.Identity(map[string]any{}, "tok"), nil)
 	var pe *exchange.ProviderError
 	if !errors.Is(err, context.Canceled) || errors.As(err, &pe) {
 		t.Errorf("Exchange() = %v, want a plain cancellation", err)
@@ -920,7 +920,7 @@ func TestTokenSentOnEveryAttempt(t *testing.T) {
 		t.Fatal(err)
 	}
 	fastRetries(p)
-	if _, err := p.Exchange(t.Context(), exchange.NewIdentityForTest(map[string]any{}, "tok"), nil); err != nil {
+	if _, err := p.Exchange(t.Context(), exchangetest.Identity(map[string]any{}, "tok"), nil); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]string{"tok", "tok"}, tokens); diff != "" {
@@ -949,7 +949,7 @@ func TestUnknownClientError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = p.Exchange(t.Context(), exchange.NewIdentityForTest(map[string]any{}, "tok"), nil)
+	_, err = p.Exchange(t.Context(), exchangetest.Identity(map[string]any{}, "tok"), nil)
 	var pe *exchange.ProviderError
 	if !errors.As(err, &pe) || pe.Code != "InvalidAnswer" || !errors.Is(err, exchange.ErrProviderAnswer) || calls != 1 {
 		t.Errorf("Exchange() = %v after %d calls, want one permanent InvalidAnswer", err, calls)
@@ -959,7 +959,7 @@ func TestUnknownClientError(t *testing.T) {
 func TestZeroProvider(t *testing.T) {
 	t.Parallel()
 	var p Provider
-	if _, err := p.Exchange(t.Context(), exchange.NewIdentityForTest(map[string]any{}, "tok"), nil); err == nil {
+	if _, err := p.Exchange(t.Context(), exchangetest.Identity(map[string]any{}, "tok"), nil); err == nil {
 		t.Error("a zero Provider exchanged")
 	}
 	q, err := newProvider(validConfig(), stsFunc(nil))
@@ -999,7 +999,7 @@ func BenchmarkExchange(b *testing.B) {
 				b.Fatal(err)
 			}
 			raw := is.Mint(testAudience, now, nil)
-			id := exchange.NewIdentityForTest(exchangetest.GitHubClaims(is.URL, testAudience, now, nil), raw)
+			id := exchangetest.Identity(exchangetest.GitHubClaims(is.URL, testAudience, now, nil), raw)
 			b.ResetTimer()
 			for b.Loop() {
 				if _, err := p.Exchange(b.Context(), id, nil); err != nil {

@@ -103,7 +103,7 @@ func (e *testEnv) identity(mintedAt time.Time, audience string, overrides map[st
 	}
 	raw := e.issuer.Mint(audience, mintedAt, overrides)
 	claims := exchangetest.GitHubClaims(e.issuer.URL, audience, mintedAt, overrides)
-	return exchange.NewIdentityForTest(claims, raw), raw
+	return exchangetest.Identity(claims, raw), raw
 }
 
 func (e *testEnv) request() *exchange.Request {

@@ -113,7 +113,7 @@ func fastRetries(p *Provider) {
 func (e *testEnv) identity() (*exchange.Identity, string) {
 	raw := e.issuer.Mint(testAudience, e.now, nil)
 	claims := asJSON(exchangetest.GitHubClaims(e.issuer.URL, testAudience, e.now, nil))
-	return exchange.NewIdentityForTest(claims, raw), raw
+	return exchangetest.Identity(claims, raw), raw
 }
 
 // asJSON round-trips claims through JSON, so numeric dates have the types
@@ -139,7 +139,7 @@ func (e *testEnv) request() *exchange.Request {
 func fakeIdentity(token string) *exchange.Identity {
 	now := time.Now()
 	claims := exchangetest.GitHubClaims("https://token.actions.githubusercontent.com", testAudience, now, nil)
-	return exchange.NewIdentityForTest(claims, token)
+	return exchangetest.Identity(claims, token)
 }
 
 // recorded is one request a raw broker received.

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
+
 	"cloud.google.com/go/auth"
 	"cloud.google.com/go/auth/credentials/externalaccount"
 	"github.com/google/go-cmp/cmp"
@@ -347,7 +349,7 @@ func fakeProvider(t *testing.T, sts federatorFunc) *Provider {
 func TestClassifyWithoutHTTP(t *testing.T) {
 	t.Parallel()
 	const body = `{"access_token":"ya29.SECRET-FROM-BODY"}`
-	id := exchange.NewIdentityForTest(map[string]any{"sub": testSubject}, "eyJ.SUBJECT.TOKEN")
+	id := exchangetest.Identity(map[string]any{"sub": testSubject}, "eyJ.SUBJECT.TOKEN")
 	tests := []struct {
 		name     string
 		sts      federatorFunc
@@ -394,7 +396,7 @@ func TestCancelledContextIsNotBlamedOnGoogle(t *testing.T) {
 		cancel()
 		return nil, context.Canceled
 	})
-	id := exchange.NewIdentityForTest(map[string]any{"sub": testSubject}, "tok")
+	id := exchangetest.Identity(map[string]any{"sub": testSubject}, "tok")
 	_, err := p.Exchange(ctx, id, nil)
 	var pe *exchange.ProviderError
 	if !errors.Is(err, context.Canceled) || errors.As(err, &pe) {
@@ -413,7 +415,7 @@ func TestSuggestedCondition(t *testing.T) {
 		{map[string]any{"sub": `it's\a` + "\n::error::x"}, `assertion.sub == 'it\'s\\a\n::error::x'`},
 	}
 	for _, tt := range tests {
-		if got := suggestedCondition(exchange.NewIdentityForTest(tt.claims, "t")); got != tt.want {
+		if got := suggestedCondition(exchangetest.Identity(tt.claims, "t")); got != tt.want {
 			t.Errorf("suggestedCondition(%v) = %s, want %s", tt.claims, got, tt.want)
 		}
 	}
@@ -421,11 +423,11 @@ func TestSuggestedCondition(t *testing.T) {
 
 func TestPrincipalFor(t *testing.T) {
 	t.Parallel()
-	withID := exchange.NewIdentityForTest(map[string]any{"sub": testSubject, "repository_id": "456789"}, "t")
+	withID := exchangetest.Identity(map[string]any{"sub": testSubject, "repository_id": "456789"}, "t")
 	if got := principalFor(testProvider, withID); got != testRepoSet {
 		t.Errorf("principalFor = %s, want %s", got, testRepoSet)
 	}
-	withoutID := exchange.NewIdentityForTest(map[string]any{"sub": "project_path:g/p:ref_type:branch:ref:main"}, "t")
+	withoutID := exchangetest.Identity(map[string]any{"sub": "project_path:g/p:ref_type:branch:ref:main"}, "t")
 	want := "principal://iam.googleapis.com/" + testPool + "/subject/project_path:g/p:ref_type:branch:ref:main"
 	if got := principalFor(testProvider, withoutID); got != want {
 		t.Errorf("principalFor = %s, want %s", got, want)

@@ -109,7 +109,7 @@ func (e *testEnv) identity(mintedAt time.Time, overrides map[string]any) (*excha
 	}
 	raw := e.issuer.Mint(testAudience, mintedAt, overrides)
 	claims := exchangetest.GitHubClaims(e.issuer.URL, testAudience, mintedAt, overrides)
-	return exchange.NewIdentityForTest(asJSON(claims), raw), raw
+	return exchangetest.Identity(asJSON(claims), raw), raw
 }
 
 // asJSON round-trips claims through JSON, so numbers arrive as the
