@@ -38,11 +38,8 @@ func runLint(e *env, args []string) error {
 	failOn := fs.String("fail-on", "high", "lowest severity that fails: info, low, medium, high or critical")
 	audience := fs.String("audience", trust.DefaultAudience, "the audience AWS trust policies should pin")
 	notPrivileged := fs.Bool("not-privileged", false, "treat roles as unprivileged (lowers some subject findings)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, errFlagHelp) {
-			return errHelp
-		}
-		return &usageError{msg: err.Error()}
+	if err := parseArgs(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() == 0 {
 		return &usageError{msg: "lint: name at least one FILE"}
@@ -148,11 +145,8 @@ func runMigrate(e *env, args []string) error {
 	fs.StringVar(&o.RoleARN, "role-arn", "", "role ARN written into rewritten steps (default a placeholder)")
 	fs.StringVar(&o.WorkloadIdentityProvider, "workload-identity-provider", "", "GCP provider for suggested and rewritten steps (default a placeholder)")
 	fs.StringVar(&o.ServiceAccount, "service-account", "", "GCP service account for suggested and rewritten steps (default a placeholder)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, errFlagHelp) {
-			return errHelp
-		}
-		return &usageError{msg: err.Error()}
+	if err := parseArgs(fs, args); err != nil {
+		return err
 	}
 	dir := "."
 	switch fs.NArg() {

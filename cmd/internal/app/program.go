@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 
@@ -86,7 +87,7 @@ func exitCode(err error) int {
 // realMain runs the program and prints any error not yet reported.
 func realMain(ctx context.Context, e *env) error {
 	err := run(ctx, e)
-	if errors.Is(err, errHelp) {
+	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
 	var re *reportedError

@@ -132,30 +132,29 @@ func newFlagSet(e *env, name, summary string) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args; --help is success, anything else wrong is a
-// usage error. Positional arguments are refused.
-func parseFlags(fs *flag.FlagSet, args []string) error {
+// parseArgs parses args. --help comes back as flag.ErrHelp, which the
+// program ends on successfully (the usage is printed by then); anything
+// else wrong is a usage error.
+func parseArgs(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
+			return flag.ErrHelp
 		}
 		return &usageError{msg: err.Error()}
+	}
+	return nil
+}
+
+// parseFlags is parseArgs for commands that take no positional arguments.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := parseArgs(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return &usageError{msg: fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
 	}
 	return nil
 }
-
-// errFlagHelp is the flag package's answer to -h/--help.
-var errFlagHelp = flag.ErrHelp
-
-// errHelp ends a command successfully after its usage was printed.
-var errHelp = &helpShown{}
-
-type helpShown struct{}
-
-func (*helpShown) Error() string { return "help requested" }
 
 // multiFlag collects a repeatable string flag.
 type multiFlag []string
