@@ -124,7 +124,8 @@ type ProviderError struct {
 	Err error
 }
 
-// maxUpstreamMessage bounds what an upstream message may add to a log line.
+// maxUpstreamMessage bounds, in characters, what an upstream message may
+// add to a log line.
 const maxUpstreamMessage = 300
 
 func (e *ProviderError) Error() string {
@@ -133,10 +134,7 @@ func (e *ProviderError) Error() string {
 	if e.Code != "" {
 		b.WriteString(": " + e.Code)
 	}
-	msg := Sanitize(e.Message)
-	if len(msg) > maxUpstreamMessage {
-		msg = msg[:maxUpstreamMessage] + "…"
-	}
+	msg := Truncate(Sanitize(e.Message), maxUpstreamMessage)
 	if msg != "" {
 		b.WriteString(": " + msg)
 	}

@@ -338,7 +338,7 @@ func (p *Provider) call(ctx context.Context, endpoint *url.URL, subject exchange
 		return nil, parseErrorResponse(resp.StatusCode, resp.Header, data, scrub)
 	}
 	if !isJSON(resp.Header.Get("Content-Type")) {
-		return nil, &invalidResponseError{reason: fmt.Sprintf("the answer is not JSON (Content-Type %q)", exchange.Sanitize(capRunes(resp.Header.Get("Content-Type"), 64)))}
+		return nil, &invalidResponseError{reason: fmt.Sprintf("the answer is not JSON (Content-Type %q)", exchange.Sanitize(exchange.Truncate(resp.Header.Get("Content-Type"), 64)))}
 	}
 	return parseTokenResponse(data)
 }

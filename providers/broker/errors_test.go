@@ -205,7 +205,7 @@ func TestParseErrorResponse(t *testing.T) {
 		{"control characters", "application/json", `{"error":"invalid_grant","error_description":"a\n::error::b"}`,
 			OAuthError{Status: 400, Code: "invalid_grant", Description: `a\n::error::b`}},
 		{"capped", "application/json", `{"error":"invalid_grant","error_description":"` + long + `"}`,
-			OAuthError{Status: 400, Code: "invalid_grant", Description: strings.Repeat("x", maxDescription) + "…"}},
+			OAuthError{Status: 400, Code: "invalid_grant", Description: strings.Repeat("x", maxDescription-1) + "…"}},
 		{"secrets scrubbed", "application/json", `{"error":"invalid_client","error_description":"secret fake-secret-value and eyJhbGciOi.eyJzdWIiOi.c2ln"}`,
 			OAuthError{Status: 400, Code: "invalid_client", Description: "secret REDACTED and REDACTED"}},
 		{"garbage", "application/json", `{"error":`, OAuthError{Status: 400}},

@@ -235,7 +235,7 @@ func parseErrorResponse(status int, h http.Header, body []byte, scrub func(strin
 	if desc == "" {
 		desc = firstMessage(doc.JFrogErrors)
 	}
-	oe.Description = capRunes(exchange.Sanitize(scrub(desc)), maxDescription)
+	oe.Description = exchange.Truncate(exchange.Sanitize(scrub(desc)), maxDescription)
 	if uri, ok := doc.ErrorURI.(string); ok {
 		oe.URI = safeURI(scrub(uri))
 	}
@@ -287,13 +287,4 @@ func scrubber(secrets ...string) func(string) string {
 		}
 		return jwtRE.ReplaceAllLiteralString(s, exchange.Redacted)
 	}
-}
-
-// capRunes shortens s to n runes, marking the cut.
-func capRunes(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
 }

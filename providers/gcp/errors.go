@@ -101,7 +101,7 @@ func (p *Provider) classify(ctx context.Context, st step, err error, id *exchang
 		}
 		p.classifyOAuth(pe, st, oe, id, req)
 	case errors.As(err, &ge):
-		ae := &APIError{Status: ge.Code, Code: googleStatus(ge), Message: capText(exchange.Sanitize(ge.Message), 300)}
+		ae := &APIError{Status: ge.Code, Code: googleStatus(ge), Message: exchange.Truncate(exchange.Sanitize(ge.Message), 300)}
 		pe.Err = ae
 		pe.Code = ae.Code
 		pe.Message = ae.Message

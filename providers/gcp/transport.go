@@ -89,16 +89,9 @@ func (t oauthErrors) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if json.Unmarshal(body, &doc) == nil && oauthCodeRE.MatchString(doc.Error) {
 		oe.Code = doc.Error
-		oe.Description = capText(exchange.Sanitize(doc.ErrorDescription), 300)
+		oe.Description = exchange.Truncate(exchange.Sanitize(doc.ErrorDescription), 300)
 	}
 	return nil, oe
-}
-
-func capText(s string, n int) string {
-	if len([]rune(s)) <= n {
-		return s
-	}
-	return string([]rune(s)[:n]) + "…"
 }
 
 // rewriteURL sends requests for one exact URL to another. The downscope
