@@ -865,9 +865,9 @@ func TestRetryAfterIsKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	var waits []time.Duration
-	p.policy.MaxAttempts = 2
-	p.policy.MaxDelay = time.Millisecond
-	p.policy.OnRetry = func(_ int, _ error, wait time.Duration) { waits = append(waits, wait) }
+	p.retrier.Policy.MaxAttempts = 2
+	p.retrier.Policy.MaxDelay = time.Millisecond
+	p.retrier.Policy.OnRetry = func(_ int, _ error, wait time.Duration) { waits = append(waits, wait) }
 	_, err = p.Exchange(t.Context(), exchange.NewIdentityForTest(map[string]any{}, "tok"), nil)
 	if !errors.Is(err, exchange.ErrProviderUnavailable) {
 		t.Fatalf("Exchange() = %v", err)

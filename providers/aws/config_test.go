@@ -190,7 +190,7 @@ func TestDefaults(t *testing.T) {
 	got := struct {
 		Duration, Attempts int
 		EnvCreds           bool
-	}{p.cfg.DurationSeconds, p.policy.MaxAttempts, p.envCreds}
+	}{p.cfg.DurationSeconds, p.retrier.Policy.MaxAttempts, p.envCreds}
 	want := struct {
 		Duration, Attempts int
 		EnvCreds           bool
@@ -207,7 +207,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.policy.MaxAttempts != 1 || p.envCreds {
-		t.Errorf("DisableRetry/OutputEnvCredentials=false gave attempts %d, env credentials %v", p.policy.MaxAttempts, p.envCreds)
+	if p.retrier.Policy.MaxAttempts != 1 || p.envCreds {
+		t.Errorf("DisableRetry/OutputEnvCredentials=false gave attempts %d, env credentials %v", p.retrier.Policy.MaxAttempts, p.envCreds)
 	}
 }

@@ -47,10 +47,8 @@ func (p *Provider) tokenEndpoint(ctx context.Context) (*url.URL, error) {
 	if ep != nil {
 		return ep, nil
 	}
-	attempts := 0
-	err := httpclient.Retry(ctx, p.policy, func(ctx context.Context, attempt int) error {
-		attempts = attempt
-		u, err := p.fetchMetadata(ctx)
+	err := p.retrier.Do(ctx, "discovering the token endpoint of "+display(p.issuer), func(actx context.Context) error {
+		u, err := p.fetchMetadata(actx)
 		if err != nil {
 			return err
 		}
@@ -58,7 +56,7 @@ func (p *Provider) tokenEndpoint(ctx context.Context) (*url.URL, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, p.finalError(ctx, "discovering the token endpoint of "+display(p.issuer), err, attempts)
+		return nil, err
 	}
 	p.mu.Lock()
 	p.endpoint = ep

@@ -316,7 +316,7 @@ func TestNetworkErrorIsRetried(t *testing.T) {
 	cfg.STSEndpoint = dead.URL
 	p := e.provider(t, cfg)
 	attempts := 0
-	p.policy.OnRetry = func(int, error, time.Duration) { attempts++ }
+	p.retrier.Policy.OnRetry = func(int, error, time.Duration) { attempts++ }
 	id, _ := e.identity(time.Time{}, nil)
 	_, err := p.Exchange(t.Context(), id, e.request())
 	if !errors.Is(err, exchange.ErrProviderUnavailable) || exchange.ErrorCode(err) != "NetworkError" {
