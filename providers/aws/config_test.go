@@ -30,7 +30,7 @@ func TestValidate(t *testing.T) {
 			c.AllowedAccountIDs = []string{"111122223333", "444455556666"}
 			c.STSEndpoint = "https://sts.us-east-1.amazonaws.com"
 			c.RetryMaxAttempts = 5
-			c.OutputEnvCredentials = Bool(false)
+			c.OutputEnvCredentials = new(false)
 		}, ""},
 
 		{"region missing", func(c *Config) { c.Region = "" }, "aws-region"},
@@ -202,7 +202,7 @@ func TestDefaults(t *testing.T) {
 	cfg := validConfig()
 	cfg.DisableRetry = true
 	cfg.RetryMaxAttempts = 7
-	cfg.OutputEnvCredentials = Bool(false)
+	cfg.OutputEnvCredentials = new(false)
 	p, err = newProvider(cfg, stsFunc(nil))
 	if err != nil {
 		t.Fatal(err)

@@ -159,6 +159,9 @@ type Config struct {
 }
 
 // Bool returns a pointer to b, for the *bool fields of [Config].
+//
+// Go 1.26's new(b) does the same and is what new code writes; Bool stays
+// only while cmd still calls it.
 func Bool(b bool) *bool { return &b }
 
 func (c *Config) createCredentialsFile() bool {

@@ -73,7 +73,7 @@ func (e *testEnv) config() Config {
 	return Config{
 		WorkloadIdentityProvider: testProvider,
 		ServiceAccount:           testSA,
-		CreateCredentialsFile:    Bool(false),
+		CreateCredentialsFile:    new(false),
 		STSEndpoint:              e.srv.URL,
 		IAMCredentialsEndpoint:   e.srv.URL,
 		OAuth2Endpoint:           e.srv.URL,
