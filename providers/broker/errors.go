@@ -102,13 +102,7 @@ func (p *Provider) classify(ctx context.Context, err error, id *exchange.Identit
 	case errors.As(err, &oe):
 		pe.Err = oe
 		pe.Code = oe.Code
-		pe.Message = oe.Description
-		if pe.Message == "" {
-			pe.Message = fmt.Sprintf("HTTP %d %s", oe.Status, http.StatusText(oe.Status))
-			if oe.Code == "" && oe.Status >= 400 {
-				pe.Message += " (not an OAuth error answer)"
-			}
-		}
+		pe.Message = oe.Summary()
 		p.classifyAnswer(pe, oe, id, req)
 	case errors.Is(err, httpclient.ErrResponseTooLarge):
 		pe.Code = codeResponseTooLarge

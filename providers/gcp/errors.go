@@ -83,10 +83,7 @@ func (p *Provider) classify(ctx context.Context, st step, err error, id *exchang
 	case errors.As(err, &oe):
 		pe.Err = oe
 		pe.Code = oe.Code
-		pe.Message = oe.Description
-		if pe.Message == "" {
-			pe.Message = fmt.Sprintf("HTTP %d %s", oe.Status, http.StatusText(oe.Status))
-		}
+		pe.Message = oe.Summary()
 		if httpclient.IsTransientStatus(oe.Status) {
 			p.transient(pe, st, oe.RetryAfter)
 			return pe

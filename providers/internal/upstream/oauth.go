@@ -58,6 +58,20 @@ func (e *OAuthError) Error() string {
 	return s
 }
 
+// Summary is the message to show for e: the description, else the status,
+// marked when the body was no OAuth error at all (a proxy's page), which
+// tells the user the answer may not come from the endpoint they meant.
+func (e *OAuthError) Summary() string {
+	if e.Description != "" {
+		return e.Description
+	}
+	s := fmt.Sprintf("HTTP %d %s", e.Status, http.StatusText(e.Status))
+	if e.Code == "" && e.Status >= 400 {
+		s += " (not an OAuth error answer)"
+	}
+	return s
+}
+
 // Temporary reports whether repeating the request may succeed: a 408,
 // 429 or 5xx status, or the server_error and temporarily_unavailable codes.
 func (e *OAuthError) Temporary() bool {

@@ -65,6 +65,26 @@ func TestParseOAuthErrorRetryAfter(t *testing.T) {
 	}
 }
 
+func TestOAuthErrorSummary(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		e    OAuthError
+		want string
+	}{
+		{OAuthError{Status: 400, Code: "invalid_grant", Description: "nope"}, "nope"},
+		{OAuthError{Status: 400, Code: "invalid_grant"}, "HTTP 400 Bad Request"},
+		{OAuthError{Status: 502}, "HTTP 502 Bad Gateway (not an OAuth error answer)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			t.Parallel()
+			if got := tt.e.Summary(); got != tt.want {
+				t.Errorf("Summary() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestOAuthErrorTemporary(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
