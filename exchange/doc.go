@@ -9,6 +9,10 @@
 // providers/...) and CI edges (package ci/...) import this package; this
 // package imports neither, nor any cloud SDK.
 //
+// Every failure has one outcome ([OutcomeOf]): its [Class] and audit code,
+// the exit code and the hint printed under the error, from one table of
+// sentinels, so cmd, the audit record and the README cannot disagree.
+//
 // Secrets travel as [Secret], whose String, GoString, LogValue and
 // MarshalJSON all print "REDACTED", so a stray log line or error cannot leak
 // one. The only way out is [Secret.Reveal], called by the code that masks

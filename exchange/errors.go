@@ -6,8 +6,8 @@ import (
 	"strings"
 )
 
-// Sentinels for errors.Is. Each maps to one [Class], and cmd maps each class
-// to a distinct exit code.
+// Sentinels for errors.Is. Each has one row in the outcome table
+// ([OutcomeOf]): its [Class], audit code, exit code and hint.
 var (
 	// ErrInvalidInput: a setting is missing, malformed or out of range.
 	ErrInvalidInput = errors.New("invalid input")
@@ -65,23 +65,10 @@ const (
 	ClassInternal    Class = "internal"
 )
 
-// Classify maps an error to its class; unknown errors are internal.
+// Classify maps an error to its class through [OutcomeOf]; unknown errors
+// are internal.
 func Classify(err error) Class {
-	switch {
-	case err == nil:
-		return ClassNone
-	case errors.Is(err, ErrInvalidInput), errors.Is(err, ErrProviderRejected), errors.Is(err, ErrProviderAnswer):
-		return ClassInput
-	case errors.Is(err, ErrPolicyDenied), errors.Is(err, ErrProviderDenied):
-		return ClassDenied
-	case errors.Is(err, ErrTokenUnavailable), errors.Is(err, ErrTokenInvalid), errors.Is(err, ErrTokenExpired),
-		errors.Is(err, ErrAudienceMismatch), errors.Is(err, ErrIssuerMismatch):
-		return ClassToken
-	case errors.Is(err, ErrProviderUnavailable), errors.Is(err, ErrUpstreamUnavailable), errors.Is(err, ErrTimedOut):
-		return ClassUnavailable
-	default:
-		return ClassInternal
-	}
+	return OutcomeOf(err).Class
 }
 
 // Explainer is implemented by errors that carry a multi-line explanation for
@@ -124,7 +111,8 @@ type ProviderError struct {
 	Err error
 }
 
-// maxUpstreamMessage bounds what an upstream message may add to a log line.
+// maxUpstreamMessage bounds, in characters, what an upstream message may
+// add to a log line.
 const maxUpstreamMessage = 300
 
 func (e *ProviderError) Error() string {
@@ -133,10 +121,7 @@ func (e *ProviderError) Error() string {
 	if e.Code != "" {
 		b.WriteString(": " + e.Code)
 	}
-	msg := Sanitize(e.Message)
-	if len(msg) > maxUpstreamMessage {
-		msg = msg[:maxUpstreamMessage] + "…"
-	}
+	msg := Truncate(Sanitize(e.Message), maxUpstreamMessage)
 	if msg != "" {
 		b.WriteString(": " + msg)
 	}

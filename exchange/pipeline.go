@@ -233,38 +233,13 @@ func (p *Pipeline) mask(c *Credentials) error {
 }
 
 // ErrorCode is the short code the audit record keeps for a failure: the
-// upstream's code when there is one, else a name for the sentinel.
+// upstream's code when there is one, else the outcome table's.
 func ErrorCode(err error) string {
 	var pe *ProviderError
 	if errors.As(err, &pe) && pe.Code != "" {
 		return pe.Code
 	}
-	for _, c := range []struct {
-		err  error
-		code string
-	}{
-		{ErrTimedOut, "Timeout"},
-		{ErrPolicyDenied, "ClaimMismatch"},
-		{ErrTokenExpired, "TokenExpired"},
-		{ErrAudienceMismatch, "AudienceMismatch"},
-		{ErrIssuerMismatch, "IssuerMismatch"},
-		{ErrTokenUnavailable, "TokenUnavailable"},
-		{ErrTokenInvalid, "TokenInvalid"},
-		{ErrUpstreamUnavailable, "UpstreamUnavailable"},
-		{ErrProviderUnavailable, "ProviderUnavailable"},
-		{ErrInvalidInput, "InvalidInput"},
-		{ErrExport, "ExportFailed"},
-		{context.DeadlineExceeded, "Timeout"},
-		{context.Canceled, "Cancelled"},
-	} {
-		if errors.Is(err, c.err) {
-			return c.code
-		}
-	}
-	if err != nil {
-		return "Internal"
-	}
-	return ""
+	return OutcomeOf(err).Code
 }
 
 var _ SubjectTokenSource = (*tokenSupplier)(nil)

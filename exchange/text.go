@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // jsonEscaped is v as Go's encoding/json writes it inside a string literal.
@@ -40,6 +41,33 @@ func Sanitize(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// ellipsis marks where [Truncate] cut.
+const ellipsis = "…"
+
+// Truncate shortens s to at most n characters (runes), the "…" that marks
+// the cut included, and cuts only between characters: an upstream message
+// in any script stays valid UTF-8, which JSON audit records and log
+// handlers need. Counting characters rather than bytes keeps the cap the
+// same for every script. It returns s unchanged when it fits, "" when n < 1,
+// and applying it twice changes nothing.
+func Truncate(s string, n int) string {
+	if n < 1 {
+		return ""
+	}
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	cut, kept := 0, 0
+	for i := range s {
+		if kept == n-1 {
+			cut = i
+			break
+		}
+		kept++
+	}
+	return s[:cut] + ellipsis
 }
 
 // Table renders rows as an aligned plain-text table with a header row. Every

@@ -275,4 +275,3 @@ func Checks() []Check {
 	slices.SortFunc(cs, func(a, b Check) int { return strings.Compare(a.ID, b.ID) })
 	return cs
 }
-

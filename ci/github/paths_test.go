@@ -116,4 +116,3 @@ func TestPathsToHost(t *testing.T) {
 		})
 	}
 }
-

@@ -32,8 +32,10 @@ var rules = []rule{
 		"github.com/sethvargo/go-githubactions", "github.com/aws/", "cloud.google.com/"},
 		why: "exchange owns the types; providers and CI edges depend on it, never the reverse"},
 	{from: module + "/providers/", deny: []string{module + "/ci", module + "/providers", module + "/cmd", "github.com/sethvargo/go-githubactions"},
-		allow: []string{module + "/providers/aws/stsfake"},
-		why:   "a provider must not know which CI ran it, nor other providers"},
+		allow: []string{module + "/providers/aws/stsfake", module + "/providers/internal/upstream"},
+		why:   "a provider must not know which CI ran it, nor other providers; what they share is providers/internal/upstream"},
+	{from: module + "/providers/internal/", deny: []string{"github.com/aws/", "cloud.google.com/", "golang.org/x/oauth2", "google.golang.org/"},
+		why: "the plumbing every provider shares knows no cloud SDK"},
 	{from: module + "/ci/", deny: []string{module + "/providers", module + "/ci", module + "/cmd"},
 		why: "a CI edge must not know which provider ran, nor other edges"},
 	{from: module + "/trust", deny: []string{module + "/providers", module + "/ci", module + "/cmd"},
@@ -118,6 +120,8 @@ func TestRulesCatchViolations(t *testing.T) {
 		{module + "/ci/github", module + "/providers/aws"},
 		{module + "/internal/httpclient", module + "/exchange"},
 		{module + "/providers", module + "/exchange/exchangetest"},
+		{module + "/providers/internal/upstream", module + "/providers/aws"},
+		{module + "/providers/internal/upstream", "github.com/aws/aws-sdk-go-v2/service/sts"},
 		{module + "/ci", module + "/cmd/oidc-exchange"},
 		{module + "/exchange", module + "/cmd/internal/app"},
 	}
@@ -136,6 +140,9 @@ func TestRulesCatchViolations(t *testing.T) {
 	for _, r := range rules {
 		if violates(r, module+"/cmd/oidc-exchange", module+"/cmd/internal/app") {
 			t.Errorf("the command may import the program: %s", r.why)
+		}
+		if violates(r, module+"/providers/gcp", module+"/providers/internal/upstream") {
+			t.Error("a provider may import the shared plumbing")
 		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
+	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
 )
 
 // providerName is the registry name written into errors and credentials.
@@ -36,10 +37,6 @@ const FallbackSessionName = "oidc-exchange"
 // appID is added to the SDK's User-Agent ("app/oidc-exchange"), so
 // CloudTrail's userAgent field attributes the call.
 const appID = "oidc-exchange"
-
-// maxRetryElapsed caps the retry loop. GitHub's tokens live about five
-// minutes and a job waiting on STS should fail within the minute.
-const maxRetryElapsed = 20 * time.Second
 
 // Names of the exported variables and outputs.
 const (
@@ -76,7 +73,7 @@ type Provider struct {
 	cfg         Config
 	client      stsAPI
 	logger      *slog.Logger
-	policy      httpclient.Policy
+	retrier     *upstream.Retrier
 	session     *template.Template
 	inline      string
 	envCreds    bool
@@ -132,12 +129,6 @@ func newProvider(cfg Config, client stsAPI) (*Provider, error) {
 	if cfg.RetryMaxAttempts == 0 {
 		cfg.RetryMaxAttempts = DefaultRetryMaxAttempts
 	}
-	policy := httpclient.DefaultPolicy()
-	policy.MaxAttempts = cfg.RetryMaxAttempts
-	if cfg.DisableRetry {
-		policy.MaxAttempts = 1
-	}
-	policy.MaxElapsed = maxRetryElapsed
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -146,15 +137,11 @@ func newProvider(cfg Config, client stsAPI) (*Provider, error) {
 		cfg:         cfg,
 		client:      client,
 		logger:      logger,
-		policy:      policy,
+		retrier:     upstream.NewRetrier("STS", cfg.RetryMaxAttempts, cfg.DisableRetry, logger),
 		session:     tmpl,
 		inline:      inline,
 		envCreds:    cfg.outputEnvCredentials(),
 		allowedAcct: slices.Clone(cfg.AllowedAccountIDs),
-	}
-	p.policy.OnRetry = func(attempt int, err error, wait time.Duration) {
-		p.logger.Info("STS call failed, retrying", "attempt", attempt, "max_attempts", p.policy.MaxAttempts,
-			"wait", wait.Round(time.Millisecond), "error", err)
 	}
 	return p, nil
 }
@@ -187,14 +174,8 @@ func (p *Provider) Exchange(ctx context.Context, id *exchange.Identity, req *exc
 	p.logger.Debug("assuming role with web identity", "role", p.display(p.cfg.RoleARN), "session", session,
 		"duration_seconds", p.cfg.DurationSeconds, "managed_policies", len(in.PolicyArns), "inline_policy", p.inline != "")
 
-	var (
-		out      *sts.AssumeRoleWithWebIdentityOutput
-		attempts int
-	)
-	// actx is the attempt's context, which the retry loop ends at its
-	// cap; ctx is the run's, whose end means the caller gave up.
-	err := httpclient.Retry(ctx, p.policy, func(actx context.Context, attempt int) error {
-		attempts = attempt
+	var out *sts.AssumeRoleWithWebIdentityOutput
+	err := p.retrier.Do(ctx, fmt.Sprintf("assuming role %q", p.display(p.cfg.RoleARN)), func(actx context.Context) error {
 		// Asked for on every attempt: the identity swaps in a fresh token
 		// when the held one is about to expire.
 		token, err := id.SubjectToken(actx)
@@ -211,7 +192,7 @@ func (p *Provider) Exchange(ctx context.Context, id *exchange.Identity, req *exc
 		return nil
 	})
 	if err != nil {
-		return nil, p.finalError(ctx, err, attempts)
+		return nil, err
 	}
 	return p.credentials(out, session)
 }

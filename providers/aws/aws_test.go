@@ -175,13 +175,13 @@ func TestOutputs(t *testing.T) {
 		},
 		{
 			name:     "env credentials explicitly on",
-			envCreds: Bool(true),
+			envCreds: new(true),
 			env:      []string{"AWS_REGION", "AWS_DEFAULT_REGION", "*AWS_ACCESS_KEY_ID", "*AWS_SECRET_ACCESS_KEY", "*AWS_SESSION_TOKEN"},
 			outputs:  []string{"aws-account-id", "authenticated-arn"},
 		},
 		{
 			name:     "no env credentials",
-			envCreds: Bool(false),
+			envCreds: new(false),
 			env:      []string{"AWS_REGION", "AWS_DEFAULT_REGION"},
 			outputs:  []string{"aws-account-id", "authenticated-arn"},
 		},
@@ -194,7 +194,7 @@ func TestOutputs(t *testing.T) {
 		{
 			name:        "outputs only",
 			outputCreds: true,
-			envCreds:    Bool(false),
+			envCreds:    new(false),
 			env:         []string{"AWS_REGION", "AWS_DEFAULT_REGION"},
 			outputs:     []string{"aws-account-id", "authenticated-arn", "*aws-access-key-id", "*aws-secret-access-key", "*aws-session-token", "aws-expiration"},
 		},
@@ -207,7 +207,7 @@ func TestOutputs(t *testing.T) {
 		{
 			name:        "mask everything, outputs only",
 			outputCreds: true,
-			envCreds:    Bool(false),
+			envCreds:    new(false),
 			mask:        true,
 			env:         []string{"AWS_REGION", "AWS_DEFAULT_REGION"},
 			outputs:     []string{"*aws-account-id", "*authenticated-arn", "*aws-access-key-id", "*aws-secret-access-key", "*aws-session-token", "aws-expiration"},
@@ -865,9 +865,9 @@ func TestRetryAfterIsKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	var waits []time.Duration
-	p.policy.MaxAttempts = 2
-	p.policy.MaxDelay = time.Millisecond
-	p.policy.OnRetry = func(_ int, _ error, wait time.Duration) { waits = append(waits, wait) }
+	p.retrier.Policy.MaxAttempts = 2
+	p.retrier.Policy.MaxDelay = time.Millisecond
+	p.retrier.Policy.OnRetry = func(_ int, _ error, wait time.Duration) { waits = append(waits, wait) }
 	_, err = p.Exchange(t.Context(), exchangetest.Identity(map[string]any{}, "tok"), nil)
 	if !errors.Is(err, exchange.ErrProviderUnavailable) {
 		t.Fatalf("Exchange() = %v", err)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -14,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
-	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
+	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
 )
 
 // Defaults and limits. The numbers are STS's own, so that a bad value fails
@@ -110,6 +109,9 @@ type Config struct {
 }
 
 // Bool returns a pointer to b, for [Config.OutputEnvCredentials].
+//
+// Go 1.26's new(b) does the same and is what new code writes; Bool stays
+// only while cmd still calls it.
 func Bool(b bool) *bool { return &b }
 
 // outputEnvCredentials resolves the nil default.
@@ -169,7 +171,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.STSEndpoint != "" {
-		add(validateEndpoint(c.STSEndpoint))
+		_, err := upstream.ParseEndpoint("sts-endpoint", c.STSEndpoint, upstream.NoQuery)
+		add(err)
 	}
 	if c.RetryMaxAttempts < 0 {
 		add(exchange.InputError("retry-max-attempts", "%d must be at least 1 (use disable-retry to make a single call)", c.RetryMaxAttempts))
@@ -243,19 +246,4 @@ func compactPolicy(policy string) (string, error) {
 		return "", exchange.InputError(input, "is %d characters once compacted; STS accepts at most %d", buf.Len(), MaxInlineSessionPolicyLength)
 	}
 	return buf.String(), nil
-}
-
-func validateEndpoint(s string) error {
-	const input = "sts-endpoint"
-	u, err := url.Parse(s)
-	if err != nil {
-		return exchange.InputError(input, "%q is not a URL", s)
-	}
-	if err := httpclient.CheckURL(u); err != nil {
-		return exchange.InputError(input, "%v", err)
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return exchange.InputError(input, "must not have a query or fragment")
-	}
-	return nil
 }

@@ -30,7 +30,7 @@ func TestValidate(t *testing.T) {
 			c.AllowedAccountIDs = []string{"111122223333", "444455556666"}
 			c.STSEndpoint = "https://sts.us-east-1.amazonaws.com"
 			c.RetryMaxAttempts = 5
-			c.OutputEnvCredentials = Bool(false)
+			c.OutputEnvCredentials = new(false)
 		}, ""},
 
 		{"region missing", func(c *Config) { c.Region = "" }, "aws-region"},
@@ -190,7 +190,7 @@ func TestDefaults(t *testing.T) {
 	got := struct {
 		Duration, Attempts int
 		EnvCreds           bool
-	}{p.cfg.DurationSeconds, p.policy.MaxAttempts, p.envCreds}
+	}{p.cfg.DurationSeconds, p.retrier.Policy.MaxAttempts, p.envCreds}
 	want := struct {
 		Duration, Attempts int
 		EnvCreds           bool
@@ -202,12 +202,12 @@ func TestDefaults(t *testing.T) {
 	cfg := validConfig()
 	cfg.DisableRetry = true
 	cfg.RetryMaxAttempts = 7
-	cfg.OutputEnvCredentials = Bool(false)
+	cfg.OutputEnvCredentials = new(false)
 	p, err = newProvider(cfg, stsFunc(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.policy.MaxAttempts != 1 || p.envCreds {
-		t.Errorf("DisableRetry/OutputEnvCredentials=false gave attempts %d, env credentials %v", p.policy.MaxAttempts, p.envCreds)
+	if p.retrier.Policy.MaxAttempts != 1 || p.envCreds {
+		t.Errorf("DisableRetry/OutputEnvCredentials=false gave attempts %d, env credentials %v", p.retrier.Policy.MaxAttempts, p.envCreds)
 	}
 }

@@ -146,37 +146,6 @@ func (p *Provider) transient(pe *exchange.ProviderError, err error, hint string)
 	}
 }
 
-// finalError shapes what the retry loop returned for the caller.
-func (p *Provider) finalError(ctx context.Context, err error, attempts int) error {
-	role := p.display(p.cfg.RoleARN)
-	var pe *exchange.ProviderError
-	if !errors.As(err, &pe) {
-		return fmt.Errorf("assuming role %q: %w", role, err)
-	}
-	// The cause (status, STS request id) is for the debug log only: the
-	// request id is what AWS support asks for, but it helps no one in the
-	// job's error annotation.
-	attrs := []any{"code", pe.Code, "attempts", attempts, "cause", pe.Err}
-	var withID interface{ ServiceRequestID() string }
-	if errors.As(err, &withID) {
-		attrs = append(attrs, "request_id", withID.ServiceRequestID())
-	}
-	p.logger.Debug("STS call failed", attrs...)
-
-	final := *pe
-	if final.Temporary {
-		// Our loop has spent its attempts; an outer retry would only
-		// stack on it, so the failure leaves here as permanent.
-		final.Temporary = false
-		final.Kind = exchange.ErrProviderUnavailable
-		final.Hint = fmt.Sprintf("%s (%d attempts failed)", final.Hint, attempts)
-	}
-	if cause := context.Cause(ctx); cause != nil {
-		final.Err = errors.Join(final.Err, cause)
-	}
-	return fmt.Errorf("assuming role %q: %w", role, &final)
-}
-
 // denialDetails explains an AccessDenied: the claims STS compared, the
 // role, and a condition that would have admitted exactly this token.
 func (p *Provider) denialDetails(id *exchange.Identity, req *exchange.Request) string {

@@ -88,8 +88,8 @@ func (e *testEnv) provider(t *testing.T, cfg Config) *Provider {
 
 // fastRetries keeps the backoff of the retry tests in milliseconds.
 func fastRetries(p *Provider) {
-	p.policy.InitialDelay = time.Millisecond
-	p.policy.MaxDelay = 2 * time.Millisecond
+	p.retrier.Policy.InitialDelay = time.Millisecond
+	p.retrier.Policy.MaxDelay = 2 * time.Millisecond
 }
 
 // identity mints a token at mintedAt (zero means e.now) and returns the

@@ -20,15 +20,11 @@ import (
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
+	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
 )
 
 // providerName is the registry name written into errors and credentials.
 const providerName = "broker"
-
-// maxRetryElapsed caps each retry loop (discovery, exchange). GitHub's
-// tokens live about five minutes and a job waiting on a broker should fail
-// within the minute.
-const maxRetryElapsed = 20 * time.Second
 
 // maxResponseSize bounds what is read of any answer, whatever client was
 // injected: a token answer is a few KiB, a metadata document under 8 KiB.
@@ -37,9 +33,9 @@ const maxResponseSize = httpclient.DefaultMaxResponseSize
 // Provider exchanges a CI job's OIDC token at an RFC 8693 token endpoint.
 // It is safe for concurrent use.
 type Provider struct {
-	cfg    Config
-	logger *slog.Logger
-	policy httpclient.Policy
+	cfg     Config
+	logger  *slog.Logger
+	retrier *upstream.Retrier
 	// client follows redirects only as the injected client does (metadata
 	// GETs); post never follows one: a 307 or 308 would resend the subject
 	// token and the client secret to wherever it points.
@@ -107,28 +103,19 @@ func New(cfg Config) (*Provider, error) {
 		}
 	}
 	if cfg.URL != "" {
-		u, err := parseEndpoint("broker-url", cfg.URL)
+		u, err := upstream.ParseEndpoint("broker-url", cfg.URL, upstream.QueryAllowed)
 		if err != nil {
 			return nil, err
 		}
 		p.endpoint = u
 	} else {
-		u, err := parseIssuer("broker-discovery", cfg.Discovery)
+		u, err := upstream.ParseEndpoint("broker-discovery", cfg.Discovery, upstream.NoQuery)
 		if err != nil {
 			return nil, err
 		}
 		p.issuer = u
 	}
-	p.policy = httpclient.DefaultPolicy()
-	p.policy.MaxAttempts = cmp.Or(cfg.RetryMaxAttempts, DefaultRetryMaxAttempts)
-	if cfg.DisableRetry {
-		p.policy.MaxAttempts = 1
-	}
-	p.policy.MaxElapsed = maxRetryElapsed
-	p.policy.OnRetry = func(attempt int, err error, wait time.Duration) {
-		p.logger.Info("broker call failed, retrying", "attempt", attempt, "max_attempts", p.policy.MaxAttempts,
-			"wait", wait.Round(time.Millisecond), "error", err)
-	}
+	p.retrier = upstream.NewRetrier("broker", cmp.Or(cfg.RetryMaxAttempts, DefaultRetryMaxAttempts), cfg.DisableRetry, p.logger)
 	return p, nil
 }
 
@@ -177,14 +164,8 @@ func (p *Provider) Exchange(ctx context.Context, id *exchange.Identity, req *exc
 		"client_auth", p.auth, "client_id", p.cfg.ClientID, "audiences", p.cfg.Audiences, "resources", p.cfg.Resources,
 		"scope", p.scope, "requested_token_type", p.requestedType, "subject_token_type", p.subjectType, "extra_params", extraKeys)
 
-	var (
-		answer   *tokenResponse
-		attempts int
-	)
-	// actx is the attempt's context, which the retry loop ends at its
-	// cap; ctx is the run's, whose end means the caller gave up.
-	err = httpclient.Retry(ctx, p.policy, func(actx context.Context, attempt int) error {
-		attempts = attempt
+	var answer *tokenResponse
+	err = p.retrier.Do(ctx, "exchanging the token at "+display(endpoint), func(actx context.Context) error {
 		// Asked for on every attempt: the identity swaps in a fresh token
 		// when the held one is about to expire.
 		token, err := id.SubjectToken(actx)
@@ -199,7 +180,7 @@ func (p *Provider) Exchange(ctx context.Context, id *exchange.Identity, req *exc
 		return nil
 	})
 	if err != nil {
-		return nil, p.finalError(ctx, "exchanging the token at "+display(endpoint), err, attempts)
+		return nil, err
 	}
 	return p.credentials(answer, endpoint)
 }
@@ -335,10 +316,10 @@ func (p *Provider) call(ctx context.Context, endpoint *url.URL, subject exchange
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		scrub := scrubber(subject.Reveal(), p.cfg.ClientSecret.Reveal())
-		return nil, parseErrorResponse(resp.StatusCode, resp.Header, data, scrub)
+		return nil, upstream.ParseOAuthError(resp.StatusCode, resp.Header, data, scrub)
 	}
 	if !isJSON(resp.Header.Get("Content-Type")) {
-		return nil, &invalidResponseError{reason: fmt.Sprintf("the answer is not JSON (Content-Type %q)", exchange.Sanitize(capRunes(resp.Header.Get("Content-Type"), 64)))}
+		return nil, &invalidResponseError{reason: fmt.Sprintf("the answer is not JSON (Content-Type %q)", exchange.Sanitize(exchange.Truncate(resp.Header.Get("Content-Type"), 64)))}
 	}
 	return parseTokenResponse(data)
 }

@@ -499,9 +499,9 @@ func TestRetryAfter(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, nil)
 	p := e.provider(t, e.config())
-	p.policy.MaxDelay = 5 * time.Second
+	p.retrier.Policy.MaxDelay = 5 * time.Second
 	var waits []time.Duration
-	p.policy.OnRetry = func(_ int, _ error, wait time.Duration) { waits = append(waits, wait) }
+	p.retrier.Policy.OnRetry = func(_ int, _ error, wait time.Duration) { waits = append(waits, wait) }
 	e.fake.FailNext(brokerfake.Failure{Status: 429, RetryAfter: 1})
 	id, _ := e.identity()
 	start := time.Now()

@@ -12,7 +12,7 @@ import (
 	"unicode"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
-	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
+	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
 )
 
 // RequestFormat is how the exchange request's parameters are encoded
@@ -233,10 +233,10 @@ func (c *Config) Validate() error {
 	case c.URL == "" && c.Discovery == "":
 		add(exchange.InputError("broker-url", "exactly one of broker-url or broker-discovery, got neither"))
 	case c.URL != "":
-		_, err := parseEndpoint("broker-url", c.URL)
+		_, err := upstream.ParseEndpoint("broker-url", c.URL, upstream.QueryAllowed)
 		add(err)
 	default:
-		_, err := parseIssuer("broker-discovery", c.Discovery)
+		_, err := upstream.ParseEndpoint("broker-discovery", c.Discovery, upstream.NoQuery)
 		add(err)
 	}
 	for _, a := range c.Audiences {
@@ -304,35 +304,6 @@ func (c *Config) validateClient() error {
 		errs = append(errs, exchange.InputError("broker-client-auth", "unknown method %q, valid methods are %q", exchange.Sanitize(string(c.ClientAuth)), ClientAuths()))
 	}
 	return errors.Join(errs...)
-}
-
-// parseEndpoint checks a token endpoint URL: https, or http on loopback;
-// a query is allowed (RFC 6749 §3.2), a fragment is not.
-func parseEndpoint(input, s string) (*url.URL, error) {
-	u, err := url.Parse(s)
-	if err != nil {
-		return nil, exchange.InputError(input, "%q is not a URL", exchange.Sanitize(s))
-	}
-	if err := httpclient.CheckURL(u); err != nil {
-		return nil, exchange.InputError(input, "%v", err)
-	}
-	if u.Fragment != "" || strings.Contains(s, "#") {
-		return nil, exchange.InputError(input, "must not have a fragment")
-	}
-	return u, nil
-}
-
-// parseIssuer checks an issuer URL as RFC 8414 §2 defines it: https (http
-// on loopback), no query and no fragment.
-func parseIssuer(input, s string) (*url.URL, error) {
-	u, err := parseEndpoint(input, s)
-	if err != nil {
-		return nil, err
-	}
-	if u.RawQuery != "" || u.ForceQuery {
-		return nil, exchange.InputError(input, "an issuer must not have a query")
-	}
-	return u, nil
 }
 
 func validateResource(r string) error {

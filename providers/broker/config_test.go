@@ -160,7 +160,7 @@ func TestDefaults(t *testing.T) {
 		Auth                    ClientAuth
 		Requested, Subject, Env string
 		Attempts                int
-	}{p.format, p.auth, p.requestedType, p.subjectType, p.exportEnv, p.policy.MaxAttempts}
+	}{p.format, p.auth, p.requestedType, p.subjectType, p.exportEnv, p.retrier.Policy.MaxAttempts}
 	want := got
 	want.Format, want.Auth, want.Requested, want.Subject, want.Env, want.Attempts = FormatForm, ClientAuthNone, TokenTypeAccessToken, TokenTypeJWT, DefaultExportEnv, DefaultRetryMaxAttempts
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -47,10 +47,8 @@ func (p *Provider) tokenEndpoint(ctx context.Context) (*url.URL, error) {
 	if ep != nil {
 		return ep, nil
 	}
-	attempts := 0
-	err := httpclient.Retry(ctx, p.policy, func(ctx context.Context, attempt int) error {
-		attempts = attempt
-		u, err := p.fetchMetadata(ctx)
+	err := p.retrier.Do(ctx, "discovering the token endpoint of "+display(p.issuer), func(actx context.Context) error {
+		u, err := p.fetchMetadata(actx)
 		if err != nil {
 			return err
 		}
@@ -58,7 +56,7 @@ func (p *Provider) tokenEndpoint(ctx context.Context) (*url.URL, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, p.finalError(ctx, "discovering the token endpoint of "+display(p.issuer), err, attempts)
+		return nil, err
 	}
 	p.mu.Lock()
 	p.endpoint = ep
@@ -148,7 +146,7 @@ func (p *Provider) checkMetadata(from string, doc []byte) (*url.URL, error) {
 	issuer, _ := md.Issuer.(string)
 	if issuer != p.cfg.Discovery {
 		return nil, reject(codeIssuerMismatch,
-			fmt.Sprintf("the metadata at %s names the issuer %q, not %q", from, exchange.Sanitize(capRunes(issuer, 200)), p.cfg.Discovery),
+			fmt.Sprintf("the metadata at %s names the issuer %q, not %q", from, exchange.Sanitize(exchange.Truncate(issuer, 200)), p.cfg.Discovery),
 			"broker-discovery must be the issuer exactly as the broker's metadata names it (RFC 8414 §3.3), trailing slash included")
 	}
 	te, _ := md.TokenEndpoint.(string)
@@ -165,7 +163,7 @@ func (p *Provider) checkMetadata(from string, doc []byte) (*url.URL, error) {
 	}
 	if err != nil {
 		return nil, reject(codeInsecureTokenEndpoint,
-			fmt.Sprintf("the metadata names the token endpoint %q: %v", exchange.Sanitize(capRunes(te, 200)), err),
+			fmt.Sprintf("the metadata names the token endpoint %q: %v", exchange.Sanitize(exchange.Truncate(te, 200)), err),
 			"the subject token is sent only over https (http only on loopback); fix the broker's metadata or set broker-url")
 	}
 	if md.GrantTypesSupported != nil && !slices.Contains(md.GrantTypesSupported, any(GrantTypeTokenExchange)) {

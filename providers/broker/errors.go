@@ -10,6 +10,7 @@ import (
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
+	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
 )
 
 // Error codes of RFC 6749 §5.2 and RFC 8693 §2.2.2, and the non-standard
@@ -24,8 +25,8 @@ const (
 	codeInvalidTarget           = "invalid_target"
 	codeAccessDenied            = "access_denied"         // Dex, for expired or sub-less tokens, with 401
 	codeRequestNotSupported     = "request_not_supported" // Dex, for subject_token_type …:jwt
-	codeServerError             = "server_error"
-	codeTemporarilyUnavailable  = "temporarily_unavailable"
+	codeServerError             = upstream.CodeServerError
+	codeTemporarilyUnavailable  = upstream.CodeTemporarilyUnavailable
 	codeInvalidResponse         = "InvalidResponse"
 	codeNetworkError            = "NetworkError"
 	codeRedirect                = "Redirect"
@@ -101,13 +102,7 @@ func (p *Provider) classify(ctx context.Context, err error, id *exchange.Identit
 	case errors.As(err, &oe):
 		pe.Err = oe
 		pe.Code = oe.Code
-		pe.Message = oe.Description
-		if pe.Message == "" {
-			pe.Message = fmt.Sprintf("HTTP %d %s", oe.Status, http.StatusText(oe.Status))
-			if oe.Code == "" && oe.Status >= 400 {
-				pe.Message += " (not an OAuth error answer)"
-			}
-		}
+		pe.Message = oe.Summary()
 		p.classifyAnswer(pe, oe, id, req)
 	case errors.Is(err, httpclient.ErrResponseTooLarge):
 		pe.Code = codeResponseTooLarge
@@ -195,27 +190,6 @@ func (p *Provider) transient(pe *exchange.ProviderError, retryAfter time.Duratio
 	if retryAfter > 0 {
 		pe.Err = &httpclient.TransientError{Err: pe.Err, RetryAfter: retryAfter}
 	}
-}
-
-// finalError shapes what a retry loop returned for the caller.
-func (p *Provider) finalError(ctx context.Context, what string, err error, attempts int) error {
-	var pe *exchange.ProviderError
-	if !errors.As(err, &pe) {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	p.logger.Debug("broker call failed", "step", what, "code", pe.Code, "attempts", attempts, "cause", pe.Err)
-	final := *pe
-	if final.Temporary {
-		// Our loop has spent its attempts; an outer retry would only
-		// stack on it, so the failure leaves here as permanent.
-		final.Temporary = false
-		final.Kind = exchange.ErrProviderUnavailable
-		final.Hint = fmt.Sprintf("%s (%d attempts failed)", final.Hint, attempts)
-	}
-	if cause := context.Cause(ctx); cause != nil {
-		final.Err = errors.Join(final.Err, cause)
-	}
-	return fmt.Errorf("%s: %w", what, &final)
 }
 
 // denialDetails explains a refusal: the claims the broker's policy saw and

@@ -12,6 +12,7 @@ import (
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/providers/broker/brokerfake"
+	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
 )
 
 // TestErrorCodes checks each code's kind, hint and explanation, and that
@@ -185,61 +186,14 @@ func TestErrorURI(t *testing.T) {
 	}
 }
 
-func TestParseErrorResponse(t *testing.T) {
+// TestErrorAnswerScrubbed: the broker's scrubber removes the secrets it
+// sent, and anything shaped like a JWT, before the description is kept.
+func TestErrorAnswerScrubbed(t *testing.T) {
 	t.Parallel()
-	scrub := scrubber("fake-secret-value")
-	long := strings.Repeat("x", 400)
-	tests := []struct {
-		name string
-		ct   string
-		body string
-		want OAuthError
-	}{
-		{"rfc", "application/json", `{"error":"invalid_grant","error_description":"nope","error_uri":"https://e.example/x"}`,
-			OAuthError{Status: 400, Code: "invalid_grant", Description: "nope", URI: "https://e.example/x"}},
-		{"rfc with charset", "application/json;charset=UTF-8", `{"error":"invalid_scope"}`, OAuthError{Status: 400, Code: "invalid_scope"}},
-		{"text/plain JSON", "text/plain", `{"error":"invalid_request"}`, OAuthError{Status: 400, Code: "invalid_request"}},
-		{"html", "text/html", `{"error":"invalid_request"}`, OAuthError{Status: 400}},
-		{"code not a string", "application/json", `{"error":42,"error_description":"d"}`, OAuthError{Status: 400, Description: "d"}},
-		{"code with spaces", "application/json", `{"error":"bad code"}`, OAuthError{Status: 400}},
-		{"control characters", "application/json", `{"error":"invalid_grant","error_description":"a\n::error::b"}`,
-			OAuthError{Status: 400, Code: "invalid_grant", Description: `a\n::error::b`}},
-		{"capped", "application/json", `{"error":"invalid_grant","error_description":"` + long + `"}`,
-			OAuthError{Status: 400, Code: "invalid_grant", Description: strings.Repeat("x", maxDescription) + "…"}},
-		{"secrets scrubbed", "application/json", `{"error":"invalid_client","error_description":"secret fake-secret-value and eyJhbGciOi.eyJzdWIiOi.c2ln"}`,
-			OAuthError{Status: 400, Code: "invalid_client", Description: "secret REDACTED and REDACTED"}},
-		{"garbage", "application/json", `{"error":`, OAuthError{Status: 400}},
-		{"odd vendor members do not hide the code", "application/json", `{"error":"invalid_grant","errors":"x","Errors":{"a":1}}`,
-			OAuthError{Status: 400, Code: "invalid_grant"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			h := http.Header{"Content-Type": {tt.ct}}
-			got := parseErrorResponse(400, h, []byte(tt.body), scrub)
-			if diff := cmp.Diff(&tt.want, got); diff != "" {
-				t.Errorf("parseErrorResponse (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-func TestOAuthErrorTemporary(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		e    OAuthError
-		want bool
-	}{
-		{OAuthError{Status: 503}, true},
-		{OAuthError{Status: 429}, true},
-		{OAuthError{Status: 408}, true},
-		{OAuthError{Status: 400, Code: "temporarily_unavailable"}, true},
-		{OAuthError{Status: 400, Code: "invalid_grant"}, false},
-		{OAuthError{Status: 401, Code: "access_denied"}, false},
-	}
-	for _, tt := range tests {
-		if got := tt.e.Temporary(); got != tt.want {
-			t.Errorf("%v.Temporary() = %v, want %v", tt.e, got, tt.want)
-		}
+	body := `{"error":"invalid_client","error_description":"secret fake-secret-value and eyJhbGciOi.eyJzdWIiOi.c2ln","error_uri":"https://e.example/fake-secret-value"}`
+	got := upstream.ParseOAuthError(400, http.Header{"Content-Type": {"application/json"}}, []byte(body), scrubber("fake-secret-value"))
+	want := &OAuthError{Status: 400, Code: "invalid_client", Description: "secret REDACTED and REDACTED", URI: "https://e.example/REDACTED"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ParseOAuthError (-want +got):\n%s", diff)
 	}
 }

@@ -5,24 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"mime"
-	"net/http"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
-	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
+	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
 )
 
 // Limits on what is taken from an answer.
 const (
-	// maxDescription bounds an error_description as shown to the user.
-	maxDescription = 300
-	// maxErrorURI bounds an error_uri.
-	maxErrorURI = 300
 	// maxExpiresIn is ten years: a longer lifetime is a broken answer.
 	maxExpiresIn = 10 * 365 * 24 * 3600
 )
@@ -87,7 +79,7 @@ func parseTokenResponse(body []byte) (*tokenResponse, error) {
 		return nil, err
 	case !ok || tok == "":
 		return nil, invalid("access_token is missing or empty")
-	case !isVSCHAR(tok):
+	case !upstream.IsVSCHAR(tok):
 		return nil, invalid("access_token has characters outside printable ASCII")
 	}
 	r.AccessToken = exchange.NewSecret(tok)
@@ -149,128 +141,10 @@ func parseExpiresIn(raw json.RawMessage) (int64, error) {
 	return int64(f), nil
 }
 
-// isVSCHAR reports whether s is 1*VSCHAR: printable ASCII, %x20-7E.
-func isVSCHAR(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
-// OAuthError is an error answer of the token endpoint: the HTTP status and
-// the RFC 6749 §5.2 fields. It never holds the raw body, and its
-// Description has been sanitized, capped, and scrubbed of the subject
-// token and the client secret in case a broker echoes them.
-type OAuthError struct {
-	// Status is the HTTP status code.
-	Status int
-	// Code is the "error" member, e.g. invalid_grant; "" when the body was
-	// not an OAuth error (a proxy's HTML page).
-	Code string
-	// Description is the "error_description" member, or the message of a
-	// vendor's own error shape (Octopus's ErrorMessage, JFrog's errors).
-	Description string
-	// URI is the "error_uri" member when it is an https URL, else "".
-	URI string
-	// RetryAfter is the server's Retry-After, if any.
-	RetryAfter time.Duration
-}
-
-func (e *OAuthError) Error() string {
-	s := fmt.Sprintf("HTTP %d", e.Status)
-	if e.Code != "" {
-		s += ": " + e.Code
-	}
-	if e.Description != "" {
-		s += ": " + e.Description
-	}
-	return s
-}
-
-// Temporary reports whether repeating the request may succeed: a 408,
-// 429 or 5xx status, or the server_error and temporarily_unavailable codes.
-func (e *OAuthError) Temporary() bool {
-	return httpclient.IsTransientStatus(e.Status) || e.Code == codeServerError || e.Code == codeTemporarilyUnavailable
-}
-
-// oauthCodeRE accepts error codes of RFC 6749's shape and the vendors'
-// variants; anything else in "error" is not trusted as a code.
-var oauthCodeRE = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
-
-// parseErrorResponse builds an *OAuthError from an error answer. HTML
-// pages are not parsed at all; JSON bodies in RFC 6749's shape, Octopus's
-// {"ErrorMessage", "Errors"} or JFrog's {"errors": [{"message"}]} give a
-// code and a description.
-func parseErrorResponse(status int, h http.Header, body []byte, scrub func(string) string) *OAuthError {
-	oe := &OAuthError{Status: status, RetryAfter: httpclient.RetryAfter(h)}
-	if mt, _, _ := mime.ParseMediaType(h.Get("Content-Type")); strings.HasPrefix(mt, "text/html") || mt == "application/xhtml+xml" {
-		return oe
-	}
-	var doc struct {
-		Error            any `json:"error"`
-		ErrorDescription any `json:"error_description"`
-		ErrorURI         any `json:"error_uri"`
-		ErrorMessage     any `json:"ErrorMessage"`
-		Errors           any `json:"Errors"`
-		JFrogErrors      any `json:"errors"`
-	}
-	if json.Unmarshal(body, &doc) != nil {
-		return oe
-	}
-	if code, ok := doc.Error.(string); ok && oauthCodeRE.MatchString(code) {
-		oe.Code = code
-	}
-	desc, _ := doc.ErrorDescription.(string)
-	if desc == "" {
-		desc, _ = doc.ErrorMessage.(string)
-	}
-	if desc == "" {
-		desc = firstMessage(doc.Errors)
-	}
-	if desc == "" {
-		desc = firstMessage(doc.JFrogErrors)
-	}
-	oe.Description = capRunes(exchange.Sanitize(scrub(desc)), maxDescription)
-	if uri, ok := doc.ErrorURI.(string); ok {
-		oe.URI = safeURI(scrub(uri))
-	}
-	return oe
-}
-
-// firstMessage is the first string, or the first object's "message", of
-// a vendor's error list.
-func firstMessage(v any) string {
-	list, _ := v.([]any)
-	for _, e := range list {
-		switch v := e.(type) {
-		case string:
-			return v
-		case map[string]any:
-			if m, ok := v["message"].(string); ok {
-				return m
-			}
-		}
-	}
-	return ""
-}
-
-// safeURI returns an error_uri worth showing: https, with a host, no
-// user information, printable; else "".
-func safeURI(s string) string {
-	if len(s) > maxErrorURI || !isVSCHAR(s) || strings.ContainsAny(s, " \"<>\\`") {
-		return ""
-	}
-	u, err := url.Parse(s)
-	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
-		return ""
-	}
-	return s
-}
+// OAuthError is an error answer of the token endpoint. Its Description
+// has been sanitized, capped, and scrubbed of the subject token and the
+// client secret in case a broker echoes them.
+type OAuthError = upstream.OAuthError
 
 // jwtRE finds JWT-shaped strings, which a broker echoing the request
 // might put in a description.
@@ -287,13 +161,4 @@ func scrubber(secrets ...string) func(string) string {
 		}
 		return jwtRE.ReplaceAllLiteralString(s, exchange.Redacted)
 	}
-}
-
-// capRunes shortens s to n runes, marking the cut.
-func capRunes(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
 }

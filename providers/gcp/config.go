@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -13,7 +12,7 @@ import (
 	"unicode"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
-	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
+	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
 )
 
 // TokenFormat is what the exchange hands to later steps (token-format).
@@ -160,6 +159,9 @@ type Config struct {
 }
 
 // Bool returns a pointer to b, for the *bool fields of [Config].
+//
+// Go 1.26's new(b) does the same and is what new code writes; Bool stays
+// only while cmd still calls it.
 func Bool(b bool) *bool { return &b }
 
 func (c *Config) createCredentialsFile() bool {
@@ -487,22 +489,16 @@ func firstDuplicate(list []string) string {
 	return ""
 }
 
-// validateEndpoint accepts a base URL: https (http only on loopback), no
-// query or fragment, and none of the paths the endpoint itself appends
+// validateEndpoint accepts a base URL as [upstream.ParseEndpoint] does,
+// without a query, and none of the paths the provider itself appends
 // (google-github-actions/auth's overrides end in /v1).
 func validateEndpoint(input, s string) error {
 	if s == "" {
 		return nil
 	}
-	u, err := url.Parse(s)
+	u, err := upstream.ParseEndpoint(input, s, upstream.NoQuery)
 	if err != nil {
-		return exchange.InputError(input, "%q is not a URL", s)
-	}
-	if err := httpclient.CheckURL(u); err != nil {
-		return exchange.InputError(input, "%v", err)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
-		return exchange.InputError(input, "must not have a query or fragment")
+		return err
 	}
 	p := strings.TrimRight(u.Path, "/")
 	if strings.HasSuffix(p, "/v1") || strings.HasSuffix(p, "/token") {

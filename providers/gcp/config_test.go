@@ -18,7 +18,7 @@ func validConfig() Config {
 func TestValidate(t *testing.T) {
 	t.Parallel()
 	const boundary = "bucket=b-1:role=roles/storage.objectViewer"
-	noFile := func(c *Config) { c.CreateCredentialsFile = Bool(false) }
+	noFile := func(c *Config) { c.CreateCredentialsFile = new(false) }
 	tests := []struct {
 		name string
 		edit func(*Config)
@@ -32,8 +32,8 @@ func TestValidate(t *testing.T) {
 			c.AccessTokenScopes = []string{cloudPlatform, "openid"}
 			c.Delegates = []string{"a@p-123456.iam.gserviceaccount.com"}
 			c.AccessBoundary = boundary
-			c.CreateCredentialsFile = Bool(false)
-			c.ExportEnvironmentVariables = Bool(false)
+			c.CreateCredentialsFile = new(false)
+			c.ExportEnvironmentVariables = new(false)
 			c.ProjectID = "example.com:my-project"
 			c.Universe = "s3nsapis.fr"
 			c.STSEndpoint = "https://sts.s3nsapis.fr"

@@ -79,7 +79,7 @@ func TestCredentialsFileErrors(t *testing.T) {
 	}{
 		{"no source", func(*Config) {}, nil, true, "create-credentials-file"},
 		{"boundary", func(c *Config) {
-			c.CreateCredentialsFile = Bool(false)
+			c.CreateCredentialsFile = new(false)
 			c.AccessBoundary = "bucket=b-1:role=roles/storage.objectViewer"
 		}, fakeURLSource(), true, "access-boundary"},
 		{"invalid config", func(c *Config) { c.WorkloadIdentityProvider = "" }, fakeURLSource(), true, "workload-identity-provider"},

@@ -51,20 +51,12 @@ var claimsShownOnDenial = []string{"sub", "aud", "repository", "repository_id", 
 
 // retry runs one step, retrying only failures classified as transient.
 func (p *Provider) retry(ctx context.Context, st step, id *exchange.Identity, req *exchange.Request, fn func(ctx context.Context) error) error {
-	attempts := 0
-	// actx is the attempt's context, which the retry loop ends at its
-	// cap; ctx is the run's, whose end means the caller gave up.
-	err := httpclient.Retry(ctx, p.policy, func(actx context.Context, attempt int) error {
-		attempts = attempt
+	return p.retrier.Do(ctx, st.name+" for "+p.Target(), func(actx context.Context) error {
 		if err := fn(actx); err != nil {
 			return p.classify(ctx, st, err, id, req)
 		}
 		return nil
 	})
-	if err != nil {
-		return p.finalError(ctx, st, err, attempts)
-	}
-	return nil
 }
 
 // classify turns a failed call into a *exchange.ProviderError whose
@@ -91,17 +83,14 @@ func (p *Provider) classify(ctx context.Context, st step, err error, id *exchang
 	case errors.As(err, &oe):
 		pe.Err = oe
 		pe.Code = oe.Code
-		pe.Message = oe.Description
-		if pe.Message == "" {
-			pe.Message = fmt.Sprintf("HTTP %d %s", oe.Status, http.StatusText(oe.Status))
-		}
+		pe.Message = oe.Summary()
 		if httpclient.IsTransientStatus(oe.Status) {
 			p.transient(pe, st, oe.RetryAfter)
 			return pe
 		}
 		p.classifyOAuth(pe, st, oe, id, req)
 	case errors.As(err, &ge):
-		ae := &APIError{Status: ge.Code, Code: googleStatus(ge), Message: capText(exchange.Sanitize(ge.Message), 300)}
+		ae := &APIError{Status: ge.Code, Code: googleStatus(ge), Message: exchange.Truncate(exchange.Sanitize(ge.Message), 300)}
 		pe.Err = ae
 		pe.Code = ae.Code
 		pe.Message = ae.Message
@@ -303,27 +292,6 @@ func rolesFor(st step) string {
 		return roleTokenCreator + " (" + roleWorkloadIdentityUser + " does not include " + st.permission + ")"
 	}
 	return roleWorkloadIdentityUser + " or " + roleTokenCreator
-}
-
-// finalError shapes what the retry loop returned for the caller.
-func (p *Provider) finalError(ctx context.Context, st step, err error, attempts int) error {
-	var pe *exchange.ProviderError
-	if !errors.As(err, &pe) {
-		return fmt.Errorf("%s for %s: %w", st.name, p.Target(), err)
-	}
-	p.logger.Debug("Google call failed", "step", st.name, "code", pe.Code, "attempts", attempts, "cause", pe.Err)
-	final := *pe
-	if final.Temporary {
-		// Our loop has spent its attempts; an outer retry would only
-		// stack on it, so the failure leaves here as permanent.
-		final.Temporary = false
-		final.Kind = exchange.ErrProviderUnavailable
-		final.Hint = fmt.Sprintf("%s (%d attempts failed)", final.Hint, attempts)
-	}
-	if cause := context.Cause(ctx); cause != nil {
-		final.Err = errors.Join(final.Err, cause)
-	}
-	return fmt.Errorf("%s for %s: %w", st.name, p.Target(), &final)
 }
 
 // stsDenialDetails explains an STS refusal: the claims the attribute

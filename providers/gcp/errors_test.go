@@ -318,7 +318,7 @@ func TestNetworkErrorIsRetried(t *testing.T) {
 	cfg.STSEndpoint = dead.URL
 	p := e.provider(t, cfg)
 	attempts := 0
-	p.policy.OnRetry = func(int, error, time.Duration) { attempts++ }
+	p.retrier.Policy.OnRetry = func(int, error, time.Duration) { attempts++ }
 	id, _ := e.identity(time.Time{}, nil)
 	_, err := p.Exchange(t.Context(), id, e.request())
 	if !errors.Is(err, exchange.ErrProviderUnavailable) || exchange.ErrorCode(err) != "NetworkError" {
@@ -338,7 +338,7 @@ func (f federatorFunc) Federate(ctx context.Context, subject externalaccount.Sub
 
 func fakeProvider(t *testing.T, sts federatorFunc) *Provider {
 	t.Helper()
-	p, err := newProvider(Config{WorkloadIdentityProvider: testProvider, CreateCredentialsFile: Bool(false)}, clients{sts: sts})
+	p, err := newProvider(Config{WorkloadIdentityProvider: testProvider, CreateCredentialsFile: new(false)}, clients{sts: sts})
 	if err != nil {
 		t.Fatal(err)
 	}

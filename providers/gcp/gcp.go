@@ -1,6 +1,7 @@
 package gcp
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,14 +28,11 @@ import (
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
+	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
 )
 
 // providerName is the registry name written into errors and credentials.
 const providerName = "gcp"
-
-// maxRetryElapsed caps each step's retry loop. GitHub's tokens live about
-// five minutes and a job waiting on Google should fail within the minute.
-const maxRetryElapsed = 20 * time.Second
 
 // Names of the step outputs and exported variables.
 const (
@@ -117,7 +115,7 @@ type Provider struct {
 	cfg       Config
 	c         clients
 	logger    *slog.Logger
-	policy    httpclient.Policy
+	retrier   *upstream.Retrier
 	now       func() time.Time
 	format    TokenFormat
 	lifetime  time.Duration
@@ -221,20 +219,7 @@ func newProvider(cfg Config, c clients) (*Provider, error) {
 		}
 		p.boundary = b
 	}
-	attempts := cfg.RetryMaxAttempts
-	if attempts == 0 {
-		attempts = DefaultRetryMaxAttempts
-	}
-	if cfg.DisableRetry {
-		attempts = 1
-	}
-	p.policy = httpclient.DefaultPolicy()
-	p.policy.MaxAttempts = attempts
-	p.policy.MaxElapsed = maxRetryElapsed
-	p.policy.OnRetry = func(attempt int, err error, wait time.Duration) {
-		p.logger.Info("Google call failed, retrying", "attempt", attempt, "max_attempts", p.policy.MaxAttempts,
-			"wait", wait.Round(time.Millisecond), "error", err)
-	}
+	p.retrier = upstream.NewRetrier("Google", cmp.Or(cfg.RetryMaxAttempts, DefaultRetryMaxAttempts), cfg.DisableRetry, p.logger)
 	return p, nil
 }
 

@@ -437,7 +437,7 @@ func TestExchangeCredentialsFile(t *testing.T) {
 			"CLOUDSDK_CORE_PROJECT=" + testProject, "CLOUDSDK_PROJECT=" + testProject, "GCLOUD_PROJECT=" + testProject,
 			"GCP_PROJECT=" + testProject, "GOOGLE_CLOUD_PROJECT=" + testProject,
 		}, []string{"GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE", "GOOGLE_GHA_CREDS_PATH"}},
-		{"not exported", Bool(false), nil, nil},
+		{"not exported", new(false), nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -489,7 +489,7 @@ func TestExchangeCredentialsFileNeedsSource(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, nil)
 	cfg := e.config()
-	cfg.CreateCredentialsFile = Bool(true)
+	cfg.CreateCredentialsFile = new(true)
 	p := e.provider(t, cfg)
 	id, _ := e.identity(time.Time{}, nil)
 	_, err := p.Exchange(t.Context(), id, e.request())

@@ -73,7 +73,7 @@ func (e *testEnv) config() Config {
 	return Config{
 		WorkloadIdentityProvider: testProvider,
 		ServiceAccount:           testSA,
-		CreateCredentialsFile:    Bool(false),
+		CreateCredentialsFile:    new(false),
 		STSEndpoint:              e.srv.URL,
 		IAMCredentialsEndpoint:   e.srv.URL,
 		OAuth2Endpoint:           e.srv.URL,
@@ -97,8 +97,8 @@ func (e *testEnv) provider(t *testing.T, cfg Config) *Provider {
 
 // fastRetries keeps the backoff of the retry tests in milliseconds.
 func fastRetries(p *Provider) {
-	p.policy.InitialDelay = time.Millisecond
-	p.policy.MaxDelay = 2 * time.Millisecond
+	p.retrier.Policy.InitialDelay = time.Millisecond
+	p.retrier.Policy.MaxDelay = 2 * time.Millisecond
 }
 
 // identity mints a token at mintedAt (zero means e.now) and returns the

@@ -2,15 +2,11 @@ package gcp
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
-	"time"
 
 	"cloud.google.com/go/auth"
 	"cloud.google.com/go/auth/credentials/downscope"
@@ -19,7 +15,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
-	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
+	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
 )
 
 // Grant and token types of the exchanges.
@@ -32,35 +28,9 @@ const (
 // (subject tokens) and Authorization headers included.
 var discardLogger = slog.New(slog.DiscardHandler)
 
-// OAuthError is an error answer of an OAuth 2.0 endpoint (STS or the
-// OAuth server): the HTTP status and the RFC 6749 error fields. It never
-// holds the raw body.
-type OAuthError struct {
-	// Status is the HTTP status code.
-	Status int
-	// Code is the "error" field, e.g. invalid_grant; "" when the body was
-	// not OAuth JSON (a proxy's error page).
-	Code string
-	// Description is the sanitized, length-capped "error_description".
-	Description string
-	// RetryAfter is the server's Retry-After, if any.
-	RetryAfter time.Duration
-}
-
-func (e *OAuthError) Error() string {
-	s := fmt.Sprintf("HTTP %d", e.Status)
-	if e.Code != "" {
-		s += ": " + e.Code
-	}
-	if e.Description != "" {
-		s += ": " + e.Description
-	}
-	return s
-}
-
-// oauthCodeRE accepts RFC 6749 error codes; anything else in "error" is
-// not trusted as one.
-var oauthCodeRE = regexp.MustCompile(`^[a-z_]{1,64}$`)
+// OAuthError is an error answer of STS or the OAuth server: the HTTP
+// status and the RFC 6749 error fields, never the raw body.
+type OAuthError = upstream.OAuthError
 
 // maxErrorBody bounds what is read of an error answer; OAuth errors are a
 // few hundred bytes.
@@ -82,23 +52,7 @@ func (t oauthErrors) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	oe := &OAuthError{Status: resp.StatusCode, RetryAfter: httpclient.RetryAfter(resp.Header)}
-	var doc struct {
-		Error            string `json:"error"`
-		ErrorDescription string `json:"error_description"`
-	}
-	if json.Unmarshal(body, &doc) == nil && oauthCodeRE.MatchString(doc.Error) {
-		oe.Code = doc.Error
-		oe.Description = capText(exchange.Sanitize(doc.ErrorDescription), 300)
-	}
-	return nil, oe
-}
-
-func capText(s string, n int) string {
-	if len([]rune(s)) <= n {
-		return s
-	}
-	return string([]rune(s)[:n]) + "…"
+	return nil, upstream.ParseOAuthError(resp.StatusCode, resp.Header, body, nil)
 }
 
 // rewriteURL sends requests for one exact URL to another. The downscope

@@ -10,15 +10,15 @@ import (
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 )
 
-// Exit codes, one per failure class, so scripts and the troubleshooting
-// table in the README can branch on them.
+// Exit codes, one per failure class; exchange's outcome table holds them
+// with the README's troubleshooting table.
 const (
-	exitOK          = 0
-	exitInternal    = 1
-	exitInput       = 2
-	exitToken       = 3
-	exitDenied      = 4
-	exitUnavailable = 5
+	exitOK          = exchange.ExitOK
+	exitInternal    = exchange.ExitInternal
+	exitInput       = exchange.ExitInput
+	exitToken       = exchange.ExitToken
+	exitDenied      = exchange.ExitDenied
+	exitUnavailable = exchange.ExitUnavailable
 )
 
 // Main runs the program with what it takes from its process, and returns
@@ -70,18 +70,7 @@ func exitCode(err error) int {
 	if errors.As(err, &fe) {
 		return exitFindings
 	}
-	switch exchange.Classify(err) {
-	case exchange.ClassInput:
-		return exitInput
-	case exchange.ClassToken:
-		return exitToken
-	case exchange.ClassDenied:
-		return exitDenied
-	case exchange.ClassUnavailable:
-		return exitUnavailable
-	default:
-		return exitInternal
-	}
+	return exchange.OutcomeOf(err).Exit
 }
 
 // realMain runs the program and prints any error not yet reported.
@@ -103,24 +92,7 @@ func realMain(ctx context.Context, e *env) error {
 	return err
 }
 
-// hintFor gives the one-line next step for each failure class; the
-// README's troubleshooting table repeats them by exit code.
+// hintFor gives the one-line next step from exchange's outcome table.
 func hintFor(err error) string {
-	switch {
-	case errors.Is(err, exchange.ErrTokenPermission):
-		return "add `permissions: id-token: write` to the job; pull requests from forks never receive an OIDC token"
-	case errors.Is(err, exchange.ErrAudienceMismatch):
-		return "request the audience the cloud expects (input audience), and check the token source"
-	case errors.Is(err, exchange.ErrIssuerMismatch):
-		return "set oidc-issuer (or oidc-enterprise-slug) to the issuer of your GitHub deployment"
-	case errors.Is(err, exchange.ErrTokenExpired):
-		return "the token expired before it was used; check the runner's clock and retry the job"
-	case errors.Is(err, exchange.ErrPolicyDenied):
-		return "the job does not match expect-claims; run it from the expected repository, ref or environment"
-	case errors.Is(err, exchange.ErrTimedOut):
-		return "a service did not answer before the run's time budget (action-timeout-s, or --timeout; 30 s by default) ran out; retry the job later, or raise the budget"
-	case errors.Is(err, exchange.ErrProviderUnavailable), errors.Is(err, exchange.ErrUpstreamUnavailable):
-		return "a service kept failing transiently; retry the job later"
-	}
-	return ""
+	return exchange.OutcomeOf(err).Hint
 }
