@@ -7,7 +7,7 @@ import (
 
 // Exit codes of the program, one per [Class], so scripts can branch on
 // them. The README's troubleshooting table documents them; a test holds
-// it to [Outcomes].
+// it to the table.
 const (
 	ExitOK          = 0
 	ExitInternal    = 1
@@ -92,10 +92,4 @@ func OutcomeOf(err error) Outcome {
 		}
 	}
 	return internal
-}
-
-// Outcomes returns a copy of the table, in matching order, followed by the
-// internal outcome, for documentation and its tests.
-func Outcomes() []Outcome {
-	return append(append(make([]Outcome, 0, len(outcomes)+1), outcomes...), internal)
 }
