@@ -210,7 +210,7 @@ func (s *spec) gcpNotes(providerName, sa string) {
 		"branch's ref while they may run code from a pull request; drop that clause only for a workflow_run " +
 		"deploy that never touches artifacts of untrusted runs.")
 	subs := []string{s.nameSub}
-	if s.hasIDs && s.kind.immutableSubjects() {
+	if s.hasIDs && s.kind.ImmutableSubjects() {
 		subs = append(subs, s.immutableSub)
 	}
 	var long []string
