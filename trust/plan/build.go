@@ -20,6 +20,9 @@ type Plan struct {
 	// Subjects are the sub values trusted, for AWS and Azure, which match
 	// on sub; empty for GCP, which matches on individual claims.
 	Subjects []string
+	// Principal is the principal set GCP binds to the service account;
+	// empty for other clouds.
+	Principal string
 	// Pins lists, in words, every claim the plan pins.
 	Pins []string
 	// Artifacts are the files and commands to apply, in order.

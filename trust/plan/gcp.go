@@ -123,6 +123,7 @@ func (s *spec) gcp() error {
 		}
 	}
 	principal := "principalSet://iam.googleapis.com/" + poolName + "/" + member
+	p.Principal = principal
 
 	var sh strings.Builder
 	sh.WriteString("# The pool, once per project (skip if it exists).\n")
