@@ -149,6 +149,8 @@ func TestSuggestionsLintClean(t *testing.T) {
 					if !strings.Contains(s.GCPCondition, wantPin) || !strings.Contains(s.GCPCondition, "assertion.ref == "+celString(id.Claim("ref"))) {
 						t.Errorf("GCPCondition %q does not pin %s and the ref", s.GCPCondition, wantPin)
 					}
+				case Azure:
+					t.Fatal("no provider suggests Azure trust")
 				}
 				opts := trust.DefaultOptions()
 				opts.Audience = audience
