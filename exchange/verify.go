@@ -6,24 +6,15 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
+	"github.com/oidc-exchange/oidc-exchange/internal/githubfacts"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
 )
-
-// stringClaims must be strings when present. GitHub encodes ids and booleans
-// as strings; a number or object there means the token is not what a policy
-// written against GitHub's documentation expects.
-var stringClaims = []string{
-	"sub", "jti", "actor", "actor_id", "repository", "repository_id", "repository_owner", "repository_owner_id",
-	"ref", "ref_type", "sha", "workflow", "workflow_ref", "job_workflow_ref", "environment", "event_name",
-	"run_id", "run_attempt", "runner_environment", "enterprise", "enterprise_id",
-}
 
 // VerifierConfig configures a [Verifier].
 type VerifierConfig struct {
@@ -86,8 +77,6 @@ func (v *Verifier) Issuer() string { return v.cfg.Issuer }
 // Audience returns the expected audience.
 func (v *Verifier) Audience() string { return v.cfg.Audience }
 
-var slugRE = regexp.MustCompile(`^[A-Za-z0-9-]{1,100}$`)
-
 // ValidateIssuer accepts an https URL without query, fragment or userinfo,
 // or plain http on a loopback host (tests, the demo). A path is allowed
 // (GHES "/_services/token", enterprise slugs) but each segment must be a
@@ -114,7 +103,7 @@ func ValidateIssuer(issuer string) error {
 	}
 	for _, seg := range strings.Split(strings.TrimPrefix(u.Path, "/"), "/") {
 		// GHES's "_services" is the one segment with a leading underscore.
-		if !slugRE.MatchString(strings.TrimPrefix(seg, "_")) {
+		if !githubfacts.ValidSlug(strings.TrimPrefix(seg, "_")) {
 			return InputError("oidc-issuer", "path segment %q is not a plain name", Sanitize(seg))
 		}
 	}
@@ -178,7 +167,7 @@ func (v *Verifier) Peek(raw string) (*Identity, error) {
 		return id, fmt.Errorf("%w: token was issued at %s, more than %s in the future (check the runner's clock)",
 			ErrTokenInvalid, id.IssuedAt.Format(time.RFC3339), ClockSkew)
 	}
-	for _, name := range stringClaims {
+	for _, name := range githubfacts.StringClaims() {
 		if raw, ok := claims[name]; ok {
 			if _, isString := raw.(string); !isString {
 				return id, fmt.Errorf("%w: claim %q is not a string", ErrTokenInvalid, name)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/internal/githubfacts"
 )
 
 // defaultMaxSession is IAM's default MaxSessionDuration, one hour.
@@ -214,7 +215,7 @@ func conditionEntries(d *document, cond *node) []condEntry {
 			entry.at = loc{doc: d, path: m.val.path, off: m.keyOff}
 			if i := strings.LastIndexByte(m.key, ':'); i > 0 {
 				prefix := normalHostPath(m.key[:i])
-				if classifyHostPath(prefix) != issuerNotGitHub {
+				if githubfacts.ClassifyHostPath(prefix) != githubfacts.NotGitHub {
 					entry.prefix = prefix
 				}
 				entry.claim = strings.ToLower(m.key[i+1:])
@@ -260,7 +261,7 @@ func (l *linter) awsStatement(d *document, st *node, allows int) {
 				case m.key != "Federated":
 				default:
 					hp, partition, ok := parseProviderARN(s)
-					if ok && classifyHostPath(hp) != issuerNotGitHub {
+					if ok && githubfacts.ClassifyHostPath(hp) != githubfacts.NotGitHub {
 						if !trusted[hp] {
 							trusted[hp] = true
 							providers = append(providers, provider{hostPath: hp, partition: partition})

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/oidc-exchange/oidc-exchange/internal/githubfacts"
 )
 
 // azureAudiences are the audiences azure/login requests in the public,
@@ -18,7 +20,7 @@ func (l *linter) azureCredential(d *document, c *node) {
 		label = fmt.Sprintf("federated credential %q", name)
 	}
 	issuerNode := c.get("issuer")
-	if kind, why := classifyIssuerURL(issuerNode.text()); kind == issuerNotGitHub {
+	if kind, why := classifyIssuerURL(issuerNode.text()); kind == githubfacts.NotGitHub {
 		l.add(idIssuerUnknown, 0, locOr(d, issuerNode, c),
 			fmt.Sprintf("%s: issuer %q: %s; GitHub checks skipped", label, issuerNode.text(), why), "")
 		return
@@ -62,7 +64,7 @@ func (l *linter) azureSubject(at loc, label, subject string) {
 	r := evalPins([]claimTest{t})
 	if r.scope >= scopeOwner {
 		why := r.why
-		if !strings.HasPrefix(subject, "repo:") && why == "" {
+		if !strings.HasPrefix(subject, githubfacts.SubjectPrefix) && why == "" {
 			why = "it names no repository"
 		}
 		l.add(idAzureSubjectUnpinned, 0, at, fmt.Sprintf("%s: subject %q does not pin owner and repository: %s", label, subject, why), "")

@@ -3,6 +3,8 @@ package trust
 import (
 	"fmt"
 	"strings"
+
+	"github.com/oidc-exchange/oidc-exchange/internal/githubfacts"
 )
 
 // gcpProvider checks one workload identity pool provider as printed by
@@ -26,7 +28,7 @@ func (l *linter) gcpProvider(d *document, p *node) {
 		return
 	}
 	issuerNode := oidc.get("issuerUri")
-	if kind, why := classifyIssuerURL(issuerNode.text()); kind == issuerNotGitHub {
+	if kind, why := classifyIssuerURL(issuerNode.text()); kind == githubfacts.NotGitHub {
 		l.add(idIssuerUnknown, 0, locOr(d, issuerNode, oidc),
 			fmt.Sprintf("issuerUri %q: %s; GitHub checks skipped", issuerNode.text(), why), "")
 		return

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/oidc-exchange/oidc-exchange/internal/githubfacts"
 )
 
 // scope is how much of GitHub a subject pattern admits, narrowest first.
@@ -67,14 +69,14 @@ func classifySubject(s string, glob bool) subjectInfo {
 	if s == "" || (glob && strings.Trim(s, "*?") == "") {
 		return subjectInfo{scope: scopeAnyRepo, why: "matches every subject"}
 	}
-	if !strings.HasPrefix(s, "repo:") {
+	if !strings.HasPrefix(s, githubfacts.SubjectPrefix) {
 		// Is s, its wildcards trimmed, a prefix of "repo:" ("re*")?
-		if glob && strings.HasPrefix("repo:", strings.TrimRight(s, "*?")) { //nolint:gocritic // the reversed order is the point
+		if glob && strings.HasPrefix(githubfacts.SubjectPrefix, strings.TrimRight(s, "*?")) { //nolint:gocritic // the reversed order is the point
 			return subjectInfo{scope: scopeAnyRepo, why: "the owner is a wildcard"}
 		}
 		return classifyCustomSubject(s, glob)
 	}
-	rest := s[len("repo:"):]
+	rest := s[len(githubfacts.SubjectPrefix):]
 	// The owner ends at the first '/' or ':'; a wildcard inside it can also
 	// swallow those separators, which is why any wildcard there is fatal.
 	end := strings.IndexAny(rest, "/:")
@@ -114,7 +116,7 @@ func classifySubject(s string, glob bool) subjectInfo {
 		info.scope = scopeExact
 		return info
 	}
-	info.pullRequest = ctx == "pull_request" || strings.HasPrefix(ctx, "pull_request:") || strings.Contains(ctx, "refs/pull/")
+	info.pullRequest = ctx == githubfacts.ContextPullRequest || strings.HasPrefix(ctx, githubfacts.ContextPullRequest+":") || strings.Contains(ctx, "refs/pull/")
 	if _, after, ok := strings.Cut(ctx, "job_workflow_ref:"); ok {
 		// A customised sub appends key:value pairs; the value has no ':'.
 		v, _, _ := strings.Cut(after, ":")
@@ -131,14 +133,17 @@ func classifySubject(s string, glob bool) subjectInfo {
 
 // contextPrefixes are the context kinds whose value a wildcard may replace
 // wholesale; longest first so "ref:refs/heads/" wins over "ref:".
-var contextPrefixes = []string{"ref:refs/heads/", "ref:refs/tags/", "ref:refs/", "ref:", "environment:"}
+func contextPrefixes() []string {
+	return []string{githubfacts.ContextRef + "refs/heads/", githubfacts.ContextRef + "refs/tags/", githubfacts.ContextRef + "refs/",
+		githubfacts.ContextRef, githubfacts.ContextEnvironment}
+}
 
 // broadContext reports whether a context pattern admits every value of its
 // kind: "*", "ref:*", "ref:refs/heads/*", "environment:*" and the like.
 // Partial patterns such as ref:refs/tags/v* or ref:refs/heads/release/* are
 // deliberate and left alone.
 func broadContext(ctx string) bool {
-	for _, p := range contextPrefixes {
+	for _, p := range contextPrefixes() {
 		if strings.HasPrefix(ctx, p) {
 			ctx = ctx[len(p):]
 			break

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/internal/githubfacts"
 )
 
 func TestDefaultIssuer(t *testing.T) {
@@ -14,12 +15,12 @@ func TestDefaultIssuer(t *testing.T) {
 		want         string
 		wantErr      bool
 	}{
-		{server: "", want: DotComIssuer},
-		{server: "https://github.com", want: DotComIssuer},
-		{server: "https://github.com/", want: DotComIssuer},
-		{server: "https://GitHub.com", want: DotComIssuer},
-		{server: "https://github.com", slug: "avocado-corp", want: DotComIssuer + "/avocado-corp"},
-		{server: "", slug: "Avocado-Corp-2", want: DotComIssuer + "/Avocado-Corp-2"},
+		{server: "", want: githubfacts.DotComIssuer},
+		{server: "https://github.com", want: githubfacts.DotComIssuer},
+		{server: "https://github.com/", want: githubfacts.DotComIssuer},
+		{server: "https://GitHub.com", want: githubfacts.DotComIssuer},
+		{server: "https://github.com", slug: "avocado-corp", want: githubfacts.DotComIssuer + "/avocado-corp"},
+		{server: "", slug: "Avocado-Corp-2", want: githubfacts.DotComIssuer + "/Avocado-Corp-2"},
 		{server: "https://octocorp.ghe.com", want: "https://token.actions.octocorp.ghe.com"},
 		{server: "https://OctoCorp.GHE.com", slug: "octocorp", want: "https://token.actions.octocorp.ghe.com/octocorp"},
 		{server: "https://ghes.example.com", want: "https://ghes.example.com/_services/token"},

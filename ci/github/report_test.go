@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/internal/githubfacts"
 )
 
 // hostileRecord carries claim values crafted to break out of the log line
@@ -21,7 +22,7 @@ func hostileRecord() *exchange.AuditRecord {
 		Time:        "2026-01-02T03:04:05Z",
 		Outcome:     exchange.OutcomeSuccess,
 		CI:          "github-actions",
-		Issuer:      DotComIssuer,
+		Issuer:      githubfacts.DotComIssuer,
 		Subject:     "repo:octo-org/octo-repo:ref:refs/heads/a|b",
 		Audience:    "sts.amazonaws.com",
 		Repository:  "octo-org/octo-repo",

@@ -124,6 +124,8 @@ func TestRulesCatchViolations(t *testing.T) {
 		{module + "/providers/internal/upstream", "github.com/aws/aws-sdk-go-v2/service/sts"},
 		{module + "/ci", module + "/cmd/oidc-exchange"},
 		{module + "/exchange", module + "/cmd/internal/app"},
+		{module + "/trust/plan", module + "/providers/aws"},
+		{module + "/internal/githubfacts", module + "/exchange"},
 	}
 	for _, b := range bad {
 		caught := false
@@ -136,6 +138,13 @@ func TestRulesCatchViolations(t *testing.T) {
 	}
 	if violates(rules[0], module+"/exchange", module+"/internal/httpclient") {
 		t.Error("exchange may import the httpclient leaf")
+	}
+	// The providers' denial suggestions come from the planner, which sits
+	// on exchange and the facts leaf beside them.
+	for _, r := range rules {
+		if violates(r, module+"/providers/aws", module+"/trust/plan") || violates(r, module+"/providers/gcp", module+"/internal/githubfacts") {
+			t.Errorf("a provider may import trust/plan and the facts leaf: %s", r.why)
+		}
 	}
 	for _, r := range rules {
 		if violates(r, module+"/cmd/oidc-exchange", module+"/cmd/internal/app") {

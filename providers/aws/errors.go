@@ -1,20 +1,19 @@
 package aws
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/internal/githubfacts"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
+	"github.com/oidc-exchange/oidc-exchange/trust/plan"
 )
 
 // STS error codes the provider tells apart. Matching is on the code the
@@ -36,10 +35,6 @@ const (
 	// XML, e.g. a proxy's HTML error page.
 	codeUnknown = "UnknownError"
 )
-
-// claimsShownOnDenial are the claims a GitHub trust policy usually
-// conditions on, shown when STS refuses the token.
-var claimsShownOnDenial = []string{"sub", "aud", "repository", "ref", "environment", "job_workflow_ref"}
 
 // classify turns a failed call into a *exchange.ProviderError whose
 // Temporary field drives the retry loop. Nothing of the request (the token)
@@ -92,7 +87,7 @@ func (p *Provider) classify(ctx context.Context, err error, id *exchange.Identit
 		issuer, audience := req.IssuerOf(id), req.AudienceOf(id)
 		pe.Kind = exchange.ErrTokenInvalid
 		pe.Hint = fmt.Sprintf("STS did not accept the token: the role's account needs an IAM OIDC identity provider for %s whose audiences include %q",
-			conditionKeyPrefix(issuer), audience)
+			githubfacts.ConditionKeyPrefix(issuer), audience)
 	case codeValidationError:
 		pe.Kind = exchange.ErrProviderRejected
 		pe.Hint = "STS rejected a parameter: role-duration-seconds may exceed the role's MaxSessionDuration, or role-to-assume or role-session-name is malformed"
@@ -147,58 +142,24 @@ func (p *Provider) transient(pe *exchange.ProviderError, err error, hint string)
 }
 
 // denialDetails explains an AccessDenied: the claims STS compared, the
-// role, and a condition that would have admitted exactly this token.
+// role, and the condition `oidc-exchange plan` writes for this job, which
+// admits this token and lints clean.
 func (p *Provider) denialDetails(id *exchange.Identity, req *exchange.Request) string {
 	var b strings.Builder
 	b.WriteString("Claims of this job's token:\n")
-	b.WriteString(exchange.ClaimsTable(id, claimsShownOnDenial...))
+	b.WriteString(exchange.ClaimsTable(id, githubfacts.DenialClaims()...))
 	fmt.Fprintf(&b, "Role: %s\n", p.display(p.cfg.RoleARN))
-	b.WriteString("A trust-policy condition that admits exactly this token:\n")
-	b.WriteString(suggestedCondition(req.IssuerOf(id), req.AudienceOf(id), id.Subject))
-	b.WriteString("Also pin the repository by its immutable ids where your trust policy can (repository_id")
-	if v := id.Claim("repository_id"); v != "" {
-		fmt.Fprintf(&b, " %s", exchange.Sanitize(v))
+	suggestion, err := plan.Suggest(plan.Request{Cloud: plan.AWS}, req.IssuerOf(id), req.AudienceOf(id), id)
+	if err != nil {
+		fmt.Fprintf(&b, "No trust-policy condition is suggested: %v.", err)
+		return b.String()
 	}
-	b.WriteString(", repository_owner_id")
-	if v := id.Claim("repository_owner_id"); v != "" {
-		fmt.Fprintf(&b, " %s", exchange.Sanitize(v))
+	b.WriteString("The trust-policy condition oidc-exchange plan writes for this job:\n")
+	b.WriteString(suggestion.AWSCondition)
+	if suggestion.ByName {
+		b.WriteString("It pins the repository by name, as the token carries no ids: names can be re-registered after a rename or deletion.")
+	} else {
+		b.WriteString("It pins the repository by its immutable id. If STS denies a job whose sub matches, your account may not expose the repository_id key: drop it and keep only the immutable subject.")
 	}
-	b.WriteString("): names can be re-registered after a rename or deletion.")
 	return b.String()
-}
-
-// conditionKeyPrefix is the prefix of IAM's condition keys for an OIDC
-// provider: the issuer without its scheme, path included, so an enterprise
-// slug issuer gives "token.actions.githubusercontent.com/<slug>". A
-// condition written for the bare host never applies to such a provider.
-func conditionKeyPrefix(issuer string) string {
-	u, err := url.Parse(issuer)
-	if err != nil || u.Host == "" {
-		return strings.TrimSuffix(strings.TrimPrefix(issuer, "https://"), "/")
-	}
-	return u.Host + strings.TrimSuffix(u.Path, "/")
-}
-
-// suggestedCondition renders the StringEquals condition on aud and sub that
-// admits exactly one token's identity, ready to paste into a trust policy.
-// StringEquals, not StringLike: wildcards belong in a deliberate edit.
-func suggestedCondition(issuer, audience, subject string) string {
-	prefix := conditionKeyPrefix(issuer)
-	cond := map[string]map[string]string{
-		"StringEquals": {
-			prefix + ":aud": audience,
-			prefix + ":sub": subject,
-		},
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	// Subjects hold "&" and "<" only rarely, but escaped they would not
-	// match when pasted.
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(cond); err != nil {
-		// Strings only; this cannot happen.
-		return ""
-	}
-	return `"Condition": ` + buf.String()
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/internal/githubfacts"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
 	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
 )
@@ -79,10 +80,6 @@ var errorCodes = map[string]codeInfo{
 
 // expiredCodes are the answers brokers give for an expired subject token.
 var expiredCodes = map[string]bool{codeInvalidGrant: true, codeAccessDenied: true, codeInvalidRequest: true}
-
-// claimsShownOnDenial are the claims a broker's trust policy usually
-// conditions on.
-var claimsShownOnDenial = []string{"sub", "aud", "repository", "repository_id", "repository_owner_id", "ref", "environment", "job_workflow_ref"}
 
 // classify turns a failed call into a *exchange.ProviderError whose
 // Temporary field drives the retry loop. It looks at types, codes and
@@ -197,7 +194,7 @@ func (p *Provider) transient(pe *exchange.ProviderError, retryAfter time.Duratio
 func (p *Provider) denialDetails(id *exchange.Identity, req *exchange.Request) string {
 	var b strings.Builder
 	b.WriteString("Claims of this job's token:\n")
-	b.WriteString(exchange.ClaimsTable(id, claimsShownOnDenial...))
+	b.WriteString(exchange.ClaimsTable(id, githubfacts.DenialClaims()...))
 	fmt.Fprintf(&b, "Requested from %s:\n", p.Target())
 	rows := [][]string{}
 	for _, a := range p.cfg.Audiences {

@@ -37,9 +37,9 @@
 //     x/oauth2 make one request per call, and the generated IAM
 //     Credentials retry settings (503/504 for up to a minute) are cleared.
 //   - Failures carry a hint and, for denials, the claims Google compared, a
-//     suggested attribute condition pinning the repository's immutable ids,
-//     and for PERMISSION_DENIED the role and the principalSet to grant, as a
-//     gcloud command. Errors never contain a token or a raw response body:
+//     the attribute condition trust/plan writes for this job (so it lints
+//     clean), and for PERMISSION_DENIED the role and the plan's principalSet
+//     to grant, as a gcloud command. Errors never contain a token or a raw response body:
 //     STS and OAuth error bodies are parsed into [OAuthError] by the HTTP
 //     transport before the libraries see them, because
 //     cloud.google.com/go/auth reports them untyped with the body quoted.

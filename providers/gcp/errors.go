@@ -15,7 +15,9 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/code"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/internal/githubfacts"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
+	"github.com/oidc-exchange/oidc-exchange/trust/plan"
 )
 
 // Roles that grant the IAM Credentials permissions on a service account.
@@ -44,10 +46,6 @@ var (
 	stepSignJWT   = step{name: "signJwt", service: "IAM Credentials", permission: "iam.serviceAccounts.signJwt", role: roleTokenCreator}
 	stepJWTBearer = step{name: "jwt-bearer grant", service: "the OAuth server"}
 )
-
-// claimsShownOnDenial are the claims attribute conditions and principal
-// sets are usually written against.
-var claimsShownOnDenial = []string{"sub", "aud", "repository", "repository_id", "repository_owner_id", "ref", "environment", "job_workflow_ref"}
 
 // retry runs one step, retrying only failures classified as transient.
 func (p *Provider) retry(ctx context.Context, st step, id *exchange.Identity, req *exchange.Request, fn func(ctx context.Context) error) error {
@@ -299,7 +297,7 @@ func rolesFor(st step) string {
 func (p *Provider) stsDenialDetails(id *exchange.Identity, req *exchange.Request) string {
 	var b strings.Builder
 	b.WriteString("Claims of this job's token:\n")
-	b.WriteString(exchange.ClaimsTable(id, claimsShownOnDenial...))
+	b.WriteString(exchange.ClaimsTable(id, githubfacts.DenialClaims()...))
 	fmt.Fprintf(&b, "Workload identity provider: %s\n", p.cfg.WorkloadIdentityProvider)
 	aud := req.AudienceOf(id)
 	fmt.Fprintf(&b, "The provider's issuer URI must be %s, and its allowed audiences must include %s",
@@ -307,22 +305,32 @@ func (p *Provider) stsDenialDetails(id *exchange.Identity, req *exchange.Request
 	if def := DefaultAudience(p.cfg.WorkloadIdentityProvider); aud != def {
 		fmt.Fprintf(&b, " (without an allowed-audiences list it accepts only %s)", def)
 	}
-	b.WriteString(".\nAn attribute condition that admits this repository by its immutable ids:\n")
-	b.WriteString("  " + suggestedCondition(id))
+	b.WriteString(".\n")
+	if suggestion, err := p.suggest(id, req); err != nil {
+		fmt.Fprintf(&b, "No attribute condition is suggested: %v.", err)
+	} else {
+		b.WriteString("The attribute condition oidc-exchange plan writes for this job:\n")
+		b.WriteString("  " + suggestion.GCPCondition)
+	}
 	return b.String()
 }
 
 // iamDenialDetails explains a PERMISSION_DENIED of IAM Credentials: the
 // role to grant and the principal set to grant it to, ready to paste.
-func (p *Provider) iamDenialDetails(st step, id *exchange.Identity, _ *exchange.Request) string {
+func (p *Provider) iamDenialDetails(st step, id *exchange.Identity, req *exchange.Request) string {
 	var b strings.Builder
-	member := principalFor(p.cfg.WorkloadIdentityProvider, id)
 	role := st.role
-	fmt.Fprintf(&b, "Grant %s on the service account %s to this job's principal:\n", role, p.cfg.ServiceAccount)
-	fmt.Fprintf(&b, "  %s\n", member)
-	fmt.Fprintf(&b, "  gcloud iam service-accounts add-iam-policy-binding %s --role=%s --member='%s'\n", p.cfg.ServiceAccount, role, member)
-	if strings.Contains(member, "/attribute.repository_id/") {
-		b.WriteString("The provider must map attribute.repository_id=assertion.repository_id. ")
+	suggestion, err := p.suggest(id, req)
+	if err != nil {
+		fmt.Fprintf(&b, "Grant %s on the service account %s to this job's principal; no principal is suggested: %v.\n", role, p.cfg.ServiceAccount, err)
+	} else {
+		member := suggestion.Principal
+		fmt.Fprintf(&b, "Grant %s on the service account %s to this job's principal:\n", role, p.cfg.ServiceAccount)
+		fmt.Fprintf(&b, "  %s\n", member)
+		fmt.Fprintf(&b, "  gcloud iam service-accounts add-iam-policy-binding %s --role=%s --member='%s'\n", p.cfg.ServiceAccount, role, member)
+		if suggestion.Mapping != "" {
+			fmt.Fprintf(&b, "The provider must map %s. ", suggestion.Mapping)
+		}
 	}
 	if role == roleWorkloadIdentityUser {
 		fmt.Fprintf(&b, "%s grants %s too. ", roleTokenCreator, st.permission)
@@ -332,43 +340,23 @@ func (p *Provider) iamDenialDetails(st step, id *exchange.Identity, _ *exchange.
 	}
 	b.WriteString("A new binding can take a few minutes to apply.\n")
 	b.WriteString("Claims of this job's token:\n")
-	b.WriteString(exchange.ClaimsTable(id, claimsShownOnDenial...))
+	b.WriteString(exchange.ClaimsTable(id, githubfacts.DenialClaims()...))
 	fmt.Fprintf(&b, "Workload identity provider: %s\n", p.cfg.WorkloadIdentityProvider)
-	b.WriteString("An attribute condition that admits this repository by its immutable ids:\n")
-	b.WriteString("  " + suggestedCondition(id))
+	if err == nil {
+		b.WriteString("The attribute condition oidc-exchange plan writes for this job:\n")
+		b.WriteString("  " + suggestion.GCPCondition)
+	}
 	return b.String()
 }
 
-// principalFor is the principal set of this job's repository, pinned by
-// its immutable id, or the single principal of its subject when the token
-// has no repository_id.
-func principalFor(provider string, id *exchange.Identity) string {
-	pool := "principalSet://" + iamService + "/" + poolResource(provider)
-	if rid := id.Claim("repository_id"); rid != "" && isDigits(rid) {
-		return pool + "/attribute.repository_id/" + rid
+// suggest asks the planner for the trust of this job, on this provider's
+// pool, so that the principal it names is the one to bind.
+func (p *Provider) suggest(id *exchange.Identity, req *exchange.Request) (*plan.Suggestion, error) {
+	r := plan.Request{Cloud: plan.GCP}
+	// projects/N/locations/global/workloadIdentityPools/P/providers/X
+	parts := strings.Split(p.cfg.WorkloadIdentityProvider, "/")
+	if len(parts) == 8 {
+		r.ProjectNumber, r.PoolID, r.ProviderID = parts[1], parts[5], parts[7]
 	}
-	return "principal://" + iamService + "/" + poolResource(provider) + "/subject/" + exchange.Sanitize(id.Subject)
-}
-
-// suggestedCondition is a CEL attribute condition admitting exactly this
-// token's repository by its immutable ids (names can be re-registered
-// after a rename or deletion), or its subject when the token has no ids.
-func suggestedCondition(id *exchange.Identity) string {
-	var terms []string
-	for _, c := range []string{"repository_owner_id", "repository_id"} {
-		if v := id.Claim(c); v != "" {
-			terms = append(terms, fmt.Sprintf("assertion.%s == %s", c, celString(v)))
-		}
-	}
-	if len(terms) == 0 {
-		terms = append(terms, "assertion.sub == "+celString(id.Subject))
-	}
-	return strings.Join(terms, " && ")
-}
-
-// celString quotes s as a single-quoted CEL string literal, printable on
-// one log line.
-func celString(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`)
-	return "'" + exchange.Sanitize(r.Replace(s)) + "'"
+	return plan.Suggest(r, req.IssuerOf(id), req.AudienceOf(id), id)
 }

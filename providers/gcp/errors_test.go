@@ -403,33 +403,3 @@ func TestCancelledContextIsNotBlamedOnGoogle(t *testing.T) {
 		t.Fatalf("Exchange() = %v, want the cancellation, not a provider error", err)
 	}
 }
-
-func TestSuggestedCondition(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		claims map[string]any
-		want   string
-	}{
-		{map[string]any{"sub": "s", "repository_owner_id": "1", "repository_id": "2"}, "assertion.repository_owner_id == '1' && assertion.repository_id == '2'"},
-		{map[string]any{"sub": "s", "repository_id": "2"}, "assertion.repository_id == '2'"},
-		{map[string]any{"sub": `it's\a` + "\n::error::x"}, `assertion.sub == 'it\'s\\a\n::error::x'`},
-	}
-	for _, tt := range tests {
-		if got := suggestedCondition(exchangetest.Identity(tt.claims, "t")); got != tt.want {
-			t.Errorf("suggestedCondition(%v) = %s, want %s", tt.claims, got, tt.want)
-		}
-	}
-}
-
-func TestPrincipalFor(t *testing.T) {
-	t.Parallel()
-	withID := exchangetest.Identity(map[string]any{"sub": testSubject, "repository_id": "456789"}, "t")
-	if got := principalFor(testProvider, withID); got != testRepoSet {
-		t.Errorf("principalFor = %s, want %s", got, testRepoSet)
-	}
-	withoutID := exchangetest.Identity(map[string]any{"sub": "project_path:g/p:ref_type:branch:ref:main"}, "t")
-	want := "principal://iam.googleapis.com/" + testPool + "/subject/project_path:g/p:ref_type:branch:ref:main"
-	if got := principalFor(testProvider, withoutID); got != want {
-		t.Errorf("principalFor = %s, want %s", got, want)
-	}
-}

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/oidc-exchange/oidc-exchange/internal/githubfacts"
 )
 
 // TrustPolicy is an IAM role trust policy document.
@@ -34,7 +36,7 @@ func (s *spec) awsSubjects() []string {
 	switch {
 	case s.SubjectFormat == SubjectImmutable:
 		return []string{s.immutableSub}
-	case s.SubjectFormat == SubjectName || !s.hasIDs || !s.kind.immutableSubjects():
+	case s.SubjectFormat == SubjectName || !s.hasIDs || !s.kind.ImmutableSubjects():
 		return []string{s.nameSub}
 	}
 	return []string{s.immutableSub, s.nameSub}
@@ -164,7 +166,7 @@ func (s *spec) aws() error {
 		}}},
 	}
 	thumbprints := "Older AWS providers require a thumbprint_list."
-	if s.kind == issuerGitHub || s.kind == issuerGitHubSlug {
+	if s.kind == githubfacts.DotCom || s.kind == githubfacts.EnterpriseSlug {
 		thumbprints = "AWS does not use thumbprints for GitHub's issuer; older AWS providers require a thumbprint_list."
 	}
 	tf := writeHCL(

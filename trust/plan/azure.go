@@ -20,7 +20,7 @@ func (s *spec) azureSubject() string {
 	switch {
 	case s.SubjectFormat == SubjectImmutable:
 		return s.immutableSub
-	case s.SubjectFormat == SubjectName || !s.hasIDs || !s.kind.immutableSubjects():
+	case s.SubjectFormat == SubjectName || !s.hasIDs || !s.kind.ImmutableSubjects():
 		return s.nameSub
 	}
 	return s.immutableSub
@@ -94,7 +94,7 @@ func (s *spec) azure() error {
 			"(July 2026) and to those that opted in. An older repository that has not opted in presents %s and gets "+
 			"AADSTS700213 (no matching federated identity record): opt it in, or plan with --subject-format name.",
 			s.immutableSub, s.nameSub)
-	case s.hasIDs && !s.kind.immutableSubjects():
+	case s.hasIDs && !s.kind.ImmutableSubjects():
 		s.warn("This credential trusts the name-form subject %s: an Entra federated credential matches only the "+
 			"subject and GHES issues no immutable subjects, so the ids you passed are not pinned. To pin them, "+
 			"customize the repository's sub (PUT /repos/%s/actions/oidc/customization/sub with include_claim_keys "+

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/oidc-exchange/oidc-exchange/internal/githubfacts"
 )
 
 // Plan is the trust configuration for one workflow on one cloud.
@@ -18,6 +20,9 @@ type Plan struct {
 	// Subjects are the sub values trusted, for AWS and Azure, which match
 	// on sub; empty for GCP, which matches on individual claims.
 	Subjects []string
+	// Principal is the principal set GCP binds to the service account;
+	// empty for other clouds.
+	Principal string
 	// Pins lists, in words, every claim the plan pins.
 	Pins []string
 	// Artifacts are the files and commands to apply, in order.
@@ -68,7 +73,7 @@ const (
 type spec struct {
 	Request
 	owner, repo   string
-	kind          issuerKind
+	kind          githubfacts.IssuerKind
 	prefix        string // condition-key prefix / IAM provider name
 	context       string // sub context: ref:… or environment:…
 	nameSub       string
@@ -88,19 +93,18 @@ func Build(r Request) (*Plan, error) {
 	if s.Issuer == "" {
 		s.Issuer = DefaultIssuer
 	}
-	s.kind, _ = classifyIssuer(s.Issuer)
-	s.prefix = hostPath(s.Issuer)
+	s.kind, _ = githubfacts.ClassifyIssuer(s.Issuer)
+	s.prefix = githubfacts.ConditionKeyPrefix(s.Issuer)
 	s.hasIDs = r.RepositoryID != ""
 	s.refIsWildcard = strings.HasSuffix(r.Ref, "*")
 	if r.Environment != "" {
-		// GitHub percent-encodes ":" inside sub values.
-		s.context = "environment:" + strings.ReplaceAll(r.Environment, ":", "%3A")
+		s.context = githubfacts.EnvironmentContext(r.Environment)
 	} else {
-		s.context = "ref:" + r.Ref
+		s.context = githubfacts.RefContext(r.Ref)
 	}
-	s.nameSub = "repo:" + r.Repository + ":" + s.context
+	s.nameSub = githubfacts.NameSubject(r.Repository, s.context)
 	if s.hasIDs {
-		s.immutableSub = "repo:" + s.owner + "@" + r.OwnerID + "/" + s.repo + "@" + r.RepositoryID + ":" + s.context
+		s.immutableSub = githubfacts.ImmutableSubject(s.owner, r.OwnerID, s.repo, r.RepositoryID, s.context)
 	}
 	s.plan = &Plan{Cloud: r.Cloud, Repository: r.Repository, Issuer: s.Issuer}
 
@@ -208,7 +212,7 @@ func (s *spec) addJSON(name, title string, v any) error {
 
 // commonNotes explains choices every cloud shares.
 func (s *spec) commonNotes() {
-	if s.kind == issuerGHES {
+	if s.kind == githubfacts.GHES {
 		s.note("%s/.well-known/openid-configuration and the JWKS it names must be reachable from the cloud's "+
 			"token service over the internet, with a publicly trusted certificate.", s.Issuer)
 	}

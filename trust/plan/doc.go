@@ -67,6 +67,14 @@
 // refs, wildcards that match every branch or tag, reusable workflows on a
 // branch other than main or master.
 //
+// # Denial suggestions
+//
+// [Suggest] plans the trust of the job a verified token came from; the
+// providers show its condition when a cloud denies the token, so there is
+// one planner and every suggestion lints clean (TestSuggestionsLintClean).
+// Providers may import this package: it depends only on exchange and the
+// githubfacts leaf, and nothing here imports a provider.
+//
 // # Quoting
 //
 // JSON goes through encoding/json without HTML escaping; shell words are

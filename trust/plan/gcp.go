@@ -123,6 +123,7 @@ func (s *spec) gcp() error {
 		}
 	}
 	principal := "principalSet://iam.googleapis.com/" + poolName + "/" + member
+	p.Principal = principal
 
 	var sh strings.Builder
 	sh.WriteString("# The pool, once per project (skip if it exists).\n")
@@ -210,7 +211,7 @@ func (s *spec) gcpNotes(providerName, sa string) {
 		"branch's ref while they may run code from a pull request; drop that clause only for a workflow_run " +
 		"deploy that never touches artifacts of untrusted runs.")
 	subs := []string{s.nameSub}
-	if s.hasIDs && s.kind.immutableSubjects() {
+	if s.hasIDs && s.kind.ImmutableSubjects() {
 		subs = append(subs, s.immutableSub)
 	}
 	var long []string

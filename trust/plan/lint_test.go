@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oidc-exchange/oidc-exchange/internal/githubfacts"
 	"github.com/oidc-exchange/oidc-exchange/trust"
 )
 
@@ -140,8 +141,8 @@ func TestPlansLintClean(t *testing.T) {
 				// informational id suggestion.
 				// GHES issues no immutable subjects, so an Azure credential
 				// (one exact subject) there can only name the repository.
-				kind, _ := classifyIssuer(p.Issuer)
-				strict := !c.req.AllowNames && c.req.SubjectFormat == SubjectAuto && kind.immutableSubjects()
+				kind, _ := githubfacts.ClassifyIssuer(p.Issuer)
+				strict := !c.req.AllowNames && c.req.SubjectFormat == SubjectAuto && kind.ImmutableSubjects()
 				if f.Severity < trust.Low && !strict {
 					continue
 				}

@@ -3,7 +3,6 @@ package plan
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/internal/githubfacts"
 )
 
 // Cloud names the platform a plan is written for.
@@ -51,7 +51,7 @@ const (
 // Defaults and placeholders. A placeholder is reported in
 // [Plan.Placeholders] so that nobody applies it by accident.
 const (
-	DefaultIssuer           = "https://token.actions.githubusercontent.com"
+	DefaultIssuer           = githubfacts.DotComIssuer
 	DefaultAWSAudience      = "sts.amazonaws.com"
 	DefaultAWSChinaAudience = "sts.amazonaws.com.cn"
 	DefaultAzureAudience    = "api://AzureADTokenExchange"
@@ -146,9 +146,6 @@ var (
 	ownerRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$`)
 	repoRE     = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
 	idRE       = regexp.MustCompile(`^[1-9][0-9]{0,19}$`)
-	slugRE     = regexp.MustCompile(`^[A-Za-z0-9-]{1,100}$`)
-	gheHostRE  = regexp.MustCompile(`^token\.actions\.([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)\.ghe\.com$`)
-	hostRE     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$`)
 	accountRE  = regexp.MustCompile(`^[0-9]{12}$`)
 	roleNameRE = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 	// Project ids are 6–30 characters, optionally domain-scoped.
@@ -162,72 +159,6 @@ var (
 	shaRE          = regexp.MustCompile(`^[0-9a-f]{40}$`)
 	workflowPathRE = regexp.MustCompile(`^\.github/workflows/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*\.ya?ml$`)
 )
-
-// issuerKind classifies the accepted issuers.
-type issuerKind int
-
-const (
-	issuerGitHub     issuerKind = iota // token.actions.githubusercontent.com
-	issuerGitHubSlug                   // …/<enterprise slug>
-	issuerGHECom                       // token.actions.X.ghe.com[/X]
-	issuerGHES                         // https://HOST/_services/token
-)
-
-// immutableSubjects reports whether the issuer's platform issues immutable
-// subjects: github.com and GHE.com do, GHES does not (GitHub's rollout
-// excludes it).
-func (k issuerKind) immutableSubjects() bool { return k != issuerGHES }
-
-// classifyIssuer accepts only GitHub Actions issuers: the plan writes
-// GitHub's sub formats and claim names, which other issuers do not share.
-func classifyIssuer(issuer string) (issuerKind, error) {
-	const accepted = "expected https://token.actions.githubusercontent.com[/ENTERPRISE-SLUG], " +
-		"https://token.actions.SUBDOMAIN.ghe.com[/SUBDOMAIN] or https://HOST/_services/token (GHES)"
-	if !printable(issuer) {
-		return 0, fmt.Errorf("%q contains whitespace or control characters", issuer)
-	}
-	u, err := url.Parse(issuer)
-	if err != nil {
-		return 0, fmt.Errorf("not a URL: %w", err)
-	}
-	if u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" ||
-		strings.ContainsAny(issuer, "?#") || u.Opaque != "" || u.RawPath != "" {
-		return 0, fmt.Errorf("%q is not a plain https URL; %s", issuer, accepted)
-	}
-	if strings.HasSuffix(u.Path, "/") {
-		return 0, fmt.Errorf("%q must not end with a slash: the token's iss never does", issuer)
-	}
-	host := u.Host
-	if u.Port() != "" || !hostRE.MatchString(host) {
-		return 0, fmt.Errorf("host %q is not a plain lower-case DNS name; %s", host, accepted)
-	}
-	path := u.Path
-	switch {
-	case host == "token.actions.githubusercontent.com" && path == "":
-		return issuerGitHub, nil
-	case host == "token.actions.githubusercontent.com":
-		if slug := strings.TrimPrefix(path, "/"); slugRE.MatchString(slug) {
-			return issuerGitHubSlug, nil
-		}
-		return 0, fmt.Errorf("enterprise slug in %q must be one segment of [A-Za-z0-9-]", issuer)
-	case gheHostRE.MatchString(host):
-		sub := gheHostRE.FindStringSubmatch(host)[1]
-		if path == "" || path == "/"+sub {
-			return issuerGHECom, nil
-		}
-		return 0, fmt.Errorf("a GHE.com issuer's path is empty or /%s, got %q", sub, path)
-	case path == "/_services/token":
-		return issuerGHES, nil
-	}
-	return 0, fmt.Errorf("%q is not a GitHub Actions issuer; %s", issuer, accepted)
-}
-
-// hostPath is the issuer without its scheme: IAM's OIDC provider name and
-// condition-key prefix, "token.actions.githubusercontent.com/<slug>" for a
-// slug issuer (a condition on the bare host never applies there).
-func hostPath(issuer string) string {
-	return strings.TrimPrefix(issuer, "https://")
-}
 
 // printable reports whether s is non-empty and free of whitespace and
 // control characters.
@@ -306,9 +237,9 @@ func (r *Request) Validate() error {
 		}
 	}
 
-	kind := issuerGitHub
+	kind := githubfacts.DotCom
 	if r.Issuer != "" {
-		k, err := classifyIssuer(r.Issuer)
+		k, err := githubfacts.ClassifyIssuer(r.Issuer)
 		if err != nil {
 			add(flagErr("--issuer", "%v", err))
 		}
@@ -328,7 +259,7 @@ func (r *Request) Validate() error {
 		if r.RepositoryID == "" || r.OwnerID == "" {
 			add(flagErr("--subject-format", "immutable subjects carry the ids: pass --repository-id and --owner-id"))
 		}
-		if kind == issuerGHES {
+		if kind == githubfacts.GHES {
 			add(flagErr("--subject-format", "GHES does not issue immutable subjects; use name"))
 		}
 	default:

@@ -78,7 +78,7 @@ func scenarios() []scenario {
 		{
 			name: "trust policy denies", wantExit: exitDenied, wantSTSCalls: 1,
 			opts:      harnessOptions{trustedSubjects: []string{"repo:octo-org/octo-repo:environment:production"}},
-			wantInLog: []string{"AccessDenied", "repo:octo-org/octo-repo:ref:refs/heads/main", `:sub": "repo:octo-org/octo-repo:ref:refs/heads/main"`, "StringEquals", "job_workflow_ref"},
+			wantInLog: []string{"AccessDenied", "repo:octo-org/octo-repo:ref:refs/heads/main", `:sub": [`, `"repo:octo-org@123456/octo-repo@456789:ref:refs/heads/main",`, "StringEquals", "job_workflow_ref"},
 		},
 		{
 			name: "claim expectation fails before STS", wantExit: exitDenied, wantSTSCalls: 0,
