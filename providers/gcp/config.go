@@ -249,15 +249,6 @@ func stsAudience(workloadIdentityProvider string) string {
 	return "//" + iamService + "/" + workloadIdentityProvider
 }
 
-// poolResource is the provider's pool:
-// projects/N/locations/global/workloadIdentityPools/P.
-func poolResource(workloadIdentityProvider string) string {
-	if i := strings.LastIndex(workloadIdentityProvider, "/providers/"); i >= 0 {
-		return workloadIdentityProvider[:i]
-	}
-	return workloadIdentityProvider
-}
-
 var (
 	// Pool and provider ids are 4–32 characters of lowercase letters,
 	// digits and dashes; the project is given by number.

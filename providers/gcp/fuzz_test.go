@@ -44,9 +44,6 @@ func FuzzValidateWorkloadIdentityProvider(f *testing.F) {
 		if url.PathEscape(s) != strings.ReplaceAll(s, "/", "%2F") {
 			t.Fatalf("%q needs escaping in a URL path", s)
 		}
-		if poolResource(s)+"/providers/"+parts[7] != s {
-			t.Fatalf("poolResource(%q) = %q", s, poolResource(s))
-		}
 	})
 }
 
