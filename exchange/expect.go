@@ -2,9 +2,10 @@ package exchange
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 )
 
 // Expectation requires a claim to match one of its glob patterns.
@@ -19,7 +20,7 @@ type Expectation struct {
 // either.
 type Expectations []Expectation
 
-var claimNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$`)
+var claimNameRE = lazyre.New(`^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$`)
 
 // ParseExpectations reads `claim=pattern` lines. Blank lines and lines
 // starting with # are ignored. Patterns are globs where * matches any run of
@@ -39,7 +40,7 @@ func ParseExpectations(text string) (Expectations, error) {
 		switch {
 		case !ok:
 			return nil, InputError("expect-claims", "line %d: want claim=pattern, got %q", n+1, Sanitize(line))
-		case !claimNameRE.MatchString(claim):
+		case !claimNameRE().MatchString(claim):
 			return nil, InputError("expect-claims", "line %d: %q is not a claim name", n+1, Sanitize(claim))
 		case pattern == "":
 			return nil, InputError("expect-claims", "line %d: empty pattern for %q; use * to require only presence", n+1, claim)

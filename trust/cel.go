@@ -3,8 +3,9 @@ package trust
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
+
+	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 )
 
 // celToken is a lexeme of the CEL subset that attribute conditions use.
@@ -308,19 +309,19 @@ func regexAsGlob(re string) (string, bool, bool) {
 	return "", false, false
 }
 
-var regexMetaRE = regexp.MustCompile(`[.*+?()\[\]{}|^$]`)
+var regexMetaRE = lazyre.New(`[.*+?()\[\]{}|^$]`)
 
 // regexLiteral unescapes \. and the like and fails on real metacharacters.
 func regexLiteral(s string) (string, bool) {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c == '\\' && i+1 < len(s) && regexMetaRE.MatchString(s[i+1:i+2]) {
+		if c == '\\' && i+1 < len(s) && regexMetaRE().MatchString(s[i+1:i+2]) {
 			b.WriteByte(s[i+1])
 			i++
 			continue
 		}
-		if c == '\\' || regexMetaRE.MatchString(string(c)) {
+		if c == '\\' || regexMetaRE().MatchString(string(c)) {
 			return "", false
 		}
 		b.WriteByte(c)

@@ -6,9 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"unicode/utf8"
+
+	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 )
 
 // maxDepth bounds nesting. Trust documents nest five or six levels deep;
@@ -214,13 +215,13 @@ func (p *parser) array(n *node, depth int) error {
 	}
 }
 
-var plainKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var plainKeyRE = lazyre.New(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // memberPath appends key in dot notation when it is identifier-like and in
 // bracket notation with a JSON string otherwise, so condition keys such as
 // "token.actions.githubusercontent.com:sub" stay unambiguous.
 func memberPath(parent, key string) string {
-	if plainKeyRE.MatchString(key) {
+	if plainKeyRE().MatchString(key) {
 		return parent + "." + key
 	}
 	b, err := json.Marshal(key)

@@ -1,9 +1,10 @@
 package trust
 
 import (
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 
 	"github.com/oidc-exchange/oidc-exchange/internal/githubfacts"
 )
@@ -152,7 +153,7 @@ func broadContext(ctx string) bool {
 	return ctx == "" || ctx[0] == '*' || ctx[0] == '?'
 }
 
-var digitsRE = regexp.MustCompile(`^[0-9]+$`)
+var digitsRE = lazyre.New(`^[0-9]+$`)
 
 // classifyCustomSubject reads a customised sub made of key:value pairs
 // (PUT /repos/{owner}/{repo}/actions/oidc/customization/sub).
@@ -178,7 +179,7 @@ func classifyCustomSubject(s string, glob bool) subjectInfo {
 		anyWildcard = anyWildcard || wild
 		switch key {
 		case "repository_owner_id", "enterprise_id":
-			if !wild && digitsRE.MatchString(val) {
+			if !wild && digitsRE().MatchString(val) {
 				ownerPinned, info.byID = true, true
 			}
 		case "repository_owner", "enterprise":
@@ -186,7 +187,7 @@ func classifyCustomSubject(s string, glob bool) subjectInfo {
 				ownerPinned, info.named = true, true
 			}
 		case "repository_id":
-			if !wild && digitsRE.MatchString(val) {
+			if !wild && digitsRE().MatchString(val) {
 				ownerPinned, repoPinned, info.byID = true, true, true
 			}
 		case "repository", "repo":
@@ -244,7 +245,7 @@ func workflowRefProblem(v string, glob bool) (Severity, string) {
 		return High, "the workflow path " + path + " is a wildcard, so any matching workflow qualifies"
 	}
 	switch {
-	case shaRE.MatchString(ref):
+	case shaRE().MatchString(ref):
 		return 0, ""
 	case glob && hasWildcard(ref):
 		if strings.HasPrefix(ref, "refs/tags/") && len(ref) > len("refs/tags/") && !hasWildcard(ref[len("refs/tags/"):len("refs/tags/")+1]) {
@@ -258,7 +259,7 @@ func workflowRefProblem(v string, glob bool) (Severity, string) {
 	}
 }
 
-var shaRE = regexp.MustCompile(`^[0-9a-f]{40}$`)
+var shaRE = lazyre.New(`^[0-9a-f]{40}$`)
 
 // loc is where a finding points: a JSON path and a byte offset in doc.
 type loc struct {
@@ -358,7 +359,7 @@ func testScope(t claimTest) (sc scope, why string, byID, named, counts bool) {
 			switch {
 			case wild(v):
 				widen(scopeAnyRepo, "repository_id "+v+" is a pattern")
-			case !digitsRE.MatchString(v):
+			case !digitsRE().MatchString(v):
 				widen(scopeExact, "never matches")
 			default:
 				widen(scopeAnyRef, "repository_id "+v+" is pinned but not the ref")

@@ -1,8 +1,9 @@
 package migrate
 
 import (
-	"regexp"
 	"strings"
+
+	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
@@ -102,7 +103,7 @@ func line(n ast.Node) (int, int) {
 }
 
 // secretRE matches ${{ secrets.NAME }} and ${{ secrets['NAME'] }}.
-var secretRE = regexp.MustCompile(`secrets\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_-]*)|\[\s*['"]([A-Za-z_][A-Za-z0-9_-]*)['"]\s*\])`)
+var secretRE = lazyre.New(`secrets\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_-]*)|\[\s*['"]([A-Za-z_][A-Za-z0-9_-]*)['"]\s*\])`)
 
 // secretsIn returns the secret names an expression string references.
 func secretsIn(s string) []string {
@@ -110,7 +111,7 @@ func secretsIn(s string) []string {
 		return nil
 	}
 	var out []string
-	for _, m := range secretRE.FindAllStringSubmatch(s, -1) {
+	for _, m := range secretRE().FindAllStringSubmatch(s, -1) {
 		name := m[1]
 		if name == "" {
 			name = m[2]

@@ -2,9 +2,10 @@ package plan
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 
 	"github.com/oidc-exchange/oidc-exchange/internal/githubfacts"
 )
@@ -229,12 +230,12 @@ func (s *spec) commonNotes() {
 		"the trusted context: their tokens carry the base branch's ref.")
 }
 
-var nonNameRE = regexp.MustCompile(`[^a-z0-9-]+`)
+var nonNameRE = lazyre.New(`[^a-z0-9-]+`)
 
 // deriveWIFID makes a pool or provider id (4–32 of [a-z0-9-], not gcp-…)
 // from a name.
 func deriveWIFID(name string) string {
-	id := strings.Trim(nonNameRE.ReplaceAllString(strings.ToLower(name), "-"), "-")
+	id := strings.Trim(nonNameRE().ReplaceAllString(strings.ToLower(name), "-"), "-")
 	if len(id) < 4 || strings.HasPrefix(id, "gcp-") || !(id[0] >= 'a' && id[0] <= 'z') {
 		id = "gh-" + id
 	}
@@ -248,12 +249,12 @@ func deriveWIFID(name string) string {
 	return id
 }
 
-var nonFICRE = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
+var nonFICRE = lazyre.New(`[^A-Za-z0-9_-]+`)
 
 // deriveCredentialName makes an Entra credential name (3–120 of
 // [A-Za-z0-9_-], starting with a letter or digit).
 func deriveCredentialName(parts ...string) string {
-	name := strings.Trim(nonFICRE.ReplaceAllString(strings.Join(parts, "-"), "-"), "-_")
+	name := strings.Trim(nonFICRE().ReplaceAllString(strings.Join(parts, "-"), "-"), "-_")
 	if len(name) > 120 {
 		name = strings.TrimRight(name[:120], "-_")
 	}

@@ -29,7 +29,7 @@ func (s *spec) gcp() error {
 	p := s.plan
 	project := s.ProjectID
 	if project == "" {
-		if m := saRE.FindStringSubmatch(s.ServiceAccount); m != nil {
+		if m := saRE().FindStringSubmatch(s.ServiceAccount); m != nil {
 			project = m[1]
 		} else {
 			project = s.placeholder("--project", PlaceholderProjectID, "the GCP project id holding the pool and the service account")

@@ -1,9 +1,10 @@
 package plan
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 )
 
 // A small HCL writer producing what `terraform fmt` leaves unchanged:
@@ -36,7 +37,7 @@ type hclBlock struct {
 	Blocks []hclBlock
 }
 
-var hclIdentRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+var hclIdentRE = lazyre.New(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 
 func (b hclBlock) write(sb *strings.Builder, indent string) {
 	sb.WriteString(indent + b.Type)
@@ -83,7 +84,7 @@ func writeAttrs(sb *strings.Builder, indent string, attrs hclObject, inObject bo
 // keyOf renders an attribute name: block attributes are identifiers;
 // object keys are quoted unless they are plain identifiers.
 func keyOf(k string, inObject bool) string {
-	if inObject && !hclIdentRE.MatchString(k) {
+	if inObject && !hclIdentRE().MatchString(k) {
 		return hclString(k)
 	}
 	return k

@@ -3,11 +3,12 @@ package plan
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/internal/githubfacts"
@@ -143,21 +144,21 @@ type Request struct {
 }
 
 var (
-	ownerRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$`)
-	repoRE     = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
-	idRE       = regexp.MustCompile(`^[1-9][0-9]{0,19}$`)
-	accountRE  = regexp.MustCompile(`^[0-9]{12}$`)
-	roleNameRE = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+	ownerRE    = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9_-]{0,38}$`)
+	repoRE     = lazyre.New(`^[A-Za-z0-9._-]{1,100}$`)
+	idRE       = lazyre.New(`^[1-9][0-9]{0,19}$`)
+	accountRE  = lazyre.New(`^[0-9]{12}$`)
+	roleNameRE = lazyre.New(`^[\w+=,.@-]{1,64}$`)
 	// Project ids are 6–30 characters, optionally domain-scoped.
-	projectIDRE  = regexp.MustCompile(`^([a-z0-9][a-z0-9.-]{0,62}[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
-	projectNumRE = regexp.MustCompile(`^[1-9][0-9]{0,19}$`)
+	projectIDRE  = lazyre.New(`^([a-z0-9][a-z0-9.-]{0,62}[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
+	projectNumRE = lazyre.New(`^[1-9][0-9]{0,19}$`)
 	// Pool and provider ids: 4–32 of [a-z0-9-], not starting with gcp-.
-	wifIDRE        = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{2,30}[a-z0-9]$`)
-	saRE           = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]@([a-z][a-z0-9-]{4,28}[a-z0-9])\.iam\.gserviceaccount\.com$`)
-	uuidRE         = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	ficNameRE      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{2,119}$`)
-	shaRE          = regexp.MustCompile(`^[0-9a-f]{40}$`)
-	workflowPathRE = regexp.MustCompile(`^\.github/workflows/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*\.ya?ml$`)
+	wifIDRE        = lazyre.New(`^[a-z0-9][a-z0-9-]{2,30}[a-z0-9]$`)
+	saRE           = lazyre.New(`^[a-z][a-z0-9-]{4,28}[a-z0-9]@([a-z][a-z0-9-]{4,28}[a-z0-9])\.iam\.gserviceaccount\.com$`)
+	uuidRE         = lazyre.New(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	ficNameRE      = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9_-]{2,119}$`)
+	shaRE          = lazyre.New(`^[0-9a-f]{40}$`)
+	workflowPathRE = lazyre.New(`^\.github/workflows/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*\.ya?ml$`)
 )
 
 // printable reports whether s is non-empty and free of whitespace and
@@ -185,7 +186,7 @@ func (r *Request) Validate() error {
 	switch {
 	case r.Repository == "":
 		add(flagErr("--repository", "is required, e.g. octo-org/octo-repo"))
-	case !ok || !ownerRE.MatchString(owner) || !repoRE.MatchString(repo) || repo == "." || repo == "..":
+	case !ok || !ownerRE().MatchString(owner) || !repoRE().MatchString(repo) || repo == "." || repo == "..":
 		add(flagErr("--repository", "must be OWNER/REPO with GitHub's name characters ([A-Za-z0-9-] and [A-Za-z0-9._-]), got %q", exchange.Sanitize(r.Repository)))
 	}
 
@@ -204,10 +205,10 @@ func (r *Request) Validate() error {
 		}
 		add(flagErr(missing, "is required with the other id: the plan pins both the repository and its owner (gh api repos/%s --jq '.id, .owner.id')", exchange.Sanitize(r.Repository)))
 	default:
-		if !idRE.MatchString(r.RepositoryID) {
+		if !idRE().MatchString(r.RepositoryID) {
 			add(flagErr("--repository-id", "must be GitHub's numeric repository id, got %q", exchange.Sanitize(r.RepositoryID)))
 		}
-		if !idRE.MatchString(r.OwnerID) {
+		if !idRE().MatchString(r.OwnerID) {
 			add(flagErr("--owner-id", "must be GitHub's numeric owner id, got %q", exchange.Sanitize(r.OwnerID)))
 		}
 	}
@@ -297,28 +298,28 @@ func (r *Request) validateCloudFields() []error {
 	only("--client-id", r.ClientID, Azure)
 	only("--credential-name", r.CredentialName, Azure)
 
-	if r.AccountID != "" && !accountRE.MatchString(r.AccountID) {
+	if r.AccountID != "" && !accountRE().MatchString(r.AccountID) {
 		add(flagErr("--account-id", "must be 12 digits, got %q", exchange.Sanitize(r.AccountID)))
 	}
 	if r.Partition != "" && !slices.Contains([]string{"aws", "aws-cn", "aws-us-gov"}, r.Partition) {
 		add(flagErr("--partition", "must be aws, aws-cn or aws-us-gov, got %q", exchange.Sanitize(r.Partition)))
 	}
-	if r.RoleName != "" && !roleNameRE.MatchString(r.RoleName) {
+	if r.RoleName != "" && !roleNameRE().MatchString(r.RoleName) {
 		add(flagErr("--role-name", "must be 1–64 characters of [A-Za-z0-9_+=,.@-], got %q", exchange.Sanitize(r.RoleName)))
 	}
-	if r.ProjectID != "" && !projectIDRE.MatchString(r.ProjectID) {
+	if r.ProjectID != "" && !projectIDRE().MatchString(r.ProjectID) {
 		add(flagErr("--project", "must be a project id (6–30 of [a-z0-9-], starting with a letter), got %q", exchange.Sanitize(r.ProjectID)))
 	}
-	if r.ProjectNumber != "" && !projectNumRE.MatchString(r.ProjectNumber) {
+	if r.ProjectNumber != "" && !projectNumRE().MatchString(r.ProjectNumber) {
 		add(flagErr("--project-number", "must be the numeric project number (gcloud projects describe PROJECT --format='value(projectNumber)'), got %q", exchange.Sanitize(r.ProjectNumber)))
 	}
 	for _, f := range []struct{ flag, v string }{{"--pool", r.PoolID}, {"--provider", r.ProviderID}} {
-		if f.v != "" && (!wifIDRE.MatchString(f.v) || strings.HasPrefix(f.v, "gcp-")) {
+		if f.v != "" && (!wifIDRE().MatchString(f.v) || strings.HasPrefix(f.v, "gcp-")) {
 			add(flagErr(f.flag, "must be 4–32 of [a-z0-9-], not starting with gcp- or ending with -, got %q", exchange.Sanitize(f.v)))
 		}
 	}
 	if r.ServiceAccount != "" {
-		if m := saRE.FindStringSubmatch(r.ServiceAccount); m == nil {
+		if m := saRE().FindStringSubmatch(r.ServiceAccount); m == nil {
 			add(flagErr("--service-account", "must be a service account email NAME@PROJECT.iam.gserviceaccount.com, got %q", exchange.Sanitize(r.ServiceAccount)))
 		} else if r.ProjectID != "" && m[1] != r.ProjectID && !strings.HasSuffix(r.ProjectID, ":"+m[1]) {
 			// A service account of another project works, but the pool
@@ -327,10 +328,10 @@ func (r *Request) validateCloudFields() []error {
 			add(flagErr("--service-account", "belongs to project %q, not --project %q: plan in the service account's project", m[1], r.ProjectID))
 		}
 	}
-	if r.ClientID != "" && !uuidRE.MatchString(r.ClientID) {
+	if r.ClientID != "" && !uuidRE().MatchString(r.ClientID) {
 		add(flagErr("--client-id", "must be the application (client) id, a UUID, got %q", exchange.Sanitize(r.ClientID)))
 	}
-	if r.CredentialName != "" && !ficNameRE.MatchString(r.CredentialName) {
+	if r.CredentialName != "" && !ficNameRE().MatchString(r.CredentialName) {
 		add(flagErr("--credential-name", "must be 3–120 of [A-Za-z0-9_-], starting with a letter or digit, got %q", exchange.Sanitize(r.CredentialName)))
 	}
 	return errs
@@ -402,10 +403,10 @@ func validateEnvironment(env string) error {
 func validateJobWorkflowRef(jwr string) error {
 	path, ref, ok := strings.Cut(jwr, "@")
 	parts := strings.SplitN(path, "/", 3)
-	if !ok || len(parts) != 3 || !ownerRE.MatchString(parts[0]) || !repoRE.MatchString(parts[1]) || !workflowPathRE.MatchString(parts[2]) {
+	if !ok || len(parts) != 3 || !ownerRE().MatchString(parts[0]) || !repoRE().MatchString(parts[1]) || !workflowPathRE().MatchString(parts[2]) {
 		return fmt.Errorf("must be OWNER/REPO/.github/workflows/FILE.yml@REF, got %q", exchange.Sanitize(jwr))
 	}
-	if shaRE.MatchString(ref) {
+	if shaRE().MatchString(ref) {
 		return nil
 	}
 	if err := validateRef(ref, false); err != nil {

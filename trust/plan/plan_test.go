@@ -201,15 +201,15 @@ func TestSubjects(t *testing.T) {
 func TestDerivedNames(t *testing.T) {
 	t.Parallel()
 	for _, in := range []string{"a", "R", ".github", "gcp-tools", "9lives", strings.Repeat("long-name.", 10), "a..b__c"} {
-		if id := deriveWIFID(in); !wifIDRE.MatchString(id) || strings.HasPrefix(id, "gcp-") {
+		if id := deriveWIFID(in); !wifIDRE().MatchString(id) || strings.HasPrefix(id, "gcp-") {
 			t.Errorf("deriveWIFID(%q) = %q, not a valid pool/provider id", in, id)
 		}
 	}
 	long := strings.Repeat("e", 200)
-	if n := deriveCredentialName("github", "o", "r", "env-"+long); !ficNameRE.MatchString(n) {
+	if n := deriveCredentialName("github", "o", "r", "env-"+long); !ficNameRE().MatchString(n) {
 		t.Errorf("deriveCredentialName = %q, not a valid credential name", n)
 	}
-	if n := deriveCredentialName("github", "o", "r", "env-o'brien $HOME"); !ficNameRE.MatchString(n) {
+	if n := deriveCredentialName("github", "o", "r", "env-o'brien $HOME"); !ficNameRE().MatchString(n) {
 		t.Errorf("deriveCredentialName = %q, not a valid credential name", n)
 	}
 }

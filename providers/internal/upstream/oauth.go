@@ -6,9 +6,10 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
@@ -80,7 +81,7 @@ func (e *OAuthError) Temporary() bool {
 
 // oauthCodeRE accepts error codes of RFC 6749's shape and the vendors'
 // variants; anything else in "error" is not trusted as a code.
-var oauthCodeRE = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
+var oauthCodeRE = lazyre.New(`^[A-Za-z0-9_.:-]{1,64}$`)
 
 // ParseOAuthError builds an *OAuthError from an error answer. HTML pages
 // are not parsed at all; JSON bodies in RFC 6749's shape, Octopus's
@@ -106,7 +107,7 @@ func ParseOAuthError(status int, h http.Header, body []byte, scrub func(string) 
 	if json.Unmarshal(body, &doc) != nil {
 		return oe
 	}
-	if code, ok := doc.Error.(string); ok && oauthCodeRE.MatchString(code) {
+	if code, ok := doc.Error.(string); ok && oauthCodeRE().MatchString(code) {
 		oe.Code = code
 	}
 	desc, _ := doc.ErrorDescription.(string)

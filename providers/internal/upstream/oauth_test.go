@@ -140,7 +140,7 @@ func FuzzParseOAuthError(f *testing.F) {
 		if n := utf8.RuneCountInString(oe.Description); n > maxDescription {
 			t.Fatalf("description of %d characters", n)
 		}
-		if oe.Code != "" && !oauthCodeRE.MatchString(oe.Code) {
+		if oe.Code != "" && !oauthCodeRE().MatchString(oe.Code) {
 			t.Fatalf("code %q", oe.Code)
 		}
 		if oe.URI != "" && !strings.HasPrefix(oe.URI, "https://") {
