@@ -4,6 +4,7 @@
 //
 // The defaults of net/http are unsafe for a credential step: no overall
 // timeout, unbounded response reads and silent redirects. [New] fixes all
-// three; [Retry] replaces the "retry everything twelve times" habit of the
-// incumbent actions with a short, classified, jittered loop.
+// three. [Retry] is short, classified and jittered: only failures that a
+// later attempt can change are retried, within a bound that a CI token
+// outlives.
 package httpclient

@@ -10,8 +10,8 @@
 //     GetCallerIdentity call, which also removes the IAM eventual-consistency
 //     failures of that self-check.
 //   - allowed-account-ids is enforced before anything is returned, so a
-//     session in the wrong account is never exported (the incumbent checks
-//     after writing GITHUB_ENV).
+//     session in the wrong account is never exported: a check after
+//     GITHUB_ENV is written would leave its credentials to later steps.
 //   - Retries are few and classified by type: throttling, IDPCommunicationError,
 //     5xx and network failures are retried within about 20 seconds; every
 //     other STS code fails at once. The SDK's own retryer is switched off so

@@ -65,8 +65,9 @@ type serviceAccountImpersonation struct {
 // GOOGLE_APPLICATION_CREDENTIALS and refresh by themselves, fetching a
 // fresh CI token from src for every STS exchange, so long jobs do not
 // outlive a five-minute token (google-github-actions/auth #474). With a
-// service account it impersonates it for access-token-lifetime, which the
-// incumbent's files leave at the libraries' one-hour default.
+// service account it impersonates it for access-token-lifetime, which a
+// file without token_lifetime_seconds would leave at the libraries'
+// one-hour default.
 //
 // The content is a secret: src's headers carry the CI platform's request
 // token, which can mint tokens for the rest of the job. The file

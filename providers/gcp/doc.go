@@ -26,13 +26,14 @@
 // What it does differently from google-github-actions/auth, and why:
 //
 //   - The credentials file is handed to the CI edge only after the
-//     exchange succeeded (the incumbent writes it first and leaves it
-//     behind on failure), and it carries token_lifetime_seconds, so
+//     exchange succeeded, so a failed run leaves no file that later
+//     steps could mistake for working credentials, and it carries
+//     token_lifetime_seconds, so
 //     access-token-lifetime reaches client libraries too. It cannot carry
 //     an access boundary, so the two are refused together.
 //   - Retries are few and classified by type: 408, 429, 5xx and network
 //     failures of each call are retried within about 20 seconds; every
-//     other answer fails at once. The incumbent never retries these calls.
+//     other answer fails at once, because it will not change on a retry.
 //     The Google libraries add no loop of their own: the auth library and
 //     x/oauth2 make one request per call, and the generated IAM
 //     Credentials retry settings (503/504 for up to a minute) are cleared.

@@ -395,8 +395,8 @@ func (p *Provider) generateIDToken(ctx context.Context, id *exchange.Identity, r
 // for the subject's token (RFC 7523).
 func (p *Provider) delegate(ctx context.Context, id *exchange.Identity, req *exchange.Request, fed issued) (issued, error) {
 	now := p.now().UTC()
-	// Google refuses assertions valid for more than an hour; the
-	// incumbent passes access_token_lifetime through unclamped.
+	// Google refuses assertions valid for more than an hour, so a longer
+	// access-token-lifetime is clamped here rather than refused there.
 	life := min(p.lifetime, MaxDelegatedLifetime)
 	payload, err := json.Marshal(map[string]any{
 		"iss":   p.cfg.ServiceAccount,
