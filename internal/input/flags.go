@@ -12,21 +12,28 @@ import (
 // the flags parse nothing themselves, so a bad value is reported with
 // every other one, not as the first flag error.
 type FlagSet struct {
-	values map[string]*flagValue
+	values map[string]func() string
 	files  map[string]*string
 }
 
 // Bind declares the flags of specs on fs, with help from their doc lines.
 // A secret gets only its FileFlag: argv is visible to every process.
 func Bind(fs *flag.FlagSet, specs ...[]Spec) *FlagSet {
-	b := &FlagSet{values: map[string]*flagValue{}, files: map[string]*string{}}
+	b := &FlagSet{values: map[string]func() string{}, files: map[string]*string{}}
 	for _, list := range specs {
 		for i := range list {
 			s := &list[i]
 			if s.Flag != "" && !s.Secret {
-				v := &flagValue{kind: s.Kind}
-				b.values[s.Label()] = v
-				fs.Var(v, s.Flag, usage(s))
+				if s.Kind == Bool || s.Kind == List || s.Kind == Lines {
+					v := &flagValue{kind: s.Kind}
+					b.values[s.Label()] = v.value
+					fs.Var(v, s.Flag, usage(s))
+				} else {
+					// A plain string flag, so that the help shows
+					// "-region string"; Apply parses the value.
+					p := fs.String(s.Flag, "", usage(s))
+					b.values[s.Label()] = func() string { return *p }
+				}
 			}
 			if s.FileFlag != "" {
 				p := new(string)
@@ -81,7 +88,7 @@ func (b *FlagSet) Source(errf Errorf) Source {
 		if v == nil {
 			return "", b.files[label] != nil || len(s.Env) > 0, nil
 		}
-		val := v.value()
+		val := v()
 		if path, ok := strings.CutPrefix(val, "@"); ok && s.Kind == Text {
 			data, err := os.ReadFile(path)
 			if err != nil {

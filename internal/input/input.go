@@ -124,25 +124,12 @@ func Apply[C any](c *C, ins []Input[C], src Source, getenv func(string) string, 
 	var errs []error
 	for i := range ins {
 		in := &ins[i]
-		v, ok, err := src(&in.Spec)
+		v, ok, err := Value(&in.Spec, src, getenv)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if !ok {
-			continue
-		}
-		if v = normalize(in.Kind, v); v == "" {
-			for _, name := range in.Env {
-				if v = normalize(in.Kind, getenv(name)); v != "" {
-					break
-				}
-			}
-		}
-		if v == "" {
-			v = in.Default
-		}
-		if v == "" {
+		if !ok || v == "" {
 			continue
 		}
 		if err := in.Set(c, v); err != nil {
@@ -154,6 +141,26 @@ func Apply[C any](c *C, ins []Input[C], src Source, getenv func(string) string, 
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Value is the raw value of s: from src, else from its Env, else its
+// Default. ok is false when src does not offer s at all.
+func Value(s *Spec, src Source, getenv func(string) string) (v string, ok bool, err error) {
+	v, ok, err = src(s)
+	if err != nil || !ok {
+		return "", ok, err
+	}
+	if v = normalize(s.Kind, v); v == "" {
+		for _, name := range s.Env {
+			if v = normalize(s.Kind, getenv(name)); v != "" {
+				break
+			}
+		}
+	}
+	if v == "" {
+		v = s.Default
+	}
+	return v, true, nil
 }
 
 func normalize(k Kind, v string) string {

@@ -96,6 +96,10 @@ type Config struct {
 	RetryMaxAttempts int
 	// DisableRetry (disable-retry) makes exactly one call.
 	DisableRetry bool
+	// UnsetCurrentCredentials (unset-current-credentials) blanks the
+	// variables of [CleanupVariables] for later steps, also when the
+	// exchange fails. The CI edge does it; the provider ignores it.
+	UnsetCurrentCredentials bool
 
 	// HTTPClient is the hardened client from internal/httpclient; nil
 	// means a new one with the default limits. Infrastructure, not a user
@@ -172,7 +176,7 @@ func (c *Config) Validate() error {
 		add(validateEndpoint(c.STSEndpoint))
 	}
 	if c.RetryMaxAttempts < 0 {
-		add(exchange.InputError("retry-max-attempts", "%d must be at least 1 (use disable-retry to make a single call)", c.RetryMaxAttempts))
+		add(exchange.InputError("retry-max-attempts", "%d must be at least 1 (use %s to make a single call)", c.RetryMaxAttempts, exchange.Setting("disable-retry")))
 	}
 	return errors.Join(errs...)
 }

@@ -229,9 +229,9 @@ func (c *Config) Validate() error {
 	}
 	switch {
 	case c.URL != "" && c.Discovery != "":
-		add(exchange.InputError("broker-url", "exactly one of broker-url or broker-discovery, got both"))
+		add(exchange.InputError("broker-url", "exactly one of %s or %s, got both", exchange.Setting("broker-url"), exchange.Setting("broker-discovery")))
 	case c.URL == "" && c.Discovery == "":
-		add(exchange.InputError("broker-url", "exactly one of broker-url or broker-discovery, got neither"))
+		add(exchange.InputError("broker-url", "exactly one of %s or %s, got neither", exchange.Setting("broker-url"), exchange.Setting("broker-discovery")))
 	case c.URL != "":
 		_, err := parseEndpoint("broker-url", c.URL)
 		add(err)
@@ -272,7 +272,7 @@ func (c *Config) Validate() error {
 	add(validateParams(c.ExtraParams))
 	add(validateExportEnv(c.ExportEnv))
 	if c.RetryMaxAttempts < 0 {
-		add(exchange.InputError("retry-max-attempts", "%d must be at least 1 (use disable-retry to make a single call)", c.RetryMaxAttempts))
+		add(exchange.InputError("retry-max-attempts", "%d must be at least 1 (use %s to make a single call)", c.RetryMaxAttempts, exchange.Setting("disable-retry")))
 	}
 	return errors.Join(errs...)
 }
@@ -284,7 +284,7 @@ func (c *Config) validateClient() error {
 	}
 	hasSecret := !c.ClientSecret.IsZero()
 	if hasSecret && c.ClientID == "" {
-		errs = append(errs, exchange.InputError("broker-client-secret", "is set without broker-client-id; a secret authenticates a client id"))
+		errs = append(errs, exchange.InputError("broker-client-secret", "is set without %s; a secret authenticates a client id", exchange.Setting("broker-client-id")))
 	}
 	if hasSecret && strings.ContainsFunc(c.ClientSecret.Reveal(), unicode.IsControl) {
 		// Never quote the secret, not even sanitized.
@@ -294,11 +294,11 @@ func (c *Config) validateClient() error {
 	case "":
 	case ClientAuthBasic, ClientAuthPost:
 		if !hasSecret {
-			errs = append(errs, exchange.InputError("broker-client-auth", "%s needs broker-client-id and broker-client-secret", c.ClientAuth))
+			errs = append(errs, exchange.InputError("broker-client-auth", "%s needs %s and %s", c.ClientAuth, exchange.Setting("broker-client-id"), exchange.Setting("broker-client-secret")))
 		}
 	case ClientAuthNone:
 		if hasSecret {
-			errs = append(errs, exchange.InputError("broker-client-auth", "is none but broker-client-secret is set; the secret would not be sent: remove it or choose %s or %s", ClientAuthBasic, ClientAuthPost))
+			errs = append(errs, exchange.InputError("broker-client-auth", "is none but %s is set; the secret would not be sent: remove it or choose %s or %s", exchange.Setting("broker-client-secret"), ClientAuthBasic, ClientAuthPost))
 		}
 	default:
 		errs = append(errs, exchange.InputError("broker-client-auth", "unknown method %q, valid methods are %q", exchange.Sanitize(string(c.ClientAuth)), ClientAuths()))
@@ -438,7 +438,7 @@ func validateParam(p Param, where string) error {
 	norm := strings.ToLower(strings.NewReplacer("_", "", "-", "", ".", "", ":", "").Replace(p.Key))
 	if use, reserved := reservedParams[norm]; reserved {
 		if use != "" {
-			return exchange.InputError(input, "%s%q is sent by oidc-exchange itself; use %s instead", where, p.Key, use)
+			return exchange.InputError(input, "%s%q is sent by oidc-exchange itself; use %s instead", where, p.Key, exchange.Setting(use))
 		}
 		return exchange.InputError(input, "%s%q is sent by oidc-exchange itself and cannot be set", where, p.Key)
 	}

@@ -387,20 +387,20 @@ func (c *Config) Validate() error {
 	case TokenFormatAccessToken, TokenFormatNone:
 	case TokenFormatIDToken:
 		if !sa {
-			add(exchange.InputError("token-format", "id_token needs service-account: ID tokens are minted for a service account (direct federation has no ID tokens)"))
+			add(exchange.InputError("token-format", "id_token needs %s: ID tokens are minted for a service account (direct federation has no ID tokens)", exchange.Setting("service-account")))
 		}
 		if strings.TrimSpace(c.IDTokenAudience) == "" {
-			add(exchange.InputError("id-token-audience", "is required with token-format id_token, e.g. the URL of the Cloud Run service to call"))
+			add(exchange.InputError("id-token-audience", "is required with %s id_token, e.g. the URL of the Cloud Run service to call", exchange.Setting("token-format")))
 		}
 	default:
 		add(exchange.InputError("token-format", "%q is not access_token, id_token or none", string(c.TokenFormat)))
 	}
 	if format != TokenFormatIDToken {
 		if c.IDTokenAudience != "" {
-			add(exchange.InputError("id-token-audience", "is used only with token-format id_token"))
+			add(exchange.InputError("id-token-audience", "is used only with %s id_token", exchange.Setting("token-format")))
 		}
 		if c.IDTokenIncludeEmail {
-			add(exchange.InputError("id-token-include-email", "is used only with token-format id_token"))
+			add(exchange.InputError("id-token-include-email", "is used only with %s id_token", exchange.Setting("token-format")))
 		}
 	}
 	if c.IDTokenAudience != "" && !printable(c.IDTokenAudience) {
@@ -426,20 +426,20 @@ func (c *Config) Validate() error {
 	if c.AccessTokenSubject != "" {
 		add(ValidateEmail("access-token-subject", c.AccessTokenSubject))
 		if !sa {
-			add(exchange.InputError("access-token-subject", "needs service-account: domain-wide delegation is granted to a service account"))
+			add(exchange.InputError("access-token-subject", "needs %s: domain-wide delegation is granted to a service account", exchange.Setting("service-account")))
 		}
 		if format != TokenFormatAccessToken {
-			add(exchange.InputError("access-token-subject", "gives an access token; it needs token-format access_token"))
+			add(exchange.InputError("access-token-subject", "gives an access token; it needs %s access_token", exchange.Setting("token-format")))
 		}
 		if err == nil && lifetime > MaxDelegatedLifetime {
-			add(exchange.InputError("access-token-lifetime", "%s is too long for access-token-subject: Google issues domain-wide delegation tokens for at most 1h", lifetime))
+			add(exchange.InputError("access-token-lifetime", "%s is too long for %s: Google issues domain-wide delegation tokens for at most 1h", lifetime, exchange.Setting("access-token-subject")))
 		}
 	}
 	for _, d := range c.Delegates {
 		add(ValidateEmail("delegates", d))
 	}
 	if len(c.Delegates) > 0 && !sa {
-		add(exchange.InputError("delegates", "is an impersonation chain and needs service-account"))
+		add(exchange.InputError("delegates", "is an impersonation chain and needs %s", exchange.Setting("service-account")))
 	}
 
 	if c.AccessBoundary != "" {
@@ -447,9 +447,9 @@ func (c *Config) Validate() error {
 		add(berr)
 		switch {
 		case format != TokenFormatAccessToken:
-			add(exchange.InputError("access-boundary", "downscopes an access token; it needs token-format access_token"))
+			add(exchange.InputError("access-boundary", "downscopes an access token; it needs %s access_token", exchange.Setting("token-format")))
 		case c.AccessTokenSubject != "":
-			add(exchange.InputError("access-boundary", "cannot downscope a domain-wide delegation token; drop access-token-subject or access-boundary"))
+			add(exchange.InputError("access-boundary", "cannot downscope a domain-wide delegation token; drop %s or %s", exchange.Setting("access-token-subject"), exchange.Setting("access-boundary")))
 		}
 		if c.createCredentialsFile() {
 			add(exchange.InputError("access-boundary", "cannot be combined with a credentials file: an external_account file cannot carry the boundary, so later steps would refresh un-downscoped tokens from it; set create-credentials-file: false"))
@@ -466,7 +466,7 @@ func (c *Config) Validate() error {
 	add(validateEndpoint("iamcredentials-endpoint", c.IAMCredentialsEndpoint))
 	add(validateEndpoint("oauth2-endpoint", c.OAuth2Endpoint))
 	if c.RetryMaxAttempts < 0 {
-		add(exchange.InputError("retry-max-attempts", "%d must be at least 1 (use disable-retry to make a single call)", c.RetryMaxAttempts))
+		add(exchange.InputError("retry-max-attempts", "%d must be at least 1 (use %s to make a single call)", c.RetryMaxAttempts, exchange.Setting("disable-retry")))
 	}
 	return errors.Join(errs...)
 }

@@ -418,7 +418,7 @@ func TestActionInputsDeclared(t *testing.T) {
 		}
 		return ""
 	}
-	_, _ = readActionConfig(inputs{getenv: getenv}, getenv)
+	_, _ = readActionConfig(t.Context(), getenv, nil, nil)
 	for _, name := range read {
 		if _, ok := a.Inputs[name]; !ok {
 			t.Errorf("input %q is read but not declared in action.yml", name)

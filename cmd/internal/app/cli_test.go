@@ -14,6 +14,7 @@ import (
 
 	"github.com/oidc-exchange/oidc-exchange/cmd/internal/apptest"
 
+	"github.com/oidc-exchange/oidc-exchange/providers/broker"
 	"github.com/oidc-exchange/oidc-exchange/providers/broker/brokerfake"
 )
 
@@ -201,7 +202,7 @@ func TestCLIUsage(t *testing.T) {
 		{args: []string{"aws", "--help"}, wantExit: exitOK, wantOut: "--role-arn"},
 		{args: []string{"verify", "--help"}, wantExit: exitOK, wantOut: "-audience string"},
 		{args: []string{"demo"}, wantExit: exitInput, wantOut: "cmd/oidc-exchange-demo"},
-		{args: []string{"aws", "--role-arn", "nope", "--region", "eu-west-1"}, wantExit: exitInput, wantOut: "role-to-assume"},
+		{args: []string{"aws", "--role-arn", "nope", "--region", "eu-west-1"}, wantExit: exitInput, wantOut: "--role-arn: \"nope\" is not an ARN"},
 		{args: []string{"aws", "--format", "yaml"}, wantExit: exitInput, wantOut: "credential-process"},
 		{args: []string{"version"}, wantExit: exitOK, wantOut: "oidc-exchange"},
 		{args: []string{"help"}, wantExit: exitOK, wantOut: "Exit codes"},
@@ -293,7 +294,7 @@ func TestCLIBroker(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, format := range []string{"json", "env"} {
-		r := runCLI(t, map[string]string{brokerSecretEnv: apptest.BrokerSecret}, "", &hooks{retry: &fastRetry}, "broker",
+		r := runCLI(t, map[string]string{broker.EnvClientSecret: apptest.BrokerSecret}, "", &hooks{retry: &fastRetry}, "broker",
 			"--url", h.brkURL+brokerfake.TokenPath, "--audience", apptest.BrokerAudience, "--client-id", apptest.BrokerClient,
 			"--oidc-issuer", h.issuer.URL, "--token-file", tokenFile, "--format", format, "--request-format", "json-camel")
 		if r.err != nil {
