@@ -8,7 +8,10 @@ type Renamer interface {
 
 // Rename walks err's whole tree, errors.Join and wrapping alike, and
 // renames the settings of every [Renamer] in it. The errors are changed in
-// place: they are built for one run and not yet shown.
+// place: they are built for one run and not yet shown. A wrapper that
+// fixed its message when it was built (fmt.Errorf) keeps the old names in
+// its text, so settings' errors travel up joined (errors.Join), not
+// wrapped.
 func Rename(err error, rename func(setting string) string) {
 	if err == nil {
 		return
