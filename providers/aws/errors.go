@@ -148,7 +148,7 @@ func (p *Provider) transient(pe *exchange.ProviderError, err error, hint string)
 
 // finalError shapes what the retry loop returned for the caller.
 func (p *Provider) finalError(ctx context.Context, err error, attempts int) error {
-	role := p.display(p.cfg.RoleARN)
+	role := p.target
 	var pe *exchange.ProviderError
 	if !errors.As(err, &pe) {
 		return fmt.Errorf("assuming role %q: %w", role, err)
@@ -183,7 +183,7 @@ func (p *Provider) denialDetails(id *exchange.Identity, req *exchange.Request) s
 	var b strings.Builder
 	b.WriteString("Claims of this job's token:\n")
 	b.WriteString(exchange.ClaimsTable(id, claimsShownOnDenial...))
-	fmt.Fprintf(&b, "Role: %s\n", p.display(p.cfg.RoleARN))
+	fmt.Fprintf(&b, "Role: %s\n", p.target)
 	b.WriteString("A trust-policy condition that admits exactly this token:\n")
 	b.WriteString(suggestedCondition(req.IssuerOf(id), req.AudienceOf(id), id.Subject))
 	b.WriteString("Also pin the repository by its immutable ids where your trust policy can (repository_id")
