@@ -191,15 +191,6 @@ func (c *Config) scopes() []string {
 	return append([]string(nil), c.AccessTokenScopes...)
 }
 
-// lifetime is the parsed AccessTokenLifetime; call after Validate.
-func (c *Config) lifetime() time.Duration {
-	d, err := ParseLifetime(c.AccessTokenLifetime)
-	if err != nil || d == 0 {
-		return DefaultAccessTokenLifetime
-	}
-	return d
-}
-
 // stsTokenURL is where the STS exchange and the downscope exchange go.
 func (c *Config) stsTokenURL() string {
 	return endpointBase(c.STSEndpoint, "https://sts."+c.universe()) + "/v1/token"
@@ -370,6 +361,21 @@ func ParseLifetime(s string) (time.Duration, error) {
 // every problem at once. Errors wrap [exchange.ErrInvalidInput] and name the
 // input to fix.
 func (c *Config) Validate() error {
+	_, err := c.resolve()
+	return err
+}
+
+// resolved holds what validation parsed, so that nothing parses it again.
+type resolved struct {
+	// lifetime is AccessTokenLifetime, or its default.
+	lifetime time.Duration
+	// boundary is the parsed AccessBoundary, nil without one.
+	boundary *AccessBoundary
+}
+
+// resolve validates c like [Config.Validate] and returns what it parsed.
+func (c *Config) resolve() (resolved, error) {
+	r := resolved{lifetime: DefaultAccessTokenLifetime}
 	var errs []error
 	add := func(err error) {
 		if err != nil {
@@ -410,7 +416,10 @@ func (c *Config) Validate() error {
 	lifetime, err := ParseLifetime(c.AccessTokenLifetime)
 	if err != nil {
 		add(exchange.InputError("access-token-lifetime", "%v", err))
-	} else if lifetime > MaxAccessTokenLifetime {
+	} else if lifetime > 0 {
+		r.lifetime = lifetime
+	}
+	if lifetime > MaxAccessTokenLifetime {
 		add(exchange.InputError("access-token-lifetime", "%s is above IAM's maximum of 12h (43200s)", lifetime))
 	}
 
@@ -443,7 +452,8 @@ func (c *Config) Validate() error {
 	}
 
 	if c.AccessBoundary != "" {
-		_, berr := ParseAccessBoundary(c.AccessBoundary)
+		var berr error
+		r.boundary, berr = ParseAccessBoundary(c.AccessBoundary)
 		add(berr)
 		switch {
 		case format != TokenFormatAccessToken:
@@ -468,7 +478,7 @@ func (c *Config) Validate() error {
 	if c.RetryMaxAttempts < 0 {
 		add(exchange.InputError("retry-max-attempts", "%d must be at least 1 (use %s to make a single call)", c.RetryMaxAttempts, exchange.Setting("disable-retry")))
 	}
-	return errors.Join(errs...)
+	return r, errors.Join(errs...)
 }
 
 // printable reports whether s has no whitespace or control characters.

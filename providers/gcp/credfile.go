@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
@@ -73,9 +74,16 @@ type serviceAccountImpersonation struct {
 // impersonates the service account itself, not an access-token-subject
 // user, and it cannot carry an access boundary, so cfg must have none.
 func CredentialsFile(cfg Config, src *exchange.CredentialSource) (exchange.Secret, error) {
-	if err := cfg.Validate(); err != nil {
+	r, err := cfg.resolve()
+	if err != nil {
 		return exchange.Secret{}, err
 	}
+	return credentialsFile(&cfg, r.lifetime, src)
+}
+
+// credentialsFile renders the file for a validated cfg, whose
+// impersonated tokens live for lifetime.
+func credentialsFile(cfg *Config, lifetime time.Duration, src *exchange.CredentialSource) (exchange.Secret, error) {
 	if cfg.AccessBoundary != "" {
 		return exchange.Secret{}, exchange.InputError("access-boundary", "cannot be expressed in an external_account credentials file; later steps would refresh un-downscoped tokens from it")
 	}
@@ -93,7 +101,7 @@ func CredentialsFile(cfg Config, src *exchange.CredentialSource) (exchange.Secre
 	}
 	if cfg.ServiceAccount != "" {
 		doc.ServiceAccountImpersonationURL = cfg.impersonationURL()
-		doc.ServiceAccountImpersonation = &serviceAccountImpersonation{TokenLifetimeSeconds: int(cfg.lifetime().Seconds())}
+		doc.ServiceAccountImpersonation = &serviceAccountImpersonation{TokenLifetimeSeconds: int(lifetime.Seconds())}
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -135,7 +135,8 @@ var (
 
 // New validates cfg and returns a provider that calls Google.
 func New(cfg Config) (*Provider, error) {
-	if err := cfg.Validate(); err != nil {
+	r, err := cfg.resolve()
+	if err != nil {
 		return nil, err
 	}
 	httpClient := cfg.HTTPClient
@@ -177,7 +178,7 @@ func New(cfg Config) (*Provider, error) {
 	// outlive the CI token. Clearing them leaves one request per call and
 	// the timeout to the hardened HTTP client.
 	*iam.CallOptions = credentials.IamCredentialsCallOptions{}
-	return newProvider(cfg, clients{
+	return build(cfg, r, clients{
 		sts: &stsFederator{
 			client: oauthClient, tokenURL: cfg.stsTokenURL(),
 			audience: stsAudience(cfg.WorkloadIdentityProvider), universe: cfg.universe(),
@@ -193,16 +194,24 @@ func New(cfg Config) (*Provider, error) {
 // newProvider validates cfg and builds a provider around any clients;
 // tests pass fakes.
 func newProvider(cfg Config, c clients) (*Provider, error) {
-	if err := cfg.Validate(); err != nil {
+	r, err := cfg.resolve()
+	if err != nil {
 		return nil, err
 	}
+	return build(cfg, r, c)
+}
+
+// build makes the provider from a validated cfg and what validation
+// parsed.
+func build(cfg Config, r resolved, c clients) (*Provider, error) {
 	p := &Provider{
 		cfg:       cfg,
 		c:         c,
 		logger:    cfg.Logger,
 		now:       time.Now,
 		format:    cfg.tokenFormat(),
-		lifetime:  cfg.lifetime(),
+		lifetime:  r.lifetime,
+		boundary:  r.boundary,
 		scopes:    cfg.scopes(),
 		file:      cfg.createCredentialsFile(),
 		exportEnv: cfg.exportEnvironmentVariables(),
@@ -213,13 +222,6 @@ func newProvider(cfg Config, c clients) (*Provider, error) {
 	}
 	if p.projectID == "" {
 		p.projectID = ProjectIDFromServiceAccount(cfg.ServiceAccount)
-	}
-	if cfg.AccessBoundary != "" {
-		b, err := ParseAccessBoundary(cfg.AccessBoundary)
-		if err != nil {
-			return nil, err
-		}
-		p.boundary = b
 	}
 	attempts := cfg.RetryMaxAttempts
 	if attempts == 0 {
@@ -276,7 +278,7 @@ func (p *Provider) Exchange(ctx context.Context, id *exchange.Identity, req *exc
 	// returned, and so written, only once everything succeeded.
 	var files []exchange.File
 	if p.file {
-		content, err := CredentialsFile(p.cfg, req.CredentialSource)
+		content, err := credentialsFile(&p.cfg, p.lifetime, req.CredentialSource)
 		if err != nil {
 			return nil, err
 		}
