@@ -71,7 +71,8 @@ var (
 // New validates cfg and returns a provider. It makes no network call:
 // discovery, when configured, happens on the first exchange.
 func New(cfg Config) (*Provider, error) {
-	if err := cfg.Validate(); err != nil {
+	r, err := cfg.resolve()
+	if err != nil {
 		return nil, err
 	}
 	client := cfg.HTTPClient
@@ -106,19 +107,7 @@ func New(cfg Config) (*Provider, error) {
 			p.auth = ClientAuthBasic
 		}
 	}
-	if cfg.URL != "" {
-		u, err := parseEndpoint("broker-url", cfg.URL)
-		if err != nil {
-			return nil, err
-		}
-		p.endpoint = u
-	} else {
-		u, err := parseIssuer("broker-discovery", cfg.Discovery)
-		if err != nil {
-			return nil, err
-		}
-		p.issuer = u
-	}
+	p.endpoint, p.issuer = r.endpoint, r.issuer
 	p.policy = httpclient.DefaultPolicy()
 	p.policy.MaxAttempts = cmp.Or(cfg.RetryMaxAttempts, DefaultRetryMaxAttempts)
 	if cfg.DisableRetry {

@@ -221,6 +221,20 @@ var (
 // every problem at once. Errors wrap [exchange.ErrInvalidInput] and name
 // the input to fix.
 func (c *Config) Validate() error {
+	_, err := c.resolve()
+	return err
+}
+
+// resolved holds what validation parsed, so that nothing parses it again:
+// the token endpoint (URL) or the issuer whose metadata names it
+// (Discovery), exactly one of them.
+type resolved struct {
+	endpoint, issuer *url.URL
+}
+
+// resolve validates c like [Config.Validate] and returns what it parsed.
+func (c *Config) resolve() (resolved, error) {
+	var r resolved
 	var errs []error
 	add := func(err error) {
 		if err != nil {
@@ -233,10 +247,12 @@ func (c *Config) Validate() error {
 	case c.URL == "" && c.Discovery == "":
 		add(exchange.InputError("broker-url", "exactly one of %s or %s, got neither", exchange.Setting("broker-url"), exchange.Setting("broker-discovery")))
 	case c.URL != "":
-		_, err := parseEndpoint("broker-url", c.URL)
+		var err error
+		r.endpoint, err = parseEndpoint("broker-url", c.URL)
 		add(err)
 	default:
-		_, err := parseIssuer("broker-discovery", c.Discovery)
+		var err error
+		r.issuer, err = parseIssuer("broker-discovery", c.Discovery)
 		add(err)
 	}
 	for _, a := range c.Audiences {
@@ -274,7 +290,7 @@ func (c *Config) Validate() error {
 	if c.RetryMaxAttempts < 0 {
 		add(exchange.InputError("retry-max-attempts", "%d must be at least 1 (use %s to make a single call)", c.RetryMaxAttempts, exchange.Setting("disable-retry")))
 	}
-	return errors.Join(errs...)
+	return r, errors.Join(errs...)
 }
 
 func (c *Config) validateClient() error {
