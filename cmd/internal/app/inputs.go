@@ -15,7 +15,7 @@ import (
 type common struct {
 	provider     providers.Type
 	audience     string
-	issuer       string
+	issuer       exchange.Issuer
 	slug         string
 	expectations exchange.Expectations
 	auditLog     string
@@ -35,7 +35,7 @@ func commonInputs() []input.Input[common] {
 			Set: input.ToString(func(c *common) *string { return &c.audience })},
 		{Spec: input.Spec{Name: "oidc-issuer", Flag: "oidc-issuer",
 			Doc: "exact issuer the token must come from; default derived from GITHUB_SERVER_URL"},
-			Set: func(c *common, v string) error { c.issuer = v; return exchange.ValidateIssuer(v) }},
+			Set: func(c *common, v string) (err error) { c.issuer, err = exchange.ParseIssuer(v); return err }},
 		{Spec: input.Spec{Name: "oidc-enterprise-slug", Flag: "oidc-enterprise-slug",
 			Doc: "enterprise slug of a unique-issuer enterprise (GHEC or GHE.com), appended to the default issuer"},
 			Set: input.ToString(func(c *common) *string { return &c.slug })},
@@ -78,11 +78,14 @@ func (c *common) budget() time.Duration {
 // resolveIssuer picks the expected issuer: the setting, else the default
 // of the GitHub deployment the job runs on.
 func (c *common) resolveIssuer(getenv func(string) string) error {
-	if c.issuer != "" {
+	if c.issuer != (exchange.Issuer{}) {
 		return nil
 	}
-	var err error
-	c.issuer, err = github.DefaultIssuer(getenv("GITHUB_SERVER_URL"), c.slug)
+	s, err := github.DefaultIssuer(getenv("GITHUB_SERVER_URL"), c.slug)
+	if err != nil {
+		return err
+	}
+	c.issuer, err = exchange.ParseIssuer(s)
 	return err
 }
 

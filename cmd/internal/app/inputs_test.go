@@ -26,7 +26,7 @@ func TestReadActionConfig(t *testing.T) {
 		check   func(t *testing.T, c *actionConfig)
 	}{
 		{name: "minimal", check: func(t *testing.T, c *actionConfig) {
-			if c.provider != "aws" || c.audience != "sts.amazonaws.com" || c.issuer != "https://token.actions.githubusercontent.com" {
+			if c.provider != "aws" || c.audience != "sts.amazonaws.com" || c.issuer.String() != "https://token.actions.githubusercontent.com" {
 				t.Errorf("defaults: %+v", c)
 			}
 			if c.providerCfg.AWS.OutputEnvCredentials == nil || !*c.providerCfg.AWS.OutputEnvCredentials {
@@ -95,13 +95,13 @@ func TestReadActionConfig(t *testing.T) {
 		}},
 		{name: "negative timeout", env: map[string]string{"INPUT_ACTION-TIMEOUT-S": "-1"}, wantErr: []string{"action-timeout-s"}},
 		{name: "GHES issuer", env: map[string]string{"GITHUB_SERVER_URL": "https://ghes.example.com"}, check: func(t *testing.T, c *actionConfig) {
-			if c.issuer != "https://ghes.example.com/_services/token" {
+			if c.issuer.String() != "https://ghes.example.com/_services/token" {
 				t.Errorf("issuer = %q", c.issuer)
 			}
 		}},
 		{name: "GHE.com issuer with enterprise slug", env: map[string]string{"GITHUB_SERVER_URL": "https://octo.ghe.com", "INPUT_OIDC-ENTERPRISE-SLUG": "octo"},
 			check: func(t *testing.T, c *actionConfig) {
-				if c.issuer != "https://token.actions.octo.ghe.com/octo" {
+				if c.issuer.String() != "https://token.actions.octo.ghe.com/octo" {
 					t.Errorf("issuer = %q", c.issuer)
 				}
 			}},
