@@ -16,10 +16,10 @@ func Rename(err error, rename func(setting string) string) {
 	if err == nil {
 		return
 	}
-	if r, ok := err.(Renamer); ok { //nolint:errorlint // visits every node itself, errors.As would stop at the first
+	if r, ok := err.(Renamer); ok {
 		r.RenameSettings(rename)
 	}
-	switch x := err.(type) { //nolint:errorlint // as above
+	switch x := err.(type) { //nolint:errorlint // visits every node itself, errors.As would stop at the first
 	case interface{ Unwrap() []error }:
 		for _, e := range x.Unwrap() {
 			Rename(e, rename)
