@@ -86,9 +86,44 @@ func Explain(err error) string {
 	return ""
 }
 
-// InputError builds an ErrInvalidInput error naming the setting.
+// InputError builds an ErrInvalidInput error naming the setting. Other
+// settings the message names are passed as [Setting] arguments, so that
+// renaming (the CLI shows flags, not input names) reaches them too.
 func InputError(setting, format string, args ...any) error {
-	return fmt.Errorf("%s: %s: %w", setting, fmt.Sprintf(format, args...), ErrInvalidInput)
+	return &SettingError{Setting: setting, format: format, args: args}
+}
+
+// Setting names a setting inside an [InputError] message.
+type Setting string
+
+// SettingError is an invalid setting: "setting: message: invalid input".
+// It wraps [ErrInvalidInput].
+type SettingError struct {
+	// Setting is the name the user knows the setting by.
+	Setting string
+	format  string
+	args    []any
+}
+
+func (e *SettingError) Error() string {
+	return e.Setting + ": " + fmt.Sprintf(e.format, e.args...) + ": " + ErrInvalidInput.Error()
+}
+
+// Unwrap makes errors.Is(err, ErrInvalidInput) true.
+func (e *SettingError) Unwrap() error { return ErrInvalidInput }
+
+// SettingName returns the setting the error is about.
+func (e *SettingError) SettingName() string { return e.Setting }
+
+// RenameSettings renames the setting and every [Setting] in the message,
+// so that the CLI can name its flags.
+func (e *SettingError) RenameSettings(rename func(string) string) {
+	e.Setting = rename(e.Setting)
+	for i, a := range e.args {
+		if s, ok := a.(Setting); ok {
+			e.args[i] = Setting(rename(string(s)))
+		}
+	}
 }
 
 // ProviderError is a classified failure reported by an upstream service.

@@ -142,7 +142,7 @@ func TestPeekRefusesBeforeSigning(t *testing.T) {
 	t.Parallel()
 	is := grammarIssuer(t)
 	now := time.Now()
-	v, err := NewVerifier(VerifierConfig{Issuer: is.URL, Audience: grammarAudience, KeySet: is.KeySet(t.Context()), Now: func() time.Time { return now }})
+	v, err := NewVerifier(VerifierConfig{Issuer: Issuer{url: is.URL}, Audience: grammarAudience, KeySet: is.KeySet(t.Context()), Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func FuzzParseToken(f *testing.F) {
 func FuzzPeekClaims(f *testing.F) {
 	is := grammarIssuer(f)
 	now := time.Unix(1_800_000_000, 0)
-	v, err := NewVerifier(VerifierConfig{Issuer: is.URL, Audience: grammarAudience, KeySet: is.KeySet(f.Context()), Now: func() time.Time { return now }})
+	v, err := NewVerifier(VerifierConfig{Issuer: Issuer{url: is.URL}, Audience: grammarAudience, KeySet: is.KeySet(f.Context()), Now: func() time.Time { return now }})
 	if err != nil {
 		f.Fatal(err)
 	}

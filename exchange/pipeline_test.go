@@ -50,7 +50,7 @@ func newPipeline(t *testing.T, mint func(is *exchangetest.Issuer, aud string) st
 	f.exporter = &exchangetest.RecordingExporter{Events: f.events}
 	f.reporter = &exchangetest.RecordingReporter{Events: f.events}
 	v, err := exchange.NewVerifier(exchange.VerifierConfig{
-		Issuer: is.URL, Audience: testAudience, HTTPClient: httpclient.New(httpclient.Options{}),
+		Issuer: mustIssuer(t, is.URL), Audience: testAudience, HTTPClient: httpclient.New(httpclient.Options{}),
 		Retry: httpclient.Policy{MaxAttempts: 2, InitialDelay: time.Millisecond},
 	})
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 // VerifierConfig configures a [Verifier].
 type VerifierConfig struct {
 	// Issuer is the exact expected iss; discovery is fetched from it.
-	Issuer string
+	Issuer Issuer
 	// Audience is the exact aud the token must carry.
 	Audience string
 	// HTTPClient is the hardened client for discovery and JWKS. Required
@@ -53,8 +53,8 @@ type Verifier struct {
 // NewVerifier validates cfg and returns a verifier. No network call is made
 // until [Verifier.Warm] or [Verifier.Verify].
 func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
-	if err := ValidateIssuer(cfg.Issuer); err != nil {
-		return nil, err
+	if cfg.Issuer.url == "" {
+		return nil, InputError("oidc-issuer", "must not be empty")
 	}
 	if cfg.Audience == "" {
 		return nil, InputError("audience", "must not be empty")
@@ -72,10 +72,26 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 }
 
 // Issuer returns the expected issuer.
-func (v *Verifier) Issuer() string { return v.cfg.Issuer }
+func (v *Verifier) Issuer() string { return v.cfg.Issuer.url }
 
 // Audience returns the expected audience.
 func (v *Verifier) Audience() string { return v.cfg.Audience }
+
+// Issuer is an expected issuer that passed [ValidateIssuer]. Only
+// [ParseIssuer] makes one, so the issuer is checked once, where the
+// setting is read, and a [Verifier] can rely on it.
+type Issuer struct{ url string }
+
+// ParseIssuer validates s with [ValidateIssuer].
+func ParseIssuer(s string) (Issuer, error) {
+	if err := ValidateIssuer(s); err != nil {
+		return Issuer{}, err
+	}
+	return Issuer{url: s}, nil
+}
+
+// String returns the issuer's URL.
+func (i Issuer) String() string { return i.url }
 
 // ValidateIssuer accepts an https URL without query, fragment or userinfo,
 // or plain http on a loopback host (tests, the demo). A path is allowed
@@ -129,7 +145,7 @@ func (v *Verifier) Peek(raw string) (*Identity, error) {
 	if _, err := parseToken(raw); err != nil {
 		return nil, err
 	}
-	pv := oidc.NewVerifier(v.cfg.Issuer, noKeys{}, &oidc.Config{
+	pv := oidc.NewVerifier(v.cfg.Issuer.url, noKeys{}, &oidc.Config{
 		// Issuer and audience are compared right below so that a mismatch
 		// gets its own error; Verify checks both again with ClientID set.
 		SkipClientIDCheck: true,
@@ -153,7 +169,7 @@ func (v *Verifier) Peek(raw string) (*Identity, error) {
 		return nil, fmt.Errorf("%w: reading claims: %v", ErrTokenInvalid, err) //nolint:errorlint // shown, not wrapped: ErrTokenInvalid alone must classify it, whatever go-oidc wrapped
 	}
 	id := IdentityFromClaims(claims)
-	if id.Issuer != v.cfg.Issuer {
+	if id.Issuer != v.cfg.Issuer.url {
 		return id, fmt.Errorf("token issuer %q, expected %q (set oidc-issuer to match your GitHub deployment): %w",
 			Sanitize(id.Issuer), v.cfg.Issuer, ErrIssuerMismatch)
 	}
@@ -228,14 +244,14 @@ func (v *Verifier) discover(ctx context.Context) (*oidc.IDTokenVerifier, error) 
 		Now:                  v.cfg.Now,
 	}
 	if v.cfg.KeySet != nil {
-		return oidc.NewVerifier(v.cfg.Issuer, v.cfg.KeySet, config), nil
+		return oidc.NewVerifier(v.cfg.Issuer.url, v.cfg.KeySet, config), nil
 	}
 	client := httpclient.ClassifyTransientStatus(v.cfg.HTTPClient)
 	cctx := oidc.ClientContext(ctx, client)
 	var provider *oidc.Provider
 	err := httpclient.Retry(ctx, v.cfg.Retry, func(ctx context.Context, _ int) error {
 		var err error
-		provider, err = oidc.NewProvider(oidc.ClientContext(ctx, client), v.cfg.Issuer)
+		provider, err = oidc.NewProvider(oidc.ClientContext(ctx, client), v.cfg.Issuer.url)
 		return err
 	})
 	if err != nil {
@@ -262,7 +278,7 @@ func (v *Verifier) discover(ctx context.Context) (*oidc.IDTokenVerifier, error) 
 		return nil, fmt.Errorf("%w: jwks_uri of %s: %v", ErrTokenInvalid, v.cfg.Issuer, err) //nolint:errorlint // shown, not wrapped: ErrTokenInvalid alone must classify it, whatever go-oidc wrapped
 	}
 	keys := &retryingKeySet{remote: oidc.NewRemoteKeySet(cctx, meta.JWKSURI), policy: v.cfg.Retry}
-	return oidc.NewVerifier(v.cfg.Issuer, keys, config), nil
+	return oidc.NewVerifier(v.cfg.Issuer.url, keys, config), nil
 }
 
 // retryingKeySet retries JWKS fetches that failed transiently and records

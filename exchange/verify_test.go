@@ -69,7 +69,7 @@ func TestVerifyRealGitHubToken(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			v, err := exchange.NewVerifier(exchange.VerifierConfig{
-				Issuer: githubIssuer, Audience: tc.audience, KeySet: realGitHubKeySet(t),
+				Issuer: mustIssuer(t, githubIssuer), Audience: tc.audience, KeySet: realGitHubKeySet(t),
 				Now: func() time.Time { return tc.now },
 			})
 			if err != nil {
@@ -106,7 +106,7 @@ func TestVerifyRealGitHubTokenTampered(t *testing.T) {
 	}
 	tampered := parts[0] + "." + parts[1] + "." + string(sig)
 	v, err := exchange.NewVerifier(exchange.VerifierConfig{
-		Issuer: githubIssuer, Audience: "https://example.com", KeySet: realGitHubKeySet(t),
+		Issuer: mustIssuer(t, githubIssuer), Audience: "https://example.com", KeySet: realGitHubKeySet(t),
 		Now: func() time.Time { return time.Unix(1743246300, 0) },
 	})
 	if err != nil {
@@ -181,7 +181,7 @@ func TestVerifyWithDiscovery(t *testing.T) {
 			is := exchangetest.StartIssuer(t, tc.prefix)
 			is.FailNext(tc.failFirst)
 			v, err := exchange.NewVerifier(exchange.VerifierConfig{
-				Issuer: is.URL, Audience: aud, HTTPClient: httpclient.New(httpclient.Options{}), Retry: fastRetry(),
+				Issuer: mustIssuer(t, is.URL), Audience: aud, HTTPClient: httpclient.New(httpclient.Options{}), Retry: fastRetry(),
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -260,4 +260,14 @@ func FuzzValidateIssuer(f *testing.F) {
 			t.Fatalf("accepted non-http(s) %q", issuer)
 		}
 	})
+}
+
+// mustIssuer parses an issuer the test knows to be valid.
+func mustIssuer(t testing.TB, s string) exchange.Issuer {
+	t.Helper()
+	iss, err := exchange.ParseIssuer(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return iss
 }

@@ -51,7 +51,11 @@ func runPipeline(t *testing.T, is *exchangetest.Issuer, cfg broker.Config, j job
 		}
 		return sent
 	}}
-	verifier, err := exchange.NewVerifier(exchange.VerifierConfig{Issuer: is.URL, Audience: j.audience, HTTPClient: client, Now: now})
+	issuer, err := exchange.ParseIssuer(is.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier, err := exchange.NewVerifier(exchange.VerifierConfig{Issuer: issuer, Audience: j.audience, HTTPClient: client, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/internal/input"
 	"github.com/oidc-exchange/oidc-exchange/providers/aws"
 	"github.com/oidc-exchange/oidc-exchange/providers/broker"
 	"github.com/oidc-exchange/oidc-exchange/providers/gcp"
@@ -49,17 +50,53 @@ type Config struct {
 	Logger     *slog.Logger
 }
 
-// DefaultAudience is the audience a provider's cloud expects when the user
-// sets none. Brokers have none: each must demand its own.
-func DefaultAudience(t Type, cfg Config) string {
+// Audience is the audience to request from the CI platform: the one the
+// user set, else the one the provider's cloud expects. A broker has no
+// default: a token minted for a cloud must not be replayable to a broker,
+// nor the reverse, so the broker has to demand its own.
+func Audience(t Type, cfg Config, set string) (string, error) {
+	if set != "" {
+		return set, nil
+	}
 	switch t {
 	case AWS:
-		return aws.DefaultAudience(cfg.AWS.Region)
+		return aws.DefaultAudience(cfg.AWS.Region), nil
 	case GCP:
-		return gcp.DefaultAudience(cfg.GCP.WorkloadIdentityProvider)
+		return gcp.DefaultAudience(cfg.GCP.WorkloadIdentityProvider), nil
 	default:
-		return ""
+		return "", exchange.InputError("audience", "is required with provider %s: request the broker's own audience, so a token minted for a cloud cannot be replayed to it", t)
 	}
+}
+
+// Inputs lists the declarations of provider t's settings, for the flags,
+// the help and the tests that hold action.yml and the README against them.
+func Inputs(t Type) []input.Spec {
+	switch t {
+	case AWS:
+		return input.Specs(aws.Inputs())
+	case GCP:
+		return input.Specs(gcp.Inputs())
+	case Broker:
+		return input.Specs(broker.Inputs())
+	default:
+		return nil
+	}
+}
+
+// ReadConfig fills the settings of provider t from src through its table
+// and reports every malformed value at once; [New] then validates them.
+func ReadConfig(t Type, src input.Source, getenv func(string) string) (Config, error) {
+	var cfg Config
+	var err error
+	switch t {
+	case AWS:
+		err = input.Apply(&cfg.AWS, aws.Inputs(), src, getenv, exchange.InputError)
+	case GCP:
+		err = input.Apply(&cfg.GCP, gcp.Inputs(), src, getenv, exchange.InputError)
+	case Broker:
+		err = input.Apply(&cfg.Broker, broker.Inputs(), src, getenv, exchange.InputError)
+	}
+	return cfg, err
 }
 
 // New builds the provider named t.

@@ -46,15 +46,21 @@ func TestNew(t *testing.T) {
 	}
 }
 
-func TestDefaultAudience(t *testing.T) {
+func TestAudience(t *testing.T) {
 	t.Parallel()
 	for region, want := range map[string]string{"eu-west-1": "sts.amazonaws.com", "cn-north-1": "sts.amazonaws.com.cn"} {
-		if got := providers.DefaultAudience(providers.AWS, providers.Config{AWS: aws.Config{Region: region}}); got != want {
-			t.Errorf("DefaultAudience(%s) = %q, want %q", region, got, want)
+		if got, err := providers.Audience(providers.AWS, providers.Config{AWS: aws.Config{Region: region}}, ""); err != nil || got != want {
+			t.Errorf("Audience(%s) = %q, %v, want %q", region, got, err, want)
 		}
 	}
 	wip := "projects/123456789/locations/global/workloadIdentityPools/github/providers/octo-org"
-	if got := providers.DefaultAudience(providers.GCP, providers.Config{GCP: gcp.Config{WorkloadIdentityProvider: wip}}); got != "https://iam.googleapis.com/"+wip {
-		t.Errorf("DefaultAudience(gcp) = %q", got)
+	if got, err := providers.Audience(providers.GCP, providers.Config{GCP: gcp.Config{WorkloadIdentityProvider: wip}}, ""); err != nil || got != "https://iam.googleapis.com/"+wip {
+		t.Errorf("Audience(gcp) = %q, %v", got, err)
+	}
+	if got, err := providers.Audience(providers.Broker, providers.Config{}, "https://broker.example"); err != nil || got != "https://broker.example" {
+		t.Errorf("Audience(broker, set) = %q, %v", got, err)
+	}
+	if _, err := providers.Audience(providers.Broker, providers.Config{}, ""); !errors.Is(err, exchange.ErrInvalidInput) {
+		t.Errorf("Audience(broker, unset) = %v, want ErrInvalidInput", err)
 	}
 }

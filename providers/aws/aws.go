@@ -70,12 +70,15 @@ type stsAPI interface {
 // Provider exchanges a CI job's OIDC token for temporary AWS credentials
 // with STS AssumeRoleWithWebIdentity.
 type Provider struct {
-	cfg         Config
-	client      stsAPI
-	logger      *slog.Logger
-	retrier     *upstream.Retrier
-	session     *template.Template
-	inline      string
+	cfg     Config
+	client  stsAPI
+	logger  *slog.Logger
+	retrier *upstream.Retrier
+	session *template.Template
+	inline  string
+	// target is the role ARN as logs, errors and the audit record show
+	// it: with mask-aws-account-id, its account masked.
+	target      string
 	envCreds    bool
 	allowedAcct []string
 }
@@ -108,13 +111,10 @@ func New(cfg Config) (*Provider, error) {
 	return newProvider(cfg, sts.New(opts))
 }
 
-// newProvider validates cfg and builds a provider around any stsAPI; tests
+// newProvider validates cfg once and builds a provider around any stsAPI; tests
 // pass fakes.
 func newProvider(cfg Config, client stsAPI) (*Provider, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	inline, err := compactPolicy(cfg.InlineSessionPolicy)
+	r, err := cfg.resolve()
 	if err != nil {
 		return nil, err
 	}
@@ -139,9 +139,15 @@ func newProvider(cfg Config, client stsAPI) (*Provider, error) {
 		logger:      logger,
 		retrier:     upstream.NewRetrier("STS", cfg.RetryMaxAttempts, cfg.DisableRetry, logger),
 		session:     tmpl,
-		inline:      inline,
+		inline:      r.inline,
+		target:      cfg.RoleARN,
 		envCreds:    cfg.outputEnvCredentials(),
 		allowedAcct: slices.Clone(cfg.AllowedAccountIDs),
+	}
+	if cfg.MaskAccountID {
+		masked := r.role
+		masked.AccountID = "***"
+		p.target = masked.String()
 	}
 	return p, nil
 }
@@ -171,11 +177,11 @@ func (p *Provider) Exchange(ctx context.Context, id *exchange.Identity, req *exc
 	for _, a := range p.cfg.ManagedSessionPolicies {
 		in.PolicyArns = append(in.PolicyArns, types.PolicyDescriptorType{Arn: aws.String(a)})
 	}
-	p.logger.Debug("assuming role with web identity", "role", p.display(p.cfg.RoleARN), "session", session,
+	p.logger.Debug("assuming role with web identity", "role", p.target, "session", session,
 		"duration_seconds", p.cfg.DurationSeconds, "managed_policies", len(in.PolicyArns), "inline_policy", p.inline != "")
 
 	var out *sts.AssumeRoleWithWebIdentityOutput
-	err := p.retrier.Do(ctx, fmt.Sprintf("assuming role %q", p.display(p.cfg.RoleARN)), func(actx context.Context) error {
+	err := p.retrier.Do(ctx, fmt.Sprintf("assuming role %q", p.target), func(actx context.Context) error {
 		// Asked for on every attempt: the identity swaps in a fresh token
 		// when the held one is about to expire.
 		token, err := id.SubjectToken(actx)
@@ -237,7 +243,7 @@ func SanitizeSessionName(s string) string {
 // be able to name it.
 func (p *Provider) credentials(out *sts.AssumeRoleWithWebIdentityOutput, session string) (*exchange.Credentials, error) {
 	auditOnly := &exchange.Credentials{Provider: providerName, Audit: exchange.ProviderAudit{
-		Target: p.display(p.cfg.RoleARN), SessionName: session, SessionPolicySHA256: exchange.SHA256Hex(p.inline),
+		Target: p.target, SessionName: session, SessionPolicySHA256: exchange.SHA256Hex(p.inline),
 		Scopes: slices.Clone(p.cfg.ManagedSessionPolicies),
 	}}
 	if out == nil || out.Credentials == nil {
@@ -307,7 +313,7 @@ func (p *Provider) credentials(out *sts.AssumeRoleWithWebIdentityOutput, session
 		},
 		Expiry: expiry,
 		Audit: exchange.ProviderAudit{
-			Target:              p.display(p.cfg.RoleARN),
+			Target:              p.target,
 			SessionName:         session,
 			SessionPolicySHA256: exchange.SHA256Hex(p.inline),
 			CredentialSHA256:    keyID.SHA256(),
@@ -472,4 +478,4 @@ var _ exchange.Targeter = (*Provider)(nil)
 
 // Target is the role ARN, as the audit record shows it (account masked with
 // mask-aws-account-id), also when the exchange fails.
-func (p *Provider) Target() string { return p.display(p.cfg.RoleARN) }
+func (p *Provider) Target() string { return p.target }

@@ -95,6 +95,10 @@ type Config struct {
 	RetryMaxAttempts int
 	// DisableRetry (disable-retry) makes exactly one call.
 	DisableRetry bool
+	// UnsetCurrentCredentials (unset-current-credentials) blanks the
+	// variables of [CleanupVariables] for later steps, also when the
+	// exchange fails. The CI edge does it; the provider ignores it.
+	UnsetCurrentCredentials bool
 
 	// HTTPClient is the hardened client from internal/httpclient; nil
 	// means a new one with the default limits. Infrastructure, not a user
@@ -107,12 +111,6 @@ type Config struct {
 	// time.Now.
 	Now func() time.Time
 }
-
-// Bool returns a pointer to b, for [Config.OutputEnvCredentials].
-//
-// Go 1.26's new(b) does the same and is what new code writes; Bool stays
-// only while cmd still calls it.
-func Bool(b bool) *bool { return &b }
 
 // outputEnvCredentials resolves the nil default.
 func (c *Config) outputEnvCredentials() bool {
@@ -143,6 +141,21 @@ var (
 // every problem at once, so a workflow needs one fix-and-rerun, not one per
 // input. Errors wrap [exchange.ErrInvalidInput] and name the input to fix.
 func (c *Config) Validate() error {
+	_, err := c.resolve()
+	return err
+}
+
+// resolved holds what validation parsed, so that nothing parses it again.
+type resolved struct {
+	// role is the parsed RoleARN.
+	role arn.ARN
+	// inline is the compacted InlineSessionPolicy, as sent.
+	inline string
+}
+
+// resolve validates c like [Config.Validate] and returns what it parsed.
+func (c *Config) resolve() (resolved, error) {
+	var r resolved
 	var errs []error
 	add := func(err error) {
 		if err != nil {
@@ -155,14 +168,16 @@ func (c *Config) Validate() error {
 	case !regionRE.MatchString(c.Region):
 		add(exchange.InputError("aws-region", "%q is not a region name; use lowercase letters, digits and dashes, e.g. us-east-1", exchange.Sanitize(c.Region)))
 	}
-	add(validateRoleARN(c.RoleARN))
+	var err error
+	r.role, err = parseRoleARN(c.RoleARN)
+	add(err)
 	if c.SessionName != "" && !sessionNameRE.MatchString(c.SessionName) {
 		add(exchange.InputError("role-session-name", "%q must be 2–64 characters of letters, digits and +=,.@_-; leave it empty to name the session after the workflow run", exchange.Sanitize(c.SessionName)))
 	}
 	if d := c.DurationSeconds; d != 0 && (d < MinDurationSeconds || d > MaxDurationSeconds) {
 		add(exchange.InputError("role-duration-seconds", "%d is outside %d–%d; the role's MaxSessionDuration may lower the maximum further", d, MinDurationSeconds, MaxDurationSeconds))
 	}
-	_, err := compactPolicy(c.InlineSessionPolicy)
+	r.inline, err = compactPolicy(c.InlineSessionPolicy)
 	add(err)
 	add(validatePolicyARNs(c.ManagedSessionPolicies))
 	for _, id := range c.AllowedAccountIDs {
@@ -175,31 +190,31 @@ func (c *Config) Validate() error {
 		add(err)
 	}
 	if c.RetryMaxAttempts < 0 {
-		add(exchange.InputError("retry-max-attempts", "%d must be at least 1 (use disable-retry to make a single call)", c.RetryMaxAttempts))
+		add(exchange.InputError("retry-max-attempts", "%d must be at least 1 (use %s to make a single call)", c.RetryMaxAttempts, exchange.Setting("disable-retry")))
 	}
-	return errors.Join(errs...)
+	return r, errors.Join(errs...)
 }
 
-func validateRoleARN(s string) error {
+func parseRoleARN(s string) (arn.ARN, error) {
 	const input = "role-to-assume"
 	if s == "" {
-		return exchange.InputError(input, "is required, e.g. arn:aws:iam::111122223333:role/deploy")
+		return arn.ARN{}, exchange.InputError(input, "is required, e.g. arn:aws:iam::111122223333:role/deploy")
 	}
 	if !arn.IsARN(s) {
-		return exchange.InputError(input, "%q is not an ARN; give the full role ARN (arn:aws:iam::<account>:role/<name>): with OIDC there are no source credentials whose account could complete a bare role name", s)
+		return arn.ARN{}, exchange.InputError(input, "%q is not an ARN; give the full role ARN (arn:aws:iam::<account>:role/<name>): with OIDC there are no source credentials whose account could complete a bare role name", s)
 	}
 	a, err := arn.Parse(s)
 	switch {
 	case err != nil:
-		return exchange.InputError(input, "%q is not a valid ARN: %v", s, err)
+		return arn.ARN{}, exchange.InputError(input, "%q is not a valid ARN: %v", s, err)
 	case a.Partition == "" || a.Service != "iam" || a.Region != "":
-		return exchange.InputError(input, "%q is not an IAM ARN; want arn:<partition>:iam::<account>:role/<name>", s)
+		return arn.ARN{}, exchange.InputError(input, "%q is not an IAM ARN; want arn:<partition>:iam::<account>:role/<name>", s)
 	case !accountIDRE.MatchString(a.AccountID):
-		return exchange.InputError(input, "%q does not have a 12-digit account id", s)
+		return arn.ARN{}, exchange.InputError(input, "%q does not have a 12-digit account id", s)
 	case !roleResourceRE.MatchString(a.Resource):
-		return exchange.InputError(input, "%q does not name a role; want arn:%s:iam::%s:role/<name>", s, a.Partition, a.AccountID)
+		return arn.ARN{}, exchange.InputError(input, "%q does not name a role; want arn:%s:iam::%s:role/<name>", s, a.Partition, a.AccountID)
 	}
-	return nil
+	return a, nil
 }
 
 func validatePolicyARNs(arns []string) error {

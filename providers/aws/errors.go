@@ -148,7 +148,7 @@ func (p *Provider) denialDetails(id *exchange.Identity, req *exchange.Request) s
 	var b strings.Builder
 	b.WriteString("Claims of this job's token:\n")
 	b.WriteString(exchange.ClaimsTable(id, githubfacts.DenialClaims()...))
-	fmt.Fprintf(&b, "Role: %s\n", p.display(p.cfg.RoleARN))
+	fmt.Fprintf(&b, "Role: %s\n", p.target)
 	suggestion, err := plan.Suggest(plan.Request{Cloud: plan.AWS}, req.IssuerOf(id), req.AudienceOf(id), id)
 	if err != nil {
 		fmt.Fprintf(&b, "No trust-policy condition is suggested: %v.", err)

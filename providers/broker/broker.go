@@ -67,7 +67,8 @@ var (
 // New validates cfg and returns a provider. It makes no network call:
 // discovery, when configured, happens on the first exchange.
 func New(cfg Config) (*Provider, error) {
-	if err := cfg.Validate(); err != nil {
+	r, err := cfg.resolve()
+	if err != nil {
 		return nil, err
 	}
 	client := cfg.HTTPClient
@@ -102,19 +103,7 @@ func New(cfg Config) (*Provider, error) {
 			p.auth = ClientAuthBasic
 		}
 	}
-	if cfg.URL != "" {
-		u, err := upstream.ParseEndpoint("broker-url", cfg.URL, upstream.QueryAllowed)
-		if err != nil {
-			return nil, err
-		}
-		p.endpoint = u
-	} else {
-		u, err := upstream.ParseEndpoint("broker-discovery", cfg.Discovery, upstream.NoQuery)
-		if err != nil {
-			return nil, err
-		}
-		p.issuer = u
-	}
+	p.endpoint, p.issuer = r.endpoint, r.issuer
 	p.retrier = upstream.NewRetrier("broker", cmp.Or(cfg.RetryMaxAttempts, DefaultRetryMaxAttempts), cfg.DisableRetry, p.logger)
 	return p, nil
 }

@@ -221,6 +221,20 @@ var (
 // every problem at once. Errors wrap [exchange.ErrInvalidInput] and name
 // the input to fix.
 func (c *Config) Validate() error {
+	_, err := c.resolve()
+	return err
+}
+
+// resolved holds what validation parsed, so that nothing parses it again:
+// the token endpoint (URL) or the issuer whose metadata names it
+// (Discovery), exactly one of them.
+type resolved struct {
+	endpoint, issuer *url.URL
+}
+
+// resolve validates c like [Config.Validate] and returns what it parsed.
+func (c *Config) resolve() (resolved, error) {
+	var r resolved
 	var errs []error
 	add := func(err error) {
 		if err != nil {
@@ -229,14 +243,16 @@ func (c *Config) Validate() error {
 	}
 	switch {
 	case c.URL != "" && c.Discovery != "":
-		add(exchange.InputError("broker-url", "exactly one of broker-url or broker-discovery, got both"))
+		add(exchange.InputError("broker-url", "exactly one of %s or %s, got both", exchange.Setting("broker-url"), exchange.Setting("broker-discovery")))
 	case c.URL == "" && c.Discovery == "":
-		add(exchange.InputError("broker-url", "exactly one of broker-url or broker-discovery, got neither"))
+		add(exchange.InputError("broker-url", "exactly one of %s or %s, got neither", exchange.Setting("broker-url"), exchange.Setting("broker-discovery")))
 	case c.URL != "":
-		_, err := upstream.ParseEndpoint("broker-url", c.URL, upstream.QueryAllowed)
+		var err error
+		r.endpoint, err = upstream.ParseEndpoint("broker-url", c.URL, upstream.QueryAllowed)
 		add(err)
 	default:
-		_, err := upstream.ParseEndpoint("broker-discovery", c.Discovery, upstream.NoQuery)
+		var err error
+		r.issuer, err = upstream.ParseEndpoint("broker-discovery", c.Discovery, upstream.NoQuery)
 		add(err)
 	}
 	for _, a := range c.Audiences {
@@ -272,9 +288,9 @@ func (c *Config) Validate() error {
 	add(validateParams(c.ExtraParams))
 	add(validateExportEnv(c.ExportEnv))
 	if c.RetryMaxAttempts < 0 {
-		add(exchange.InputError("retry-max-attempts", "%d must be at least 1 (use disable-retry to make a single call)", c.RetryMaxAttempts))
+		add(exchange.InputError("retry-max-attempts", "%d must be at least 1 (use %s to make a single call)", c.RetryMaxAttempts, exchange.Setting("disable-retry")))
 	}
-	return errors.Join(errs...)
+	return r, errors.Join(errs...)
 }
 
 func (c *Config) validateClient() error {
@@ -284,7 +300,7 @@ func (c *Config) validateClient() error {
 	}
 	hasSecret := !c.ClientSecret.IsZero()
 	if hasSecret && c.ClientID == "" {
-		errs = append(errs, exchange.InputError("broker-client-secret", "is set without broker-client-id; a secret authenticates a client id"))
+		errs = append(errs, exchange.InputError("broker-client-secret", "is set without %s; a secret authenticates a client id", exchange.Setting("broker-client-id")))
 	}
 	if hasSecret && strings.ContainsFunc(c.ClientSecret.Reveal(), unicode.IsControl) {
 		// Never quote the secret, not even sanitized.
@@ -294,11 +310,11 @@ func (c *Config) validateClient() error {
 	case "":
 	case ClientAuthBasic, ClientAuthPost:
 		if !hasSecret {
-			errs = append(errs, exchange.InputError("broker-client-auth", "%s needs broker-client-id and broker-client-secret", c.ClientAuth))
+			errs = append(errs, exchange.InputError("broker-client-auth", "%s needs %s and %s", c.ClientAuth, exchange.Setting("broker-client-id"), exchange.Setting("broker-client-secret")))
 		}
 	case ClientAuthNone:
 		if hasSecret {
-			errs = append(errs, exchange.InputError("broker-client-auth", "is none but broker-client-secret is set; the secret would not be sent: remove it or choose %s or %s", ClientAuthBasic, ClientAuthPost))
+			errs = append(errs, exchange.InputError("broker-client-auth", "is none but %s is set; the secret would not be sent: remove it or choose %s or %s", exchange.Setting("broker-client-secret"), ClientAuthBasic, ClientAuthPost))
 		}
 	default:
 		errs = append(errs, exchange.InputError("broker-client-auth", "unknown method %q, valid methods are %q", exchange.Sanitize(string(c.ClientAuth)), ClientAuths()))
@@ -409,7 +425,7 @@ func validateParam(p Param, where string) error {
 	norm := strings.ToLower(strings.NewReplacer("_", "", "-", "", ".", "", ":", "").Replace(p.Key))
 	if use, reserved := reservedParams[norm]; reserved {
 		if use != "" {
-			return exchange.InputError(input, "%s%q is sent by oidc-exchange itself; use %s instead", where, p.Key, use)
+			return exchange.InputError(input, "%s%q is sent by oidc-exchange itself; use %s instead", where, p.Key, exchange.Setting(use))
 		}
 		return exchange.InputError(input, "%s%q is sent by oidc-exchange itself and cannot be set", where, p.Key)
 	}

@@ -158,12 +158,6 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Bool returns a pointer to b, for the *bool fields of [Config].
-//
-// Go 1.26's new(b) does the same and is what new code writes; Bool stays
-// only while cmd still calls it.
-func Bool(b bool) *bool { return &b }
-
 func (c *Config) createCredentialsFile() bool {
 	return c.CreateCredentialsFile == nil || *c.CreateCredentialsFile
 }
@@ -191,15 +185,6 @@ func (c *Config) scopes() []string {
 		return []string{DefaultScope}
 	}
 	return append([]string(nil), c.AccessTokenScopes...)
-}
-
-// lifetime is the parsed AccessTokenLifetime; call after Validate.
-func (c *Config) lifetime() time.Duration {
-	d, err := ParseLifetime(c.AccessTokenLifetime)
-	if err != nil || d == 0 {
-		return DefaultAccessTokenLifetime
-	}
-	return d
 }
 
 // stsTokenURL is where the STS exchange and the downscope exchange go.
@@ -363,6 +348,21 @@ func ParseLifetime(s string) (time.Duration, error) {
 // every problem at once. Errors wrap [exchange.ErrInvalidInput] and name the
 // input to fix.
 func (c *Config) Validate() error {
+	_, err := c.resolve()
+	return err
+}
+
+// resolved holds what validation parsed, so that nothing parses it again.
+type resolved struct {
+	// lifetime is AccessTokenLifetime, or its default.
+	lifetime time.Duration
+	// boundary is the parsed AccessBoundary, nil without one.
+	boundary *AccessBoundary
+}
+
+// resolve validates c like [Config.Validate] and returns what it parsed.
+func (c *Config) resolve() (resolved, error) {
+	r := resolved{lifetime: DefaultAccessTokenLifetime}
 	var errs []error
 	add := func(err error) {
 		if err != nil {
@@ -380,20 +380,20 @@ func (c *Config) Validate() error {
 	case TokenFormatAccessToken, TokenFormatNone:
 	case TokenFormatIDToken:
 		if !sa {
-			add(exchange.InputError("token-format", "id_token needs service-account: ID tokens are minted for a service account (direct federation has no ID tokens)"))
+			add(exchange.InputError("token-format", "id_token needs %s: ID tokens are minted for a service account (direct federation has no ID tokens)", exchange.Setting("service-account")))
 		}
 		if strings.TrimSpace(c.IDTokenAudience) == "" {
-			add(exchange.InputError("id-token-audience", "is required with token-format id_token, e.g. the URL of the Cloud Run service to call"))
+			add(exchange.InputError("id-token-audience", "is required with %s id_token, e.g. the URL of the Cloud Run service to call", exchange.Setting("token-format")))
 		}
 	default:
 		add(exchange.InputError("token-format", "%q is not access_token, id_token or none", string(c.TokenFormat)))
 	}
 	if format != TokenFormatIDToken {
 		if c.IDTokenAudience != "" {
-			add(exchange.InputError("id-token-audience", "is used only with token-format id_token"))
+			add(exchange.InputError("id-token-audience", "is used only with %s id_token", exchange.Setting("token-format")))
 		}
 		if c.IDTokenIncludeEmail {
-			add(exchange.InputError("id-token-include-email", "is used only with token-format id_token"))
+			add(exchange.InputError("id-token-include-email", "is used only with %s id_token", exchange.Setting("token-format")))
 		}
 	}
 	if c.IDTokenAudience != "" && !printable(c.IDTokenAudience) {
@@ -403,7 +403,10 @@ func (c *Config) Validate() error {
 	lifetime, err := ParseLifetime(c.AccessTokenLifetime)
 	if err != nil {
 		add(exchange.InputError("access-token-lifetime", "%v", err))
-	} else if lifetime > MaxAccessTokenLifetime {
+	} else if lifetime > 0 {
+		r.lifetime = lifetime
+	}
+	if lifetime > MaxAccessTokenLifetime {
 		add(exchange.InputError("access-token-lifetime", "%s is above IAM's maximum of 12h (43200s)", lifetime))
 	}
 
@@ -419,30 +422,31 @@ func (c *Config) Validate() error {
 	if c.AccessTokenSubject != "" {
 		add(ValidateEmail("access-token-subject", c.AccessTokenSubject))
 		if !sa {
-			add(exchange.InputError("access-token-subject", "needs service-account: domain-wide delegation is granted to a service account"))
+			add(exchange.InputError("access-token-subject", "needs %s: domain-wide delegation is granted to a service account", exchange.Setting("service-account")))
 		}
 		if format != TokenFormatAccessToken {
-			add(exchange.InputError("access-token-subject", "gives an access token; it needs token-format access_token"))
+			add(exchange.InputError("access-token-subject", "gives an access token; it needs %s access_token", exchange.Setting("token-format")))
 		}
 		if err == nil && lifetime > MaxDelegatedLifetime {
-			add(exchange.InputError("access-token-lifetime", "%s is too long for access-token-subject: Google issues domain-wide delegation tokens for at most 1h", lifetime))
+			add(exchange.InputError("access-token-lifetime", "%s is too long for %s: Google issues domain-wide delegation tokens for at most 1h", lifetime, exchange.Setting("access-token-subject")))
 		}
 	}
 	for _, d := range c.Delegates {
 		add(ValidateEmail("delegates", d))
 	}
 	if len(c.Delegates) > 0 && !sa {
-		add(exchange.InputError("delegates", "is an impersonation chain and needs service-account"))
+		add(exchange.InputError("delegates", "is an impersonation chain and needs %s", exchange.Setting("service-account")))
 	}
 
 	if c.AccessBoundary != "" {
-		_, berr := ParseAccessBoundary(c.AccessBoundary)
+		var berr error
+		r.boundary, berr = ParseAccessBoundary(c.AccessBoundary)
 		add(berr)
 		switch {
 		case format != TokenFormatAccessToken:
-			add(exchange.InputError("access-boundary", "downscopes an access token; it needs token-format access_token"))
+			add(exchange.InputError("access-boundary", "downscopes an access token; it needs %s access_token", exchange.Setting("token-format")))
 		case c.AccessTokenSubject != "":
-			add(exchange.InputError("access-boundary", "cannot downscope a domain-wide delegation token; drop access-token-subject or access-boundary"))
+			add(exchange.InputError("access-boundary", "cannot downscope a domain-wide delegation token; drop %s or %s", exchange.Setting("access-token-subject"), exchange.Setting("access-boundary")))
 		}
 		if c.createCredentialsFile() {
 			add(exchange.InputError("access-boundary", "cannot be combined with a credentials file: an external_account file cannot carry the boundary, so later steps would refresh un-downscoped tokens from it; set create-credentials-file: false"))
@@ -459,9 +463,9 @@ func (c *Config) Validate() error {
 	add(validateEndpoint("iamcredentials-endpoint", c.IAMCredentialsEndpoint))
 	add(validateEndpoint("oauth2-endpoint", c.OAuth2Endpoint))
 	if c.RetryMaxAttempts < 0 {
-		add(exchange.InputError("retry-max-attempts", "%d must be at least 1 (use disable-retry to make a single call)", c.RetryMaxAttempts))
+		add(exchange.InputError("retry-max-attempts", "%d must be at least 1 (use %s to make a single call)", c.RetryMaxAttempts, exchange.Setting("disable-retry")))
 	}
-	return errors.Join(errs...)
+	return r, errors.Join(errs...)
 }
 
 // printable reports whether s has no whitespace or control characters.

@@ -217,7 +217,8 @@ func TestValidateMessages(t *testing.T) {
 func TestDefaults(t *testing.T) {
 	t.Parallel()
 	c := validConfig()
-	if err := c.Validate(); err != nil {
+	r, err := c.resolve()
+	if err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]any{
@@ -227,7 +228,7 @@ func TestDefaults(t *testing.T) {
 		"iamcredentials": c.iamCredentialsEndpoint(),
 		"oauth2":         c.oauth2TokenURL(),
 		"format":         string(c.tokenFormat()),
-		"lifetime":       c.lifetime().String(),
+		"lifetime":       r.lifetime.String(),
 		"scopes":         c.scopes(),
 		"file":           c.createCredentialsFile(),
 		"export":         c.exportEnvironmentVariables(),

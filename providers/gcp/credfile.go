@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
@@ -60,7 +61,8 @@ type serviceAccountImpersonation struct {
 	TokenLifetimeSeconds int `json:"token_lifetime_seconds"`
 }
 
-// CredentialsFile renders the external_account credentials file for cfg:
+// credentialsFile renders the external_account credentials file for a
+// validated cfg, whose impersonated tokens live for lifetime:
 // Google's client libraries and gcloud read it through
 // GOOGLE_APPLICATION_CREDENTIALS and refresh by themselves, fetching a
 // fresh CI token from src for every STS exchange, so long jobs do not
@@ -73,10 +75,7 @@ type serviceAccountImpersonation struct {
 // token, which can mint tokens for the rest of the job. The file
 // impersonates the service account itself, not an access-token-subject
 // user, and it cannot carry an access boundary, so cfg must have none.
-func CredentialsFile(cfg Config, src *exchange.CredentialSource) (exchange.Secret, error) {
-	if err := cfg.Validate(); err != nil {
-		return exchange.Secret{}, err
-	}
+func credentialsFile(cfg *Config, lifetime time.Duration, src *exchange.CredentialSource) (exchange.Secret, error) {
 	if cfg.AccessBoundary != "" {
 		return exchange.Secret{}, exchange.InputError("access-boundary", "cannot be expressed in an external_account credentials file; later steps would refresh un-downscoped tokens from it")
 	}
@@ -94,7 +93,7 @@ func CredentialsFile(cfg Config, src *exchange.CredentialSource) (exchange.Secre
 	}
 	if cfg.ServiceAccount != "" {
 		doc.ServiceAccountImpersonationURL = cfg.impersonationURL()
-		doc.ServiceAccountImpersonation = &serviceAccountImpersonation{TokenLifetimeSeconds: int(cfg.lifetime().Seconds())}
+		doc.ServiceAccountImpersonation = &serviceAccountImpersonation{TokenLifetimeSeconds: int(lifetime.Seconds())}
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -52,7 +52,7 @@ func TestCredentialsFileGolden(t *testing.T) {
 			t.Parallel()
 			c := validConfig()
 			tt.edit(&c)
-			got, err := CredentialsFile(c, tt.src)
+			got, err := credentialsFileFor(c, tt.src)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -92,7 +92,7 @@ func TestCredentialsFileErrors(t *testing.T) {
 			t.Parallel()
 			c := validConfig()
 			tt.edit(&c)
-			_, err := CredentialsFile(c, tt.src)
+			_, err := credentialsFileFor(c, tt.src)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("CredentialsFile() = %v, want an error about %q", err, tt.want)
 			}
@@ -122,7 +122,7 @@ func TestCredentialsFileRefreshes(t *testing.T) {
 		Headers:   map[string]exchange.Secret{"Authorization": exchange.NewSecret("Bearer " + requestToken)},
 		JSONField: "value",
 	}
-	content, err := CredentialsFile(cfg, src)
+	content, err := credentialsFileFor(cfg, src)
 	if err != nil {
 		t.Fatal(err)
 	}

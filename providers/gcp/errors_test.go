@@ -338,7 +338,7 @@ func (f federatorFunc) Federate(ctx context.Context, subject externalaccount.Sub
 
 func fakeProvider(t *testing.T, sts federatorFunc) *Provider {
 	t.Helper()
-	p, err := newProvider(Config{WorkloadIdentityProvider: testProvider, CreateCredentialsFile: new(false)}, clients{sts: sts})
+	p, err := newProvider(Config{WorkloadIdentityProvider: testProvider, CreateCredentialsFile: new(false)}, &clients{sts: sts})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -133,9 +133,11 @@ var (
 
 // New validates cfg and returns a provider that calls Google.
 func New(cfg Config) (*Provider, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
+	return newProvider(cfg, nil)
+}
+
+// googleClients are the real clients, for a validated cfg.
+func googleClients(cfg Config) (clients, error) {
 	httpClient := cfg.HTTPClient
 	if httpClient == nil {
 		httpClient = httpclient.New(httpclient.Options{})
@@ -148,11 +150,11 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.STSEndpoint != "" {
 		from, err := url.Parse("https://sts." + cfg.universe() + "/v1/token")
 		if err != nil {
-			return nil, fmt.Errorf("building the default STS URL: %w", err)
+			return clients{}, fmt.Errorf("building the default STS URL: %w", err)
 		}
 		to, err := url.Parse(cfg.stsTokenURL())
 		if err != nil {
-			return nil, fmt.Errorf("parsing sts-endpoint: %w", err)
+			return clients{}, fmt.Errorf("parsing sts-endpoint: %w", err)
 		}
 		downscopeClient = httpclient.WrapTransport(oauthClient, func(rt http.RoundTripper) http.RoundTripper {
 			return rewriteURL{base: rt, from: from, to: to}
@@ -168,14 +170,14 @@ func New(cfg Config) (*Provider, error) {
 		option.WithLogger(discardLogger),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("creating the IAM Credentials client: %w", err)
+		return clients{}, fmt.Errorf("creating the IAM Credentials client: %w", err)
 	}
 	// The generated defaults retry 503 and 504 for up to 60 seconds with
 	// their own backoff; inside our loop that would multiply attempts and
 	// outlive the CI token. Clearing them leaves one request per call and
 	// the timeout to the hardened HTTP client.
 	*iam.CallOptions = credentials.IamCredentialsCallOptions{}
-	return newProvider(cfg, clients{
+	return clients{
 		sts: &stsFederator{
 			client: oauthClient, tokenURL: cfg.stsTokenURL(),
 			audience: stsAudience(cfg.WorkloadIdentityProvider), universe: cfg.universe(),
@@ -185,22 +187,37 @@ func New(cfg Config) (*Provider, error) {
 		idTokens:     iam,
 		signer:       iam,
 		jwtBearer:    &oauthJWTBearer{client: oauthClient, tokenURL: cfg.oauth2TokenURL()},
-	})
+	}, nil
 }
 
-// newProvider validates cfg and builds a provider around any clients;
-// tests pass fakes.
-func newProvider(cfg Config, c clients) (*Provider, error) {
-	if err := cfg.Validate(); err != nil {
+// newProvider validates cfg, once, and builds a provider around c, or
+// around Google's clients when c is nil (New); tests pass fakes.
+func newProvider(cfg Config, c *clients) (*Provider, error) {
+	r, err := cfg.resolve()
+	if err != nil {
 		return nil, err
 	}
+	if c == nil {
+		real, err := googleClients(cfg)
+		if err != nil {
+			return nil, err
+		}
+		c = &real
+	}
+	return build(cfg, r, *c)
+}
+
+// build makes the provider from a validated cfg and what validation
+// parsed.
+func build(cfg Config, r resolved, c clients) (*Provider, error) {
 	p := &Provider{
 		cfg:       cfg,
 		c:         c,
 		logger:    cfg.Logger,
 		now:       time.Now,
 		format:    cfg.tokenFormat(),
-		lifetime:  cfg.lifetime(),
+		lifetime:  r.lifetime,
+		boundary:  r.boundary,
 		scopes:    cfg.scopes(),
 		file:      cfg.createCredentialsFile(),
 		exportEnv: cfg.exportEnvironmentVariables(),
@@ -211,13 +228,6 @@ func newProvider(cfg Config, c clients) (*Provider, error) {
 	}
 	if p.projectID == "" {
 		p.projectID = ProjectIDFromServiceAccount(cfg.ServiceAccount)
-	}
-	if cfg.AccessBoundary != "" {
-		b, err := ParseAccessBoundary(cfg.AccessBoundary)
-		if err != nil {
-			return nil, err
-		}
-		p.boundary = b
 	}
 	p.retrier = upstream.NewRetrier("Google", cmp.Or(cfg.RetryMaxAttempts, DefaultRetryMaxAttempts), cfg.DisableRetry, p.logger)
 	return p, nil
@@ -261,7 +271,7 @@ func (p *Provider) Exchange(ctx context.Context, id *exchange.Identity, req *exc
 	// returned, and so written, only once everything succeeded.
 	var files []exchange.File
 	if p.file {
-		content, err := CredentialsFile(p.cfg, req.CredentialSource)
+		content, err := credentialsFile(&p.cfg, p.lifetime, req.CredentialSource)
 		if err != nil {
 			return nil, err
 		}

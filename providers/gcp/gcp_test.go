@@ -458,7 +458,7 @@ func TestExchangeCredentialsFile(t *testing.T) {
 				t.Fatalf("got %d files, want 1", len(creds.Files))
 			}
 			f := creds.Files[0]
-			want, err := CredentialsFile(cfg, src)
+			want, err := credentialsFileFor(cfg, src)
 			if err != nil {
 				t.Fatal(err)
 			}

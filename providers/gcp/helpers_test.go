@@ -164,3 +164,13 @@ func assertNoSecrets(t *testing.T, what, s string, secrets ...string) {
 		}
 	}
 }
+
+// credentialsFileFor validates cfg and renders its credentials file, as
+// the provider does after a successful exchange.
+func credentialsFileFor(cfg Config, src *exchange.CredentialSource) (exchange.Secret, error) {
+	r, err := cfg.resolve()
+	if err != nil {
+		return exchange.Secret{}, err
+	}
+	return credentialsFile(&cfg, r.lifetime, src)
+}

@@ -408,29 +408,6 @@ func TestPostSkipCleanup(t *testing.T) {
 	}
 }
 
-// TestActionInputsDeclared: every input the code reads is declared in
-// action.yml, so the runner passes it (undeclared inputs never arrive).
-func TestActionInputsDeclared(t *testing.T) {
-	t.Parallel()
-	a := githubtest.LoadAction(t, "../../../action.yml")
-	var read []string
-	getenv := func(k string) string {
-		if name, ok := strings.CutPrefix(k, "INPUT_"); ok {
-			read = append(read, strings.ToLower(name))
-		}
-		return ""
-	}
-	_, _ = readActionConfig(inputs{getenv: getenv}, getenv)
-	for _, name := range read {
-		if _, ok := a.Inputs[name]; !ok {
-			t.Errorf("input %q is read but not declared in action.yml", name)
-		}
-	}
-	if a.Runs.PostEntrypoint != "/"+postEntrypointName {
-		t.Errorf("post-entrypoint %q, want /%s", a.Runs.PostEntrypoint, postEntrypointName)
-	}
-}
-
 func TestExitCodes(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

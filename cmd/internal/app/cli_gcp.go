@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
-	"time"
 
 	"github.com/oidc-exchange/oidc-exchange/ci/shell"
 	"github.com/oidc-exchange/oidc-exchange/exchange"
@@ -14,75 +12,36 @@ import (
 )
 
 func runGCP(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "gcp", "Exchange the CI token through Workload Identity Federation (optionally impersonating a service account)\n"+
+	c := newProviderCommand(e, providers.GCP, "Exchange the CI token through Workload Identity Federation (optionally impersonating a service account)\n"+
 		"and print the token, or an external_account credentials file.\n"+
 		"Example: oidc-exchange gcp --workload-identity-provider projects/N/locations/global/workloadIdentityPools/P/providers/X \\\n"+
-		"           --service-account deployer@my-project.iam.gserviceaccount.com --format json")
-	var tf tokenFlags
-	tf.register(fs)
-	var c gcp.Config
-	var scopes, delegates, expect multiFlag
-	var format, tokenFormat, boundary, auditLog, output string
-	var timeout time.Duration
-	fs.StringVar(&c.WorkloadIdentityProvider, "workload-identity-provider", "", "projects/N/locations/global/workloadIdentityPools/P/providers/X (required)")
-	fs.StringVar(&c.ServiceAccount, "service-account", "", "service account email to impersonate (default: direct federation)")
-	fs.StringVar(&tf.audience, "audience", "", "audience to request (default https://iam.googleapis.com/<provider>)")
-	fs.StringVar(&format, "format", string(shell.FormatJSON), "output format: json, env or external-account")
-	fs.StringVar(&tokenFormat, "token-format", string(gcp.TokenFormatAccessToken), "access_token, id_token or none")
-	fs.StringVar(&c.AccessTokenLifetime, "access-token-lifetime", "", "impersonated token lifetime, e.g. 3600s")
-	fs.Var(&scopes, "access-token-scope", "OAuth scope (repeatable; default cloud-platform)")
-	fs.StringVar(&c.AccessTokenSubject, "access-token-subject", "", "user for domain-wide delegation")
-	fs.Var(&delegates, "delegate", "service account in the impersonation chain (repeatable)")
-	fs.StringVar(&c.IDTokenAudience, "id-token-audience", "", "audience of the ID token (token-format id_token)")
-	fs.BoolVar(&c.IDTokenIncludeEmail, "id-token-include-email", false, "include the email in the ID token")
-	fs.StringVar(&boundary, "access-boundary", "", "Credential Access Boundary JSON or bucket=…:role=… lines, or @FILE")
-	fs.StringVar(&c.ProjectID, "project-id", "", "project id (default from the service account)")
-	fs.StringVar(&c.Universe, "universe", "", "universe domain (default googleapis.com)")
-	fs.StringVar(&c.STSEndpoint, "sts-endpoint", "", "STS endpoint URL (default https://sts.<universe>)")
-	fs.StringVar(&c.IAMCredentialsEndpoint, "iamcredentials-endpoint", "", "IAM Credentials endpoint URL")
-	fs.StringVar(&c.OAuth2Endpoint, "oauth2-endpoint", "", "OAuth 2.0 endpoint URL for domain-wide delegation")
-	fs.IntVar(&c.RetryMaxAttempts, "retry-max-attempts", gcp.DefaultRetryMaxAttempts, "attempts for transient failures")
-	fs.BoolVar(&c.DisableRetry, "disable-retry", false, "never retry")
-	fs.Var(&expect, "expect-claim", "claim=pattern the token must match before it is sent (repeatable)")
-	fs.StringVar(&auditLog, "audit-log", "", "append the audit record to this file")
-	fs.StringVar(&output, "output", "", "write the output to this new file (mode 0600) instead of stdout; use it for external-account")
-	fs.DurationVar(&timeout, "timeout", exchange.DefaultRunBudget, "overall time limit of the run")
-	if err := parseFlags(fs, args); err != nil {
+		"           --service-account deployer@my-project.iam.gserviceaccount.com --format json",
+		shell.FormatJSON, "json, env or external-account")
+	output := c.fs.String("output", "", "write the output to this new file (mode 0600) instead of stdout; use it for external-account")
+	if err := parseFlags(c.fs, args); err != nil {
 		return err
 	}
-	sf, err := shell.ParseFormat(format)
+	sf, err := shell.ParseFormat(c.format)
 	if err != nil {
 		return err
 	}
 	if sf == shell.FormatCredentialProcess {
 		return exchange.InputError("format", "credential-process is AWS's format; use json, env or external-account")
 	}
-	if strings.HasPrefix(boundary, "@") {
-		b, err := os.ReadFile(boundary[1:])
-		if err != nil {
-			return exchange.InputError("access-boundary", "reading %s: %v", boundary[1:], err)
-		}
-		boundary = string(b)
-	}
-	c.AccessBoundary = strings.TrimSpace(boundary)
-	c.TokenFormat = gcp.TokenFormat(tokenFormat)
-	c.AccessTokenScopes = scopes
-	c.Delegates = delegates
-	// Only --format external-account asks for the file; the shell never
-	// gets project variables pointing at a file it did not ask for.
-	c.CreateCredentialsFile = gcp.Bool(sf == shell.FormatExternalAccount)
-	c.ExportEnvironmentVariables = gcp.Bool(true)
-	if err := c.Validate(); err != nil {
-		return err
-	}
 	var exporter exchange.Exporter = &shell.Renderer{Format: sf, W: e.stdout}
-	if output != "" {
-		exporter = &privateFileExporter{path: output, renderer: &shell.Renderer{Format: sf}}
+	if *output != "" {
+		exporter = &privateFileExporter{path: *output, renderer: &shell.Renderer{Format: sf}}
 	}
 	if sf == shell.FormatEnv {
 		exporter = &tokenEnvExporter{next: exporter}
 	}
-	return runProvider(ctx, e, &tf, expect, timeout, auditLog, providers.GCP, providers.Config{GCP: c}, exporter)
+	return c.run(ctx, func(cfg *providers.Config) {
+		// Only --format external-account asks for the file; the shell
+		// never gets project variables pointing at a file it did not ask
+		// for. These two inputs have no flags: the format decides.
+		cfg.GCP.CreateCredentialsFile = new(sf == shell.FormatExternalAccount)
+		cfg.GCP.ExportEnvironmentVariables = new(true)
+	}, exporter)
 }
 
 // tokenEnvExporter adds the issued access token under the variables gcloud

@@ -14,6 +14,7 @@ import (
 
 	"github.com/oidc-exchange/oidc-exchange/cmd/internal/apptest"
 
+	"github.com/oidc-exchange/oidc-exchange/providers/broker"
 	"github.com/oidc-exchange/oidc-exchange/providers/broker/brokerfake"
 )
 
@@ -201,8 +202,21 @@ func TestCLIUsage(t *testing.T) {
 		{args: []string{"aws", "--help"}, wantExit: exitOK, wantOut: "--role-arn"},
 		{args: []string{"verify", "--help"}, wantExit: exitOK, wantOut: "-audience string"},
 		{args: []string{"demo"}, wantExit: exitInput, wantOut: "cmd/oidc-exchange-demo"},
-		{args: []string{"aws", "--role-arn", "nope", "--region", "eu-west-1"}, wantExit: exitInput, wantOut: "role-to-assume"},
+		{args: []string{"aws", "--role-arn", "nope", "--region", "eu-west-1"}, wantExit: exitInput, wantOut: "--role-arn: \"nope\" is not an ARN"},
 		{args: []string{"aws", "--format", "yaml"}, wantExit: exitInput, wantOut: "credential-process"},
+		// Errors name the flags the user types, not the action's inputs.
+		{args: []string{"aws"}, wantExit: exitInput, wantOut: "--region: is required, e.g. us-east-1: invalid input\n--role-arn: is required"},
+		{args: []string{"aws", "--region", "eu-west-1", "--role-arn", "arn:aws:iam::111122223333:role/x", "--duration-seconds", "1h", "--disable-retry=maybe"},
+			wantExit: exitInput, wantOut: "--duration-seconds: want a whole number, got \"1h\": invalid input\n--disable-retry: want true or false"},
+		{args: []string{"aws", "--region", "eu-west-1", "--role-arn", "arn:aws:iam::111122223333:role/x", "--oidc-issuer", "http://x.example"},
+			wantExit: exitInput, wantOut: "--oidc-issuer: "},
+		{args: []string{"broker", "--audience", "a", "--url", "https://b.example/token", "--discovery", "https://b.example"},
+			wantExit: exitInput, wantOut: "--url: exactly one of --url or --discovery, got both"},
+		{args: []string{"broker", "--audience", "a", "--url", "https://b.example/token", "--client-auth", "client_secret_post"},
+			wantExit: exitInput, wantOut: "--client-auth: client_secret_post needs --client-id and --client-secret-file"},
+		{args: []string{"broker", "--url", "https://b.example/token"}, wantExit: exitInput, wantOut: "--audience: is required with provider broker"},
+		{args: []string{"gcp", "--workload-identity-provider", "projects/1/locations/global/workloadIdentityPools/pool/providers/prov", "--token-format", "id_token"},
+			wantExit: exitInput, wantOut: "--token-format: id_token needs --service-account"},
 		{args: []string{"version"}, wantExit: exitOK, wantOut: "oidc-exchange"},
 		{args: []string{"help"}, wantExit: exitOK, wantOut: "Exit codes"},
 	}
@@ -293,7 +307,7 @@ func TestCLIBroker(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, format := range []string{"json", "env"} {
-		r := runCLI(t, map[string]string{brokerSecretEnv: apptest.BrokerSecret}, "", &hooks{retry: &fastRetry}, "broker",
+		r := runCLI(t, map[string]string{broker.EnvClientSecret: apptest.BrokerSecret}, "", &hooks{retry: &fastRetry}, "broker",
 			"--url", h.brkURL+brokerfake.TokenPath, "--audience", apptest.BrokerAudience, "--client-id", apptest.BrokerClient,
 			"--oidc-issuer", h.issuer.URL, "--token-file", tokenFile, "--format", format, "--request-format", "json-camel")
 		if r.err != nil {

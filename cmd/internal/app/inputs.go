@@ -1,69 +1,107 @@
 package app
 
 import (
-	"strconv"
+	"log/slog"
 	"strings"
+	"time"
 
+	"github.com/oidc-exchange/oidc-exchange/ci/github"
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/internal/input"
+	"github.com/oidc-exchange/oidc-exchange/providers"
 )
 
-// inputs reads action inputs the way the runner passes them to a container
-// action: INPUT_<NAME>, upper-cased, spaces to underscores, hyphens kept.
-type inputs struct {
-	getenv func(string) string
+// common holds the settings every provider shares.
+type common struct {
+	provider     providers.Type
+	audience     string
+	issuer       exchange.Issuer
+	slug         string
+	expectations exchange.Expectations
+	auditLog     string
+	timeout      time.Duration
+	logLevel     slog.Level
 }
 
+// commonInputs declares the settings every provider shares, once, as the
+// providers declare theirs; see [input.Input].
+func commonInputs() []input.Input[common] {
+	return []input.Input[common]{
+		{Spec: input.Spec{Name: "provider", Default: string(providers.AWS),
+			Doc: "credential provider: aws, gcp or broker (any RFC 8693 token exchange)"},
+			Set: func(c *common, v string) (err error) { c.provider, err = providers.ParseType(v); return err }},
+		{Spec: input.Spec{Name: "audience", Flag: "audience",
+			Doc: "audience requested from the CI platform and required in the token; default: the provider's (required for broker)"},
+			Set: input.ToString(func(c *common) *string { return &c.audience })},
+		{Spec: input.Spec{Name: "oidc-issuer", Flag: "oidc-issuer",
+			Doc: "exact issuer the token must come from; default derived from GITHUB_SERVER_URL"},
+			Set: func(c *common, v string) (err error) { c.issuer, err = exchange.ParseIssuer(v); return err }},
+		{Spec: input.Spec{Name: "oidc-enterprise-slug", Flag: "oidc-enterprise-slug",
+			Doc: "enterprise slug of a unique-issuer enterprise (GHEC or GHE.com), appended to the default issuer"},
+			Set: input.ToString(func(c *common) *string { return &c.slug })},
+		{Spec: input.Spec{Name: "expect-claims", Flag: "expect-claim", Kind: input.Lines,
+			Doc: "claim=pattern the token must match before it is sent anywhere"},
+			Set: func(c *common, v string) (err error) { c.expectations, err = exchange.ParseExpectations(v); return err }},
+		{Spec: input.Spec{Name: "audit-log", Flag: "audit-log",
+			Doc: "also append the audit record (one JSON line) to this file"},
+			Set: input.ToString(func(c *common) *string { return &c.auditLog })},
+		{Spec: input.Spec{Name: "action-timeout-s", Flag: "timeout", Kind: input.Duration, Default: "0",
+			Doc: "time limit of the whole run, in seconds or as a duration like 45s; 0 means the built-in 30 s"},
+			Set: func(c *common, v string) (err error) { c.timeout, err = input.ParseDuration(v); return err }},
+		{Spec: input.Spec{Flag: "log-level", Default: "info",
+			Doc: "debug, info, warn or error; logs go to stderr"},
+			Set: func(c *common, v string) error { return c.logLevel.UnmarshalText([]byte(v)) }},
+	}
+}
+
+// only keeps the settings of ins named (by [input.Spec.Label]) in names.
+func only[C any](ins []input.Input[C], names ...string) []input.Input[C] {
+	var out []input.Input[C]
+	for _, in := range ins {
+		for _, n := range names {
+			if in.Label() == n {
+				out = append(out, in)
+			}
+		}
+	}
+	return out
+}
+
+// budget is the run's time limit.
+func (c *common) budget() time.Duration {
+	if c.timeout == 0 {
+		return exchange.DefaultRunBudget
+	}
+	return c.timeout
+}
+
+// resolveIssuer picks the expected issuer: the setting, else the default
+// of the GitHub deployment the job runs on.
+func (c *common) resolveIssuer(getenv func(string) string) error {
+	if c.issuer != (exchange.Issuer{}) {
+		return nil
+	}
+	s, err := github.DefaultIssuer(getenv("GITHUB_SERVER_URL"), c.slug)
+	if err != nil {
+		return err
+	}
+	c.issuer, err = exchange.ParseIssuer(s)
+	return err
+}
+
+// inputEnvName is how the runner passes an input to a container action:
+// INPUT_<NAME>, upper-cased, spaces to underscores, hyphens kept.
 func inputEnvName(name string) string {
 	return "INPUT_" + strings.ToUpper(strings.ReplaceAll(name, " ", "_"))
 }
 
-// get returns the trimmed input.
-func (in inputs) get(name string) string {
-	return strings.TrimSpace(in.getenv(inputEnvName(name)))
-}
-
-// raw returns the input untrimmed, for multi-line values.
-func (in inputs) raw(name string) string { return in.getenv(inputEnvName(name)) }
-
-// boolean accepts exactly the spellings configure-aws-credentials accepts,
-// so a typo fails loudly instead of silently meaning false.
-func (in inputs) boolean(name string, def bool) (bool, error) {
-	switch v := in.get(name); v {
-	case "":
-		return def, nil
-	case "true", "True", "TRUE":
-		return true, nil
-	case "false", "False", "FALSE":
-		return false, nil
-	default:
-		return false, exchange.InputError(name, "want true or false, got %q", exchange.Sanitize(v))
-	}
-}
-
-// integer parses a whole number; empty gives def.
-func (in inputs) integer(name string, def int) (int, error) {
-	v := in.get(name)
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return 0, exchange.InputError(name, "want a whole number, got %q", exchange.Sanitize(v))
-	}
-	return n, nil
-}
-
-// list splits a multi-line or comma-separated input into trimmed items.
-func (in inputs) list(name string) []string {
-	return splitList(in.raw(name))
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, item := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' || r == ',' }) {
-		if item = strings.TrimSpace(item); item != "" {
-			out = append(out, item)
+// actionSource reads the action's inputs; CLI-only settings are not
+// offered.
+func actionSource(getenv func(string) string) input.Source {
+	return func(s *input.Spec) (string, bool, error) {
+		if s.Name == "" {
+			return "", false, nil
 		}
+		return getenv(inputEnvName(s.Name)), true, nil
 	}
-	return out
 }

@@ -26,7 +26,7 @@ func TestReadActionConfig(t *testing.T) {
 		check   func(t *testing.T, c *actionConfig)
 	}{
 		{name: "minimal", check: func(t *testing.T, c *actionConfig) {
-			if c.provider != "aws" || c.audience != "sts.amazonaws.com" || c.issuer != "https://token.actions.githubusercontent.com" {
+			if c.provider != "aws" || c.audience != "sts.amazonaws.com" || c.issuer.String() != "https://token.actions.githubusercontent.com" {
 				t.Errorf("defaults: %+v", c)
 			}
 			if c.providerCfg.AWS.OutputEnvCredentials == nil || !*c.providerCfg.AWS.OutputEnvCredentials {
@@ -57,7 +57,7 @@ func TestReadActionConfig(t *testing.T) {
 			wantErr: []string{"output-credentials", "mask-aws-account-id", "disable-retry"}},
 		{name: "boolean spellings", env: map[string]string{"INPUT_OUTPUT-CREDENTIALS": "True", "INPUT_OUTPUT-ENV-CREDENTIALS": "FALSE", "INPUT_UNSET-CURRENT-CREDENTIALS": "TRUE"},
 			check: func(t *testing.T, c *actionConfig) {
-				if !c.providerCfg.AWS.OutputCredentials || *c.providerCfg.AWS.OutputEnvCredentials || !c.unsetCurrent {
+				if !c.providerCfg.AWS.OutputCredentials || *c.providerCfg.AWS.OutputEnvCredentials || !c.unsetCurrent() {
 					t.Errorf("booleans: %+v", c.providerCfg.AWS)
 				}
 			}},
@@ -95,13 +95,13 @@ func TestReadActionConfig(t *testing.T) {
 		}},
 		{name: "negative timeout", env: map[string]string{"INPUT_ACTION-TIMEOUT-S": "-1"}, wantErr: []string{"action-timeout-s"}},
 		{name: "GHES issuer", env: map[string]string{"GITHUB_SERVER_URL": "https://ghes.example.com"}, check: func(t *testing.T, c *actionConfig) {
-			if c.issuer != "https://ghes.example.com/_services/token" {
+			if c.issuer.String() != "https://ghes.example.com/_services/token" {
 				t.Errorf("issuer = %q", c.issuer)
 			}
 		}},
 		{name: "GHE.com issuer with enterprise slug", env: map[string]string{"GITHUB_SERVER_URL": "https://octo.ghe.com", "INPUT_OIDC-ENTERPRISE-SLUG": "octo"},
 			check: func(t *testing.T, c *actionConfig) {
-				if c.issuer != "https://token.actions.octo.ghe.com/octo" {
+				if c.issuer.String() != "https://token.actions.octo.ghe.com/octo" {
 					t.Errorf("issuer = %q", c.issuer)
 				}
 			}},
@@ -122,7 +122,7 @@ func TestReadActionConfig(t *testing.T) {
 				vars[k] = v
 			}
 			getenv := func(k string) string { return vars[k] }
-			c, err := readActionConfig(inputs{getenv: getenv}, getenv)
+			c, err := readActionConfig(t.Context(), getenv, nil, nil)
 			if len(tc.wantErr) > 0 {
 				if !errors.Is(err, exchange.ErrInvalidInput) {
 					t.Fatalf("error = %v, want ErrInvalidInput", err)
@@ -148,15 +148,5 @@ func wantEndpoint(t *testing.T, c *actionConfig, want string) {
 	t.Helper()
 	if got := c.providerCfg.AWS.STSEndpoint; got != want {
 		t.Errorf("sts endpoint = %q, want %q", got, want)
-	}
-}
-
-func TestSplitList(t *testing.T) {
-	t.Parallel()
-	if diff := cmp.Diff([]string{"a", "b", "c"}, splitList(" a,\r\nb\n\n, c ,")); diff != "" {
-		t.Error(diff)
-	}
-	if splitList("  \n,") != nil {
-		t.Error("blank list is not empty")
 	}
 }
