@@ -198,11 +198,11 @@ func newProvider(cfg Config, c *clients) (*Provider, error) {
 		return nil, err
 	}
 	if c == nil {
-		real, err := googleClients(cfg)
+		google, err := googleClients(cfg)
 		if err != nil {
 			return nil, err
 		}
-		c = &real
+		c = &google
 	}
 	return build(cfg, r, *c)
 }
