@@ -3,8 +3,12 @@ package layout_test
 import (
 	"encoding/json"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -213,5 +217,51 @@ func TestIsDouble(t *testing.T) {
 		if got := isDouble(path); got != want {
 			t.Errorf("isDouble(%q) = %v, want %v", path, got, want)
 		}
+	}
+}
+
+// TestNoRegexpCompiledAtStart keeps package init small: a package-level
+// regexp.MustCompile runs before the program reads its first input,
+// whatever the run then needs. Production packages use internal/lazyre;
+// test doubles may compile theirs at start.
+func TestNoRegexpCompiledAtStart(t *testing.T) {
+	t.Parallel()
+	out, err := exec.CommandContext(t.Context(), "go", "list", "-f", "{{.ImportPath}} {{.Dir}} {{join .GoFiles \" \"}}", module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	checked := 0
+	for line := range strings.Lines(string(out)) {
+		fields := strings.Fields(line)
+		if len(fields) < 2 || isDouble(fields[0]) || strings.HasSuffix(fields[0], "/cmd/internal/apptest") {
+			continue
+		}
+		for _, name := range fields[2:] {
+			path := filepath.Join(fields[1], name)
+			f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checked++
+			for _, decl := range f.Decls {
+				gd, ok := decl.(*ast.GenDecl)
+				if !ok || gd.Tok != token.VAR {
+					continue
+				}
+				ast.Inspect(gd, func(n ast.Node) bool {
+					if sel, ok := n.(*ast.SelectorExpr); ok {
+						if pkg, ok := sel.X.(*ast.Ident); ok && pkg.Name == "regexp" && strings.HasPrefix(sel.Sel.Name, "MustCompile") {
+							t.Errorf("%s: a package-level regexp.%s runs at program start; use lazyre.New", path, sel.Sel.Name)
+						}
+					}
+					// A function literal's body runs when it is called.
+					_, isFunc := n.(*ast.FuncLit)
+					return !isFunc
+				})
+			}
+		}
+	}
+	if checked < 50 {
+		t.Fatalf("checked only %d files", checked)
 	}
 }

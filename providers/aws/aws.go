@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"slices"
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
@@ -218,13 +219,13 @@ func (p *Provider) sessionName(id *exchange.Identity) string {
 	return SanitizeSessionName(b.String())
 }
 
-var sessionCharRE = regexp.MustCompile(`[^\w+=,.@-]`)
+var sessionCharRE = lazyre.New(`[^\w+=,.@-]`)
 
 // SanitizeSessionName replaces every character STS does not accept in a
 // role session name with "-", truncates to 64 characters and pads names
 // shorter than 2, so a claim value cannot make the call fail.
 func SanitizeSessionName(s string) string {
-	s = sessionCharRE.ReplaceAllLiteralString(s, "-")
+	s = sessionCharRE().ReplaceAllLiteralString(s, "-")
 	if len(s) > 64 {
 		s = s[:64]
 	}
@@ -387,7 +388,7 @@ func (p *Provider) invalidAnswer(msg string, why error) error {
 // key id of 16 to 128 word characters, a secret and a session token of
 // printable characters without spaces. Other STS implementations (MinIO,
 // SeaweedFS) issue the same shapes.
-var accessKeyIDRE = regexp.MustCompile(`^\w{16,128}$`)
+var accessKeyIDRE = lazyre.New(`^\w{16,128}$`)
 
 // plausibleCredentials checks what a credential must look like before any
 // of it is masked or exported: a value that breaks these is not a
@@ -396,7 +397,7 @@ var accessKeyIDRE = regexp.MustCompile(`^\w{16,128}$`)
 func plausibleCredentials(c *types.Credentials, now time.Time) error {
 	id, secret, token := aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken)
 	switch {
-	case !accessKeyIDRE.MatchString(id):
+	case !accessKeyIDRE().MatchString(id):
 		return fmt.Errorf("AccessKeyId has %d characters, not 16 to 128 letters and digits", len(id))
 	case !printableToken(secret, 16, 1024):
 		return fmt.Errorf("SecretAccessKey has %d characters, not 16 to 1024 printable ones without spaces", len(secret))
@@ -458,7 +459,7 @@ func ParseAssumedRoleARN(s string) (AssumedRole, error) {
 	if a.Partition == "" || a.Service != "sts" || a.Region != "" {
 		return AssumedRole{}, errors.New("not an STS ARN")
 	}
-	if !accountIDRE.MatchString(a.AccountID) {
+	if !accountIDRE().MatchString(a.AccountID) {
 		return AssumedRole{}, errors.New("assumed-role ARN has no 12-digit account id")
 	}
 	rest, ok := strings.CutPrefix(a.Resource, "assumed-role/")
@@ -466,13 +467,13 @@ func ParseAssumedRoleARN(s string) (AssumedRole, error) {
 		return AssumedRole{}, errors.New("not an assumed-role ARN")
 	}
 	role, session, ok := strings.Cut(rest, "/")
-	if !ok || !roleNameRE.MatchString(role) || !sessionNameRE.MatchString(session) {
+	if !ok || !roleNameRE().MatchString(role) || !sessionNameRE().MatchString(session) {
 		return AssumedRole{}, errors.New("assumed-role ARN has a malformed role or session name")
 	}
 	return AssumedRole{Partition: a.Partition, AccountID: a.AccountID, RoleName: role, SessionName: session}, nil
 }
 
-var roleNameRE = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+var roleNameRE = lazyre.New(`^[\w+=,.@-]{1,64}$`)
 
 var _ exchange.Targeter = (*Provider)(nil)
 

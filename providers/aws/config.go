@@ -6,9 +6,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
@@ -128,13 +129,13 @@ func DefaultAudience(region string) string {
 }
 
 var (
-	regionRE      = regexp.MustCompile(`^[a-z0-9-]+$`)
-	accountIDRE   = regexp.MustCompile(`^[0-9]{12}$`)
-	sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+	regionRE      = lazyre.New(`^[a-z0-9-]+$`)
+	accountIDRE   = lazyre.New(`^[0-9]{12}$`)
+	sessionNameRE = lazyre.New(`^[\w+=,.@-]{2,64}$`)
 	// IAM role and policy names: 1–64 (roles) or 1–128 (policies)
 	// characters of [\w+=,.@-], optionally under a /path/.
-	roleResourceRE   = regexp.MustCompile(`^role/(?:[\x21-\x7e]*/)?[\w+=,.@-]{1,64}$`)
-	policyResourceRE = regexp.MustCompile(`^policy/(?:[\x21-\x7e]*/)?[\w+=,.@-]{1,128}$`)
+	roleResourceRE   = lazyre.New(`^role/(?:[\x21-\x7e]*/)?[\w+=,.@-]{1,64}$`)
+	policyResourceRE = lazyre.New(`^policy/(?:[\x21-\x7e]*/)?[\w+=,.@-]{1,128}$`)
 )
 
 // Validate checks every user setting without any network call and reports
@@ -165,13 +166,13 @@ func (c *Config) resolve() (resolved, error) {
 	switch {
 	case c.Region == "":
 		add(exchange.InputError("aws-region", "is required, e.g. us-east-1"))
-	case !regionRE.MatchString(c.Region):
+	case !regionRE().MatchString(c.Region):
 		add(exchange.InputError("aws-region", "%q is not a region name; use lowercase letters, digits and dashes, e.g. us-east-1", exchange.Sanitize(c.Region)))
 	}
 	var err error
 	r.role, err = parseRoleARN(c.RoleARN)
 	add(err)
-	if c.SessionName != "" && !sessionNameRE.MatchString(c.SessionName) {
+	if c.SessionName != "" && !sessionNameRE().MatchString(c.SessionName) {
 		add(exchange.InputError("role-session-name", "%q must be 2–64 characters of letters, digits and +=,.@_-; leave it empty to name the session after the workflow run", exchange.Sanitize(c.SessionName)))
 	}
 	if d := c.DurationSeconds; d != 0 && (d < MinDurationSeconds || d > MaxDurationSeconds) {
@@ -181,7 +182,7 @@ func (c *Config) resolve() (resolved, error) {
 	add(err)
 	add(validatePolicyARNs(c.ManagedSessionPolicies))
 	for _, id := range c.AllowedAccountIDs {
-		if !accountIDRE.MatchString(id) {
+		if !accountIDRE().MatchString(id) {
 			add(exchange.InputError("allowed-account-ids", "%q is not a 12-digit AWS account id", exchange.Sanitize(id)))
 		}
 	}
@@ -209,9 +210,9 @@ func parseRoleARN(s string) (arn.ARN, error) {
 		return arn.ARN{}, exchange.InputError(input, "%q is not a valid ARN: %v", s, err)
 	case a.Partition == "" || a.Service != "iam" || a.Region != "":
 		return arn.ARN{}, exchange.InputError(input, "%q is not an IAM ARN; want arn:<partition>:iam::<account>:role/<name>", s)
-	case !accountIDRE.MatchString(a.AccountID):
+	case !accountIDRE().MatchString(a.AccountID):
 		return arn.ARN{}, exchange.InputError(input, "%q does not have a 12-digit account id", s)
-	case !roleResourceRE.MatchString(a.Resource):
+	case !roleResourceRE().MatchString(a.Resource):
 		return arn.ARN{}, exchange.InputError(input, "%q does not name a role; want arn:%s:iam::%s:role/<name>", s, a.Partition, a.AccountID)
 	}
 	return a, nil
@@ -227,7 +228,7 @@ func validatePolicyARNs(arns []string) error {
 		a, err := arn.Parse(s)
 		// AWS-managed policies have "aws" in place of an account id.
 		if err != nil || a.Service != "iam" || a.Partition == "" || a.Region != "" ||
-			(a.AccountID != "aws" && !accountIDRE.MatchString(a.AccountID)) || !policyResourceRE.MatchString(a.Resource) {
+			(a.AccountID != "aws" && !accountIDRE().MatchString(a.AccountID)) || !policyResourceRE().MatchString(a.Resource) {
 			return exchange.InputError(input, "%q is not a managed policy ARN; want e.g. arn:aws:iam::aws:policy/ReadOnlyAccess", s)
 		}
 		if seen[s] {

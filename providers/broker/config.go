@@ -6,10 +6,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
@@ -186,9 +187,9 @@ type Config struct {
 }
 
 var (
-	envNameRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	paramKeyRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$`)
-	schemeURIRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:[\x21-\x7e]+$`)
+	envNameRE   = lazyre.New(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	paramKeyRE  = lazyre.New(`^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$`)
+	schemeURIRE = lazyre.New(`^[A-Za-z][A-Za-z0-9+.-]*:[\x21-\x7e]+$`)
 )
 
 // reservedParams are the parameters this package sends itself, written
@@ -278,7 +279,7 @@ func (c *Config) resolve() (resolved, error) {
 		// stored key this tool exists to delete.
 		add(exchange.InputError("requested-token-type", "%s is a long-lived credential and is never requested; ask for %s (the default) and re-run the exchange when it expires",
 			TokenTypeRefreshToken, TokenTypeAccessToken))
-	case t != "" && (len(t) > maxTokenTypeLength || !schemeURIRE.MatchString(t)):
+	case t != "" && (len(t) > maxTokenTypeLength || !schemeURIRE().MatchString(t)):
 		add(exchange.InputError("requested-token-type", "%q is not a token type URI like %s or a vendor's urn:…", exchange.Sanitize(t), TokenTypeAccessToken))
 	}
 	if f := c.RequestFormat; f != "" && !slices.Contains(RequestFormats(), f) {
@@ -360,7 +361,7 @@ func validateExportEnv(name string) error {
 	if name == "" {
 		return nil
 	}
-	if !envNameRE.MatchString(name) {
+	if !envNameRE().MatchString(name) {
 		return exchange.InputError(input, "%q is not an environment variable name (^[A-Za-z_][A-Za-z0-9_]*$)", exchange.Sanitize(name))
 	}
 	upper := strings.ToUpper(name)
@@ -419,7 +420,7 @@ func validateParams(ps []Param) error {
 
 func validateParam(p Param, where string) error {
 	const input = "broker-extra-params"
-	if !paramKeyRE.MatchString(p.Key) {
+	if !paramKeyRE().MatchString(p.Key) {
 		return exchange.InputError(input, "%s%q is not a parameter name (letters, digits and _.:-, starting with a letter or _)", where, exchange.Sanitize(p.Key))
 	}
 	norm := strings.ToLower(strings.NewReplacer("_", "", "-", "", ".", "", ":", "").Replace(p.Key))

@@ -56,7 +56,7 @@ func FuzzParseTokenResponse(f *testing.F) {
 		if r.TokenType != "" && r.TokenType != "Bearer" && r.TokenType != "N_A" {
 			t.Fatalf("token_type %q", r.TokenType)
 		}
-		if r.IssuedTokenType != "" && !schemeURIRE.MatchString(r.IssuedTokenType) {
+		if r.IssuedTokenType != "" && !schemeURIRE().MatchString(r.IssuedTokenType) {
 			t.Fatalf("issued_token_type %q", r.IssuedTokenType)
 		}
 	})

@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
@@ -87,7 +88,7 @@ func parseTokenResponse(body []byte) (*tokenResponse, error) {
 	if r.IssuedTokenType, _, err = str("issued_token_type"); err != nil {
 		return nil, err
 	}
-	if t := r.IssuedTokenType; t != "" && (len(t) > maxTokenTypeLength || !schemeURIRE.MatchString(t)) {
+	if t := r.IssuedTokenType; t != "" && (len(t) > maxTokenTypeLength || !schemeURIRE().MatchString(t)) {
 		return nil, invalid("issued_token_type is not a token type URI")
 	}
 
@@ -148,7 +149,7 @@ type OAuthError = upstream.OAuthError
 
 // jwtRE finds JWT-shaped strings, which a broker echoing the request
 // might put in a description.
-var jwtRE = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*`)
+var jwtRE = lazyre.New(`eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*`)
 
 // scrubber returns a function replacing the given secrets, and anything
 // shaped like a JWT, with REDACTED.
@@ -159,6 +160,6 @@ func scrubber(secrets ...string) func(string) string {
 				s = strings.ReplaceAll(s, v, exchange.Redacted)
 			}
 		}
-		return jwtRE.ReplaceAllLiteralString(s, exchange.Redacted)
+		return jwtRE().ReplaceAllLiteralString(s, exchange.Redacted)
 	}
 }

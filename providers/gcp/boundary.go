@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 
 	"cloud.google.com/go/auth/credentials/downscope"
 
@@ -77,9 +78,9 @@ type conditionDoc struct {
 var (
 	// Bucket names: 3–222 characters of lowercase letters, digits, dots,
 	// dashes and underscores, starting and ending with a letter or digit.
-	bucketRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$`)
+	bucketRE = lazyre.New(`^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$`)
 	// Predefined roles, or custom roles of a project or organisation.
-	roleRE = regexp.MustCompile(`^(roles/[A-Za-z0-9_.]{1,128}|(projects/[a-z][a-z0-9-]{4,28}[a-z0-9]|organizations/[0-9]{1,20})/roles/[A-Za-z0-9_.]{1,128})$`)
+	roleRE = lazyre.New(`^(roles/[A-Za-z0-9_.]{1,128}|(projects/[a-z][a-z0-9-]{4,28}[a-z0-9]|organizations/[0-9]{1,20})/roles/[A-Za-z0-9_.]{1,128})$`)
 )
 
 const storageBucketPrefix = "//storage.googleapis.com/projects/_/buckets/"
@@ -204,14 +205,14 @@ func parseBoundaryLine(line string) (downscope.AccessBoundaryRule, error) {
 		case key == "bucket" && i != 0:
 			return rule, errors.New("names more than one bucket; write one line per bucket")
 		case key == "bucket":
-			if !bucketRE.MatchString(value) || strings.Contains(value, "..") {
+			if !bucketRE().MatchString(value) || strings.Contains(value, "..") {
 				return rule, fmt.Errorf("%q is not a bucket name", exchange.Sanitize(value))
 			}
 			bucket = value
 		case key == "role" && value == "inRole":
 			return rule, errors.New("write role=roles/…; the shorthand adds inRole: itself")
 		case key == "role":
-			if !roleRE.MatchString(value) {
+			if !roleRE().MatchString(value) {
 				return rule, fmt.Errorf("%q is not a role like roles/storage.objectViewer", exchange.Sanitize(value))
 			}
 			rule.AvailablePermissions = append(rule.AvailablePermissions, "inRole:"+value)
@@ -244,7 +245,7 @@ func checkRule(r downscope.AccessBoundaryRule) error {
 	}
 	for _, p := range r.AvailablePermissions {
 		role, ok := strings.CutPrefix(p, "inRole:")
-		if !ok || !roleRE.MatchString(role) {
+		if !ok || !roleRE().MatchString(role) {
 			return fmt.Errorf("permission %q is not inRole:<role>, e.g. inRole:roles/storage.objectViewer", exchange.Sanitize(p))
 		}
 	}

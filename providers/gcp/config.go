@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
@@ -237,17 +238,17 @@ func stsAudience(workloadIdentityProvider string) string {
 var (
 	// Pool and provider ids are 4–32 characters of lowercase letters,
 	// digits and dashes; the project is given by number.
-	providerRE     = regexp.MustCompile(`^projects/([0-9]{1,20})/locations/global/workloadIdentityPools/([a-z0-9-]{4,32})/providers/([a-z0-9-]{4,32})$`)
-	providerLikeRE = regexp.MustCompile(`^projects/([^/]*)/locations/([^/]*)/workloadIdentityPools/([^/]*)/providers/([^/]*)$`)
+	providerRE     = lazyre.New(`^projects/([0-9]{1,20})/locations/global/workloadIdentityPools/([a-z0-9-]{4,32})/providers/([a-z0-9-]{4,32})$`)
+	providerLikeRE = lazyre.New(`^projects/([^/]*)/locations/([^/]*)/workloadIdentityPools/([^/]*)/providers/([^/]*)$`)
 	// A conservative email: what IAM accepts for service accounts and
 	// Workspace users, without anything that could leave a URL path
 	// segment or a log line.
-	emailRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}@[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$`)
+	emailRE = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}@[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$`)
 	// Project ids are 6–30 characters, optionally domain-scoped
 	// ("example.com:my-project").
-	projectIDRE = regexp.MustCompile(`^([a-z0-9][a-z0-9.-]{0,62}[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
-	universeRE  = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$`)
-	saDomainRE  = regexp.MustCompile(`^([a-z][a-z0-9-]{4,28}[a-z0-9])\.iam\.gserviceaccount\.com$`)
+	projectIDRE = lazyre.New(`^([a-z0-9][a-z0-9.-]{0,62}[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
+	universeRE  = lazyre.New(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$`)
+	saDomainRE  = lazyre.New(`^([a-z][a-z0-9-]{4,28}[a-z0-9])\.iam\.gserviceaccount\.com$`)
 )
 
 // ValidateWorkloadIdentityProvider checks a provider's full resource name
@@ -259,12 +260,12 @@ func ValidateWorkloadIdentityProvider(s string) error {
 	switch {
 	case s == "":
 		return exchange.InputError(input, "is required, e.g. projects/123456789/locations/global/workloadIdentityPools/github/providers/my-repo")
-	case providerRE.MatchString(s):
+	case providerRE().MatchString(s):
 		return nil
 	case strings.HasPrefix(s, "//") || strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://"):
 		return exchange.InputError(input, "%q must start at projects/: drop the //iam.googleapis.com/ or https:// prefix", s)
 	}
-	m := providerLikeRE.FindStringSubmatch(s)
+	m := providerLikeRE().FindStringSubmatch(s)
 	if m == nil {
 		return exchange.InputError(input, "%q is not a provider resource name; want projects/<NUMBER>/locations/global/workloadIdentityPools/<POOL>/providers/<PROVIDER>", s)
 	}
@@ -295,7 +296,7 @@ func ValidateEmail(input, s string) error {
 	switch {
 	case s == "":
 		return exchange.InputError(input, "is empty")
-	case len(s) > 254 || !emailRE.MatchString(s):
+	case len(s) > 254 || !emailRE().MatchString(s):
 		return exchange.InputError(input, "%q is not an email address like deploy@my-project.iam.gserviceaccount.com", s)
 	}
 	return nil
@@ -309,7 +310,7 @@ func ProjectIDFromServiceAccount(email string) string {
 	if !ok {
 		return ""
 	}
-	if m := saDomainRE.FindStringSubmatch(domain); m != nil {
+	if m := saDomainRE().FindStringSubmatch(domain); m != nil {
 		return m[1]
 	}
 	return ""
@@ -453,10 +454,10 @@ func (c *Config) resolve() (resolved, error) {
 		}
 	}
 
-	if c.ProjectID != "" && !projectIDRE.MatchString(c.ProjectID) {
+	if c.ProjectID != "" && !projectIDRE().MatchString(c.ProjectID) {
 		add(exchange.InputError("project-id", "%q is not a project id (6–30 lowercase letters, digits and dashes, starting with a letter)", c.ProjectID))
 	}
-	if c.Universe != "" && !universeRE.MatchString(c.Universe) {
+	if c.Universe != "" && !universeRE().MatchString(c.Universe) {
 		add(exchange.InputError("universe", "%q is not a domain name like googleapis.com", c.Universe))
 	}
 	add(validateEndpoint("sts-endpoint", c.STSEndpoint))

@@ -6,9 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 
 	"github.com/googleapis/gax-go/v2/apierror"
 	"google.golang.org/api/googleapi"
@@ -151,7 +152,7 @@ func innermost(err error) error {
 	}
 }
 
-var statusNameRE = regexp.MustCompile(`^[A-Z][A-Z_]{1,40}$`)
+var statusNameRE = lazyre.New(`^[A-Z][A-Z_]{1,40}$`)
 
 // googleStatus is the canonical status of an API error: the "status"
 // field of Google's error JSON when present (a structured field, not
@@ -162,7 +163,7 @@ func googleStatus(ge *googleapi.Error) string {
 			Status string `json:"status"`
 		} `json:"error"`
 	}
-	if json.Unmarshal([]byte(ge.Body), &doc) == nil && statusNameRE.MatchString(doc.Error.Status) {
+	if json.Unmarshal([]byte(ge.Body), &doc) == nil && statusNameRE().MatchString(doc.Error.Status) {
 		return doc.Error.Status
 	}
 	if ae, ok := apierror.FromError(ge); ok && ae.GRPCStatus() != nil {

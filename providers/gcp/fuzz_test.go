@@ -69,7 +69,7 @@ func FuzzValidateEmail(f *testing.F) {
 		}) {
 			t.Fatalf("accepted %q, which could leave a path segment or a log line", s)
 		}
-		if got := ProjectIDFromServiceAccount(s); got != "" && !projectIDRE.MatchString(got) {
+		if got := ProjectIDFromServiceAccount(s); got != "" && !projectIDRE().MatchString(got) {
 			t.Fatalf("derived project id %q from %q", got, s)
 		}
 	})
