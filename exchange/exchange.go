@@ -21,26 +21,6 @@ type Request struct {
 	CredentialSource *CredentialSource
 }
 
-// IssuerOf is the verified issuer, falling back to the token's iss when
-// the request does not carry one (provider tests call Exchange directly).
-func (r *Request) IssuerOf(id *Identity) string {
-	if r != nil && r.Issuer != "" {
-		return r.Issuer
-	}
-	return id.Issuer
-}
-
-// AudienceOf is the verified audience, falling back to the token's first.
-func (r *Request) AudienceOf(id *Identity) string {
-	if r != nil && r.Audience != "" {
-		return r.Audience
-	}
-	if len(id.Audience) > 0 {
-		return id.Audience[0]
-	}
-	return ""
-}
-
 // CredentialSource describes how a process other than this one can obtain
 // fresh subject tokens for the same audience, for credential files that
 // refresh by themselves during long jobs. Exactly one of URL or File is

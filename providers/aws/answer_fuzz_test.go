@@ -77,7 +77,7 @@ func FuzzSTSAnswer(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		creds, err := p.Exchange(t.Context(), exchangetest.Identity(map[string]any{"sub": "x"}, "tok"), nil)
+		creds, err := p.Exchange(t.Context(), exchangetest.Identity(map[string]any{"sub": "x"}, "tok"), &exchange.Request{})
 		var values answerValues
 		_ = xml.Unmarshal([]byte(body), &values)
 		if err != nil {

@@ -164,7 +164,7 @@ func (p *Provider) Exchange(ctx context.Context, id *exchange.Identity, req *exc
 		return nil, errors.New("aws provider: no identity")
 	}
 	if req == nil {
-		req = &exchange.Request{}
+		return nil, errors.New("aws provider: no request")
 	}
 	session := p.sessionName(id)
 	in := sts.AssumeRoleWithWebIdentityInput{

@@ -611,7 +611,7 @@ func TestSessionName(t *testing.T) {
 			if claims == nil {
 				claims = map[string]any{}
 			}
-			creds, err := p.Exchange(t.Context(), exchangetest.Identity(claims, "tok"), nil)
+			creds, err := p.Exchange(t.Context(), exchangetest.Identity(claims, "tok"), &exchange.Request{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -697,7 +697,7 @@ func TestMalformedAnswers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			creds, err := p.Exchange(t.Context(), exchangetest.Identity(map[string]any{}, "tok"), nil)
+			creds, err := p.Exchange(t.Context(), exchangetest.Identity(map[string]any{}, "tok"), &exchange.Request{})
 			var pe *exchange.ProviderError
 			if !errors.As(err, &pe) || pe.Code != tt.code || !errors.Is(err, exchange.ErrProviderAnswer) {
 				t.Fatalf("Exchange() error = %v; want a permanent %s error", err, tt.code)
@@ -744,7 +744,7 @@ func TestCustomEndpointWithoutAccount(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			creds, err := p.Exchange(t.Context(), exchangetest.Identity(map[string]any{}, "tok"), nil)
+			creds, err := p.Exchange(t.Context(), exchangetest.Identity(map[string]any{}, "tok"), &exchange.Request{})
 			if err != nil {
 				t.Fatalf("Exchange: %v", err)
 			}
@@ -781,7 +781,7 @@ func TestNetworkErrorsAreRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	fastRetries(p)
-	_, err = p.Exchange(t.Context(), exchangetest.Identity(map[string]any{}, "tok"), nil)
+	_, err = p.Exchange(t.Context(), exchangetest.Identity(map[string]any{}, "tok"), &exchange.Request{})
 	var pe *exchange.ProviderError
 	if !errors.As(err, &pe) || pe.Code != "NetworkError" || !errors.Is(err, exchange.ErrProviderUnavailable) {
 		t.Fatalf("Exchange() = %v, want a NetworkError", err)
@@ -811,7 +811,7 @@ func TestNonXMLErrorIsTransient(t *testing.T) {
 		t.Fatal(err)
 	}
 	fastRetries(p)
-	_, err = p.Exchange(t.Context(), exchangetest.Identity(map[string]any{}, "tok"), nil)
+	_, err = p.Exchange(t.Context(), exchangetest.Identity(map[string]any{}, "tok"), &exchange.Request{})
 	var pe *exchange.ProviderError
 	if !errors.As(err, &pe) || !errors.Is(err, exchange.ErrProviderUnavailable) || pe.Code != "" || pe.Message != "HTTP 502 Bad Gateway" {
 		t.Fatalf("Exchange() = %v, want an unavailable HTTP 502", err)
@@ -841,7 +841,7 @@ func TestRetryAfterIsKept(t *testing.T) {
 	p.retrier.Policy.MaxAttempts = 2
 	p.retrier.Policy.MaxDelay = time.Millisecond
 	p.retrier.Policy.OnRetry = func(_ int, _ error, wait time.Duration) { waits = append(waits, wait) }
-	_, err = p.Exchange(t.Context(), exchangetest.Identity(map[string]any{}, "tok"), nil)
+	_, err = p.Exchange(t.Context(), exchangetest.Identity(map[string]any{}, "tok"), &exchange.Request{})
 	if !errors.Is(err, exchange.ErrProviderUnavailable) {
 		t.Fatalf("Exchange() = %v", err)
 	}
@@ -868,7 +868,7 @@ func TestCancelledContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = p.Exchange(ctx, exchangetest.Identity(map[string]any{}, "tok"), nil)
+	_, err = p.Exchange(ctx, exchangetest.Identity(map[string]any{}, "tok"), &exchange.Request{})
 	var pe *exchange.ProviderError
 	if !errors.Is(err, context.Canceled) || errors.As(err, &pe) {
 		t.Errorf("Exchange() = %v, want a plain cancellation", err)
@@ -893,7 +893,7 @@ func TestTokenSentOnEveryAttempt(t *testing.T) {
 		t.Fatal(err)
 	}
 	fastRetries(p)
-	if _, err := p.Exchange(t.Context(), exchangetest.Identity(map[string]any{}, "tok"), nil); err != nil {
+	if _, err := p.Exchange(t.Context(), exchangetest.Identity(map[string]any{}, "tok"), &exchange.Request{}); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]string{"tok", "tok"}, tokens); diff != "" {
@@ -902,7 +902,7 @@ func TestTokenSentOnEveryAttempt(t *testing.T) {
 
 	// An identity without a token supplier fails before any call.
 	tokens = nil
-	_, err = p.Exchange(t.Context(), &exchange.Identity{}, nil)
+	_, err = p.Exchange(t.Context(), &exchange.Identity{}, &exchange.Request{})
 	if !errors.Is(err, exchange.ErrTokenUnavailable) || len(tokens) != 0 {
 		t.Errorf("Exchange() = %v after %d calls, want ErrTokenUnavailable before any", err, len(tokens))
 	}
@@ -922,7 +922,7 @@ func TestUnknownClientError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = p.Exchange(t.Context(), exchangetest.Identity(map[string]any{}, "tok"), nil)
+	_, err = p.Exchange(t.Context(), exchangetest.Identity(map[string]any{}, "tok"), &exchange.Request{})
 	var pe *exchange.ProviderError
 	if !errors.As(err, &pe) || pe.Code != "InvalidAnswer" || !errors.Is(err, exchange.ErrProviderAnswer) || calls != 1 {
 		t.Errorf("Exchange() = %v after %d calls, want one permanent InvalidAnswer", err, calls)
@@ -932,7 +932,7 @@ func TestUnknownClientError(t *testing.T) {
 func TestZeroProvider(t *testing.T) {
 	t.Parallel()
 	var p Provider
-	if _, err := p.Exchange(t.Context(), exchangetest.Identity(map[string]any{}, "tok"), nil); err == nil {
+	if _, err := p.Exchange(t.Context(), exchangetest.Identity(map[string]any{}, "tok"), &exchange.Request{}); err == nil {
 		t.Error("a zero Provider exchanged")
 	}
 	q, err := newProvider(validConfig(), stsFunc(nil))
@@ -975,7 +975,7 @@ func BenchmarkExchange(b *testing.B) {
 			id := exchangetest.Identity(exchangetest.GitHubClaims(is.URL, testAudience, now, nil), raw)
 			b.ResetTimer()
 			for b.Loop() {
-				if _, err := p.Exchange(b.Context(), id, nil); err != nil {
+				if _, err := p.Exchange(b.Context(), id, &exchange.Request{}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -84,7 +84,7 @@ func (p *Provider) classify(ctx context.Context, err error, id *exchange.Identit
 	case codeInvalidIdentityToken:
 		// Permanent: AWS itself retries this once after an IdP key
 		// rotation; a second failure means the setup is wrong.
-		issuer, audience := req.IssuerOf(id), req.AudienceOf(id)
+		issuer, audience := req.Issuer, req.Audience
 		pe.Kind = exchange.ErrTokenInvalid
 		pe.Hint = fmt.Sprintf("STS did not accept the token: the role's account needs an IAM OIDC identity provider for %s whose audiences include %q",
 			githubfacts.ConditionKeyPrefix(issuer), audience)
@@ -149,7 +149,7 @@ func (p *Provider) denialDetails(id *exchange.Identity, req *exchange.Request) s
 	b.WriteString("Claims of this job's token:\n")
 	b.WriteString(exchange.ClaimsTable(id, githubfacts.DenialClaims()...))
 	fmt.Fprintf(&b, "Role: %s\n", p.target)
-	suggestion, err := plan.Suggest(plan.Request{Cloud: plan.AWS}, req.IssuerOf(id), req.AudienceOf(id), id)
+	suggestion, err := plan.Suggest(plan.Request{Cloud: plan.AWS}, req.Issuer, req.Audience, id)
 	if err != nil {
 		fmt.Fprintf(&b, "No trust-policy condition is suggested: %v.", err)
 		return b.String()

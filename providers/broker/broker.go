@@ -139,7 +139,7 @@ func (p *Provider) Exchange(ctx context.Context, id *exchange.Identity, req *exc
 		return nil, errors.New("broker provider: no identity")
 	}
 	if req == nil {
-		req = &exchange.Request{}
+		return nil, errors.New("broker provider: no request")
 	}
 	endpoint, err := p.tokenEndpoint(ctx)
 	if err != nil {

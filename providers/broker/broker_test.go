@@ -123,7 +123,7 @@ func TestExactFormBody(t *testing.T) {
 	t.Parallel()
 	b := newRawBroker(t, func(w http.ResponseWriter, _ *http.Request, _ int) { reply(w, 200, okAnswer) })
 	p := newProvider(t, Config{URL: b.srv.URL + "/token"})
-	if _, err := p.Exchange(t.Context(), fakeIdentity("fake.subject.token"), nil); err != nil {
+	if _, err := p.Exchange(t.Context(), fakeIdentity("fake.subject.token"), &exchange.Request{}); err != nil {
 		t.Fatal(err)
 	}
 	const want = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange" +
@@ -188,7 +188,7 @@ func TestRequestBodies(t *testing.T) {
 			cfg := Config{URL: b.srv.URL + "/token"}
 			tt.edit(&cfg)
 			p := newProvider(t, cfg)
-			if _, err := p.Exchange(t.Context(), fakeIdentity("fake.subject.token"), nil); err != nil {
+			if _, err := p.Exchange(t.Context(), fakeIdentity("fake.subject.token"), &exchange.Request{}); err != nil {
 				t.Fatalf("Exchange() = %v", err)
 			}
 			r := b.requests()[0]
@@ -570,7 +570,7 @@ func TestIssuedTokenType(t *testing.T) {
 			t.Parallel()
 			b := newRawBroker(t, func(w http.ResponseWriter, _ *http.Request, _ int) { reply(w, 200, tt.answer) })
 			p := newProvider(t, Config{URL: b.srv.URL, RequestedTokenType: tt.requested})
-			creds, err := p.Exchange(t.Context(), fakeIdentity("fake.subject.token"), nil)
+			creds, err := p.Exchange(t.Context(), fakeIdentity("fake.subject.token"), &exchange.Request{})
 			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
 				t.Fatalf("Exchange() = %v, want %v", err, tt.wantErr)
 			}
@@ -618,7 +618,7 @@ func TestAnswerShapes(t *testing.T) {
 			logs := &exchangetest.SyncBuffer{}
 			p := newProvider(t, Config{URL: b.srv.URL, Scope: "configured", Logger: newLogger(logs)})
 			p.now = func() time.Time { return now }
-			creds, err := p.Exchange(t.Context(), fakeIdentity("fake.subject.token"), nil)
+			creds, err := p.Exchange(t.Context(), fakeIdentity("fake.subject.token"), &exchange.Request{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -679,7 +679,7 @@ func TestBadAnswers(t *testing.T) {
 				_, _ = w.Write([]byte(tt.body))
 			})
 			p := newProvider(t, Config{URL: b.srv.URL, HTTPClient: tt.client})
-			_, err := p.Exchange(t.Context(), fakeIdentity("fake.subject.token"), nil)
+			_, err := p.Exchange(t.Context(), fakeIdentity("fake.subject.token"), &exchange.Request{})
 			// Permanent: the same answer comes back on every attempt.
 			if !errors.Is(err, exchange.ErrProviderAnswer) {
 				t.Fatalf("Exchange() = %v, want ErrProviderAnswer", err)
@@ -705,7 +705,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 		http.Redirect(w, r, elsewhere.srv.URL+"/token", http.StatusTemporaryRedirect)
 	})
 	p := newProvider(t, Config{URL: b.srv.URL, ClientID: "fake-client", ClientSecret: exchange.NewSecret("fake-secret")})
-	_, err := p.Exchange(t.Context(), fakeIdentity("fake.subject.token"), nil)
+	_, err := p.Exchange(t.Context(), fakeIdentity("fake.subject.token"), &exchange.Request{})
 	var pe *exchange.ProviderError
 	if !errors.Is(err, exchange.ErrProviderRejected) || !errors.As(err, &pe) || pe.Code != codeRedirect {
 		t.Fatalf("Exchange() = %v, want a Redirect rejection", err)
@@ -751,7 +751,7 @@ func TestExchangeWithoutIdentity(t *testing.T) {
 		t.Error("Exchange(nil identity) succeeded")
 	}
 	var zero *Provider
-	if _, err := zero.Exchange(t.Context(), fakeIdentity("x"), nil); err == nil {
+	if _, err := zero.Exchange(t.Context(), fakeIdentity("x"), &exchange.Request{}); err == nil {
 		t.Error("nil provider succeeded")
 	}
 	if _, err := New(Config{}); !errors.Is(err, exchange.ErrInvalidInput) {

@@ -139,7 +139,7 @@ func TestDiscoveryFailures(t *testing.T) {
 			}))
 			t.Cleanup(srv.Close)
 			p := newProvider(t, Config{Discovery: srv.URL})
-			_, err := p.Exchange(t.Context(), fakeIdentity("fake.subject.token"), nil)
+			_, err := p.Exchange(t.Context(), fakeIdentity("fake.subject.token"), &exchange.Request{})
 			if !errors.Is(err, tt.wantKind) {
 				t.Fatalf("Exchange() = %v, want %v", err, tt.wantKind)
 			}

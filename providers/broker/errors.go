@@ -216,6 +216,6 @@ func (p *Provider) denialDetails(id *exchange.Identity, req *exchange.Request) s
 	}
 	b.WriteString(exchange.Table([]string{"parameter", "value sent"}, rows))
 	fmt.Fprintf(&b, "The broker's policy must admit tokens of %s for the audience %s, and should pin the repository by its immutable ids (repository_id, repository_owner_id): names can be re-registered after a rename or deletion.",
-		exchange.Sanitize(req.IssuerOf(id)), exchange.Sanitize(req.AudienceOf(id)))
+		exchange.Sanitize(req.Issuer), exchange.Sanitize(req.Audience))
 	return b.String()
 }

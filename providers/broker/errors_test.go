@@ -171,7 +171,7 @@ func TestErrorURI(t *testing.T) {
 				reply(w, 400, fmt.Sprintf(`{"error":"invalid_grant","error_uri":%q}`, tt.uri))
 			})
 			p := newProvider(t, Config{URL: b.srv.URL})
-			_, err := p.Exchange(t.Context(), fakeIdentity("fake.subject.token"), nil)
+			_, err := p.Exchange(t.Context(), fakeIdentity("fake.subject.token"), &exchange.Request{})
 			var oe *OAuthError
 			if !errors.As(err, &oe) {
 				t.Fatalf("Exchange() = %v, want an OAuthError inside", err)

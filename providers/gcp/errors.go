@@ -300,9 +300,9 @@ func (p *Provider) stsDenialDetails(id *exchange.Identity, req *exchange.Request
 	b.WriteString("Claims of this job's token:\n")
 	b.WriteString(exchange.ClaimsTable(id, githubfacts.DenialClaims()...))
 	fmt.Fprintf(&b, "Workload identity provider: %s\n", p.cfg.WorkloadIdentityProvider)
-	aud := req.AudienceOf(id)
+	aud := req.Audience
 	fmt.Fprintf(&b, "The provider's issuer URI must be %s, and its allowed audiences must include %s",
-		exchange.Sanitize(req.IssuerOf(id)), exchange.Sanitize(aud))
+		exchange.Sanitize(req.Issuer), exchange.Sanitize(aud))
 	if def := DefaultAudience(p.cfg.WorkloadIdentityProvider); aud != def {
 		fmt.Fprintf(&b, " (without an allowed-audiences list it accepts only %s)", def)
 	}
@@ -359,5 +359,5 @@ func (p *Provider) suggest(id *exchange.Identity, req *exchange.Request) (*plan.
 	if len(parts) == 8 {
 		r.ProjectNumber, r.PoolID, r.ProviderID = parts[1], parts[5], parts[7]
 	}
-	return plan.Suggest(r, req.IssuerOf(id), req.AudienceOf(id), id)
+	return plan.Suggest(r, req.Issuer, req.Audience, id)
 }

@@ -377,7 +377,7 @@ func TestClassifyWithoutHTTP(t *testing.T) {
 				calls++
 				return tt.sts(ctx, s, scopes)
 			})
-			_, err := p.Exchange(t.Context(), tt.id, nil)
+			_, err := p.Exchange(t.Context(), tt.id, &exchange.Request{})
 			if !errors.Is(err, tt.wantIs) || exchange.ErrorCode(err) != tt.wantCode {
 				t.Fatalf("Exchange() = %v (code %q), want %v (code %q)", err, exchange.ErrorCode(err), tt.wantIs, tt.wantCode)
 			}
@@ -397,7 +397,7 @@ func TestCancelledContextIsNotBlamedOnGoogle(t *testing.T) {
 		return nil, context.Canceled
 	})
 	id := exchangetest.Identity(map[string]any{"sub": testSubject}, "tok")
-	_, err := p.Exchange(ctx, id, nil)
+	_, err := p.Exchange(ctx, id, &exchange.Request{})
 	var pe *exchange.ProviderError
 	if !errors.Is(err, context.Canceled) || errors.As(err, &pe) {
 		t.Fatalf("Exchange() = %v, want the cancellation, not a provider error", err)

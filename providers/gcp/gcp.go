@@ -264,7 +264,7 @@ func (p *Provider) Exchange(ctx context.Context, id *exchange.Identity, req *exc
 		return nil, errors.New("gcp provider: no identity")
 	}
 	if req == nil {
-		req = &exchange.Request{}
+		return nil, errors.New("gcp provider: no request")
 	}
 	// The file is rendered first: without a credential source it cannot
 	// exist, and that must fail before any token is issued. It is
