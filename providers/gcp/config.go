@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -359,6 +360,10 @@ type resolved struct {
 	lifetime time.Duration
 	// boundary is the parsed AccessBoundary, nil without one.
 	boundary *AccessBoundary
+	// stsOverride is sts-endpoint's token URL, nil without one: the
+	// downscope exchange, which the auth library sends to the default
+	// STS, is redirected there.
+	stsOverride *url.URL
 }
 
 // resolve validates c like [Config.Validate] and returns what it parsed.
@@ -460,9 +465,19 @@ func (c *Config) resolve() (resolved, error) {
 	if c.Universe != "" && !universeRE().MatchString(c.Universe) {
 		add(exchange.InputError("universe", "%q is not a domain name like googleapis.com", c.Universe))
 	}
-	add(validateEndpoint("sts-endpoint", c.STSEndpoint))
-	add(validateEndpoint("iamcredentials-endpoint", c.IAMCredentialsEndpoint))
-	add(validateEndpoint("oauth2-endpoint", c.OAuth2Endpoint))
+	if sts, err := validateEndpoint("sts-endpoint", c.STSEndpoint); err != nil {
+		add(err)
+	} else if sts != nil {
+		// Not JoinPath: on a URL without a path it leaves the path
+		// relative ("v1/token"), which no server matches.
+		token := *sts
+		token.Path, token.RawPath = strings.TrimRight(token.Path, "/")+"/v1/token", ""
+		r.stsOverride = &token
+	}
+	_, err = validateEndpoint("iamcredentials-endpoint", c.IAMCredentialsEndpoint)
+	add(err)
+	_, err = validateEndpoint("oauth2-endpoint", c.OAuth2Endpoint)
+	add(err)
 	if c.RetryMaxAttempts < 0 {
 		add(exchange.InputError("retry-max-attempts", "%d must be at least 1 (use %s to make a single call)", c.RetryMaxAttempts, exchange.Setting("disable-retry")))
 	}
@@ -488,17 +503,17 @@ func firstDuplicate(list []string) string {
 // validateEndpoint accepts a base URL as [upstream.ParseEndpoint] does,
 // without a query, and none of the paths the provider itself appends
 // (google-github-actions/auth's overrides end in /v1).
-func validateEndpoint(input, s string) error {
+func validateEndpoint(input, s string) (*url.URL, error) {
 	if s == "" {
-		return nil
+		return nil, nil
 	}
 	u, err := upstream.ParseEndpoint(input, s, upstream.NoQuery)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p := strings.TrimRight(u.Path, "/")
 	if strings.HasSuffix(p, "/v1") || strings.HasSuffix(p, "/token") {
-		return exchange.InputError(input, "%q: give the base URL, e.g. %s://%s; the API path is appended", s, u.Scheme, u.Host)
+		return nil, exchange.InputError(input, "%q: give the base URL, e.g. %s://%s; the API path is appended", s, u.Scheme, u.Host)
 	}
-	return nil
+	return u, nil
 }

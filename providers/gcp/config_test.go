@@ -342,3 +342,38 @@ func TestTarget(t *testing.T) {
 		}
 	}
 }
+
+// TestResolveSTSOverride: sts-endpoint is parsed once, into the token URL
+// the downscope exchange is redirected to.
+func TestResolveSTSOverride(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		endpoint string
+		want     string
+	}{
+		{"", ""},
+		{"http://127.0.0.1:8080", "http://127.0.0.1:8080/v1/token"},
+		{"http://127.0.0.1:8080/", "http://127.0.0.1:8080/v1/token"},
+		{"https://sts.example.com/google/", "https://sts.example.com/google/v1/token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.endpoint, func(t *testing.T) {
+			t.Parallel()
+			c := Config{WorkloadIdentityProvider: testProvider, STSEndpoint: tt.endpoint}
+			r, err := c.resolve()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ""
+			if r.stsOverride != nil {
+				got = r.stsOverride.String()
+			}
+			if got != tt.want {
+				t.Errorf("stsOverride = %q, want %q", got, tt.want)
+			}
+			if got != "" && got != c.stsTokenURL() {
+				t.Errorf("stsOverride %q and stsTokenURL %q disagree", got, c.stsTokenURL())
+			}
+		})
+	}
+}

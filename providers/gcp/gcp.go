@@ -137,7 +137,7 @@ func New(cfg Config) (*Provider, error) {
 }
 
 // googleClients are the real clients, for a validated cfg.
-func googleClients(cfg Config) (clients, error) {
+func googleClients(cfg Config, r resolved) (clients, error) {
 	httpClient := cfg.HTTPClient
 	if httpClient == nil {
 		httpClient = httpclient.New(httpclient.Options{})
@@ -147,17 +147,10 @@ func googleClients(cfg Config) (clients, error) {
 	// types them first.
 	oauthClient := httpclient.WrapTransport(httpClient, func(rt http.RoundTripper) http.RoundTripper { return oauthErrors{base: rt} })
 	downscopeClient := oauthClient
-	if cfg.STSEndpoint != "" {
-		from, err := url.Parse("https://sts." + cfg.universe() + "/v1/token")
-		if err != nil {
-			return clients{}, fmt.Errorf("building the default STS URL: %w", err)
-		}
-		to, err := url.Parse(cfg.stsTokenURL())
-		if err != nil {
-			return clients{}, fmt.Errorf("parsing sts-endpoint: %w", err)
-		}
+	if r.stsOverride != nil {
+		from := &url.URL{Scheme: "https", Host: "sts." + cfg.universe(), Path: "/v1/token"}
 		downscopeClient = httpclient.WrapTransport(oauthClient, func(rt http.RoundTripper) http.RoundTripper {
-			return rewriteURL{base: rt, from: from, to: to}
+			return rewriteURL{base: rt, from: from, to: r.stsOverride}
 		})
 	}
 	// The REST transport of apiv1: it adds under 1 MB over
@@ -198,7 +191,7 @@ func newProvider(cfg Config, c *clients) (*Provider, error) {
 		return nil, err
 	}
 	if c == nil {
-		google, err := googleClients(cfg)
+		google, err := googleClients(cfg, r)
 		if err != nil {
 			return nil, err
 		}
