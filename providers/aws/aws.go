@@ -27,8 +27,8 @@ const providerName = "aws"
 
 // DefaultSessionNameTemplate renders the session name from the token's
 // claims when none is configured. The run id and attempt make every
-// CloudTrail entry lead back to one workflow run (the incumbent's constant
-// "GitHubActions" does not; configure-aws-credentials #483, #1298).
+// CloudTrail entry lead back to one workflow run; a constant name would
+// make all runs of all workflows look alike.
 const DefaultSessionNameTemplate = "GitHubActions-{{.run_id}}-{{.run_attempt}}"
 
 // FallbackSessionName is used when the template names a claim the token
@@ -322,9 +322,9 @@ func (p *Provider) credentials(out *sts.AssumeRoleWithWebIdentityOutput, session
 		},
 	}
 	if p.envCreds {
-		// The key id is masked too, as the incumbent does: it is not a
-		// secret, but it identifies the session in CloudTrail and with the
-		// secret forms a usable pair in a leaked log.
+		// The key id is masked too: it is not a secret, but it identifies
+		// the session in CloudTrail and with the secret forms a usable
+		// pair in a leaked log.
 		creds.Env = append(creds.Env,
 			exchange.SecretVariable(EnvAccessKeyID, keyID),
 			exchange.SecretVariable(EnvSecretAccessKey, secret),
@@ -348,8 +348,8 @@ func (p *Provider) credentials(out *sts.AssumeRoleWithWebIdentityOutput, session
 			exchange.SecretVariable(OutputAccessKeyID, keyID),
 			exchange.SecretVariable(OutputSecretAccessKey, secret),
 			exchange.SecretVariable(OutputSessionToken, token),
-			// Plain RFC 3339; the incumbent's value carries literal quotes
-			// from JSON-serialising a Date.
+			// Plain RFC 3339, without quotes, so a shell or date parser
+			// reads it as it is.
 			exchange.PlainVariable(OutputExpiration, expiry.Format(time.RFC3339)),
 		)
 	}

@@ -29,8 +29,8 @@ const (
 	MinDurationSeconds = 900
 	MaxDurationSeconds = 43200
 	// DefaultRetryMaxAttempts counts the first call. Three attempts ride
-	// out a throttle or a brief 5xx; the incumbent's twelve mostly retried
-	// errors that were certain to repeat.
+	// out a throttle or a brief 5xx; more would mostly wait on errors
+	// that are certain to repeat.
 	DefaultRetryMaxAttempts = 3
 	// MaxManagedSessionPolicies is STS's limit on PolicyArns.
 	MaxManagedSessionPolicies = 10
@@ -47,7 +47,7 @@ const (
 // Zero values mean the documented defaults. OutputEnvCredentials is a
 // pointer because its default, true, is not Go's zero value: nil means
 // true, so a Config{} filled with only the required fields exports the
-// credentials as the incumbent does. A pointer was chosen over a
+// credentials, as workflows written for that action expect. A pointer was chosen over a
 // DefaultConfig constructor because a forgotten constructor call would
 // silently export nothing.
 type Config struct {
@@ -83,8 +83,9 @@ type Config struct {
 	// AWS_SESSION_TOKEN. nil means true.
 	OutputEnvCredentials *bool
 	// AllowedAccountIDs (allowed-account-ids) lists the 12-digit accounts
-	// the role may belong to; empty allows any. Unlike the incumbent, the
-	// check runs before anything is exported.
+	// the role may belong to; empty allows any. The check runs before
+	// anything is exported, so a wrong account's session never reaches a
+	// later step.
 	AllowedAccountIDs []string
 	// STSEndpoint (sts-endpoint) replaces the regional endpoint, e.g. for
 	// a VPC endpoint. It must be https (plain http only on loopback).

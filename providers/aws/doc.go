@@ -3,7 +3,7 @@
 // aws-actions/configure-aws-credentials, and [Config] keeps that action's
 // input names and defaults so workflows can switch without renaming.
 //
-// What it does differently, and why:
+// Choices, and why:
 //
 //   - One round trip. The account id and caller ARN are read from
 //     AssumedRoleUser.Arn ([ParseAssumedRoleARN]) instead of a signed

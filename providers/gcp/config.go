@@ -90,8 +90,8 @@ type Config struct {
 	// duration ("1h"); "" means one hour. Up to 12 h is accepted, but
 	// beyond 1 h IAM refuses unless the organisation policy
 	// constraints/iam.allowServiceAccountCredentialLifetimeExtension lists
-	// the service account. Unlike google-github-actions/auth, the lifetime
-	// also reaches the credentials file (token_lifetime_seconds).
+	// the service account. The lifetime also reaches the credentials file
+	// (token_lifetime_seconds), so client libraries refresh with it too.
 	AccessTokenLifetime string
 	// AccessTokenScopes (access-token-scopes) are the OAuth scopes of the
 	// issued access token; empty means [DefaultScope].

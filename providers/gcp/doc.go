@@ -23,7 +23,7 @@
 // library variables. [CredentialsFile] renders an external_account file
 // with which client libraries and gcloud refresh by themselves.
 //
-// What it does differently from google-github-actions/auth, and why:
+// Choices, and why:
 //
 //   - The credentials file is handed to the CI edge only after the
 //     exchange succeeded, so a failed run leaves no file that later

@@ -220,8 +220,9 @@ func blankVariables(names []string) []exchange.Variable {
 	return vars
 }
 
-// unsettingExporter implements unset-current-credentials: every variable
-// the incumbent blanks is written, empty unless this exchange sets it.
+// unsettingExporter implements unset-current-credentials: every AWS
+// credential variable an earlier step may have exported is written, empty
+// unless this exchange sets it, so no stale key outlives this step.
 type unsettingExporter struct {
 	next  exchange.Exporter
 	names []string

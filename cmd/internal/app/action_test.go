@@ -390,7 +390,8 @@ func TestPostWithoutState(t *testing.T) {
 	}
 }
 
-// TestPostSkipCleanup honours the incumbent's opt-out variable.
+// TestPostSkipCleanup honours the opt-out variable that workflows written
+// for configure-aws-credentials already set.
 func TestPostSkipCleanup(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOptions{})
