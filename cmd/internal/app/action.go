@@ -93,6 +93,10 @@ func runAction(ctx context.Context, e *env, post bool) error {
 	}
 	logger := slog.New(github.NewLogHandler(e.stdout, level))
 	client := e.httpClient()
+	// The GitHub edge itself, not the ci registry's Edge: this mode is
+	// GitHub's action protocol (INPUT_*, STATE_* and the post step, file
+	// commands, the container's mounts), which no other platform has. The
+	// registry serves the CLI, which runs the same way on any platform.
 	edge, err := github.New(github.Config{
 		Getenv:         e.getenv,
 		Stdout:         e.stdout,

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oidc-exchange/oidc-exchange/ci"
 	"github.com/oidc-exchange/oidc-exchange/ci/github"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
 	"github.com/oidc-exchange/oidc-exchange/internal/version"
@@ -71,8 +72,9 @@ func run(ctx context.Context, e *env) error {
 		return runAction(ctx, e, true)
 	}
 	// The action passes only flags (the host runner temp), never a
-	// subcommand, so "no subcommand" plus GITHUB_ACTIONS selects action mode.
-	if e.getenv("GITHUB_ACTIONS") == "true" && (len(args) == 0 || strings.HasPrefix(args[0], "--")) {
+	// subcommand, so "no subcommand" inside GitHub Actions selects action
+	// mode.
+	if platform, inCI := ci.Detect(e.getenv); inCI && platform == ci.GitHubActions && (len(args) == 0 || strings.HasPrefix(args[0], "--")) {
 		return runAction(ctx, e, github.IsPost(e.getenv))
 	}
 	if len(args) == 0 {
