@@ -159,11 +159,8 @@ type resolved struct {
 func (c *Config) resolve() (resolved, error) {
 	var r resolved
 	var errs []error
-	add := func(err error) {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
+	// errors.Join drops the nils: every check adds its result.
+	add := func(err error) { errs = append(errs, err) }
 	switch {
 	case c.Region == "":
 		add(exchange.InputError("aws-region", "is required, e.g. us-east-1"))

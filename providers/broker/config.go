@@ -237,11 +237,8 @@ type resolved struct {
 func (c *Config) resolve() (resolved, error) {
 	var r resolved
 	var errs []error
-	add := func(err error) {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
+	// errors.Join drops the nils: every check adds its result.
+	add := func(err error) { errs = append(errs, err) }
 	switch {
 	case c.URL != "" && c.Discovery != "":
 		add(exchange.InputError("broker-url", "exactly one of %s or %s, got both", exchange.Setting("broker-url"), exchange.Setting("broker-discovery")))

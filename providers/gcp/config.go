@@ -370,11 +370,8 @@ type resolved struct {
 func (c *Config) resolve() (resolved, error) {
 	r := resolved{lifetime: DefaultAccessTokenLifetime}
 	var errs []error
-	add := func(err error) {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
+	// errors.Join drops the nils: every check adds its result.
+	add := func(err error) { errs = append(errs, err) }
 	add(ValidateWorkloadIdentityProvider(c.WorkloadIdentityProvider))
 	sa := c.ServiceAccount != ""
 	if sa {
