@@ -105,11 +105,17 @@ type Policy struct {
 	OnRetry func(attempt int, err error, wait time.Duration)
 }
 
-// DefaultPolicy gives three attempts within 20 seconds: enough to ride out a
-// throttle or a brief 5xx, short enough that a five-minute ID token is still
-// valid and a broken job fails within the minute.
+// DefaultMaxAttempts counts the first call. Three attempts ride out a
+// throttle or a brief 5xx; more would mostly wait on errors that are
+// certain to repeat.
+const DefaultMaxAttempts = 3
+
+// DefaultPolicy gives [DefaultMaxAttempts] attempts within 20 seconds:
+// enough to ride out a throttle or a brief 5xx, short enough that a
+// five-minute ID token is still valid and a broken job fails within the
+// minute.
 func DefaultPolicy() Policy {
-	return Policy{MaxAttempts: 3, MaxElapsed: 20 * time.Second, InitialDelay: 200 * time.Millisecond, MaxDelay: 5 * time.Second}
+	return Policy{MaxAttempts: DefaultMaxAttempts, MaxElapsed: 20 * time.Second, InitialDelay: 200 * time.Millisecond, MaxDelay: 5 * time.Second}
 }
 
 // Retry calls fn until it succeeds, returns an error not marked retryable,

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
 	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
@@ -28,10 +29,9 @@ const (
 	// MaxSessionDuration may lower the upper one, which only STS knows.
 	MinDurationSeconds = 900
 	MaxDurationSeconds = 43200
-	// DefaultRetryMaxAttempts counts the first call. Three attempts ride
-	// out a throttle or a brief 5xx; more would mostly wait on errors
-	// that are certain to repeat.
-	DefaultRetryMaxAttempts = 3
+	// DefaultRetryMaxAttempts counts the first call; every provider
+	// shares it.
+	DefaultRetryMaxAttempts = httpclient.DefaultMaxAttempts
 	// MaxManagedSessionPolicies is STS's limit on PolicyArns.
 	MaxManagedSessionPolicies = 10
 	// MaxInlineSessionPolicyLength is STS's limit on the Policy

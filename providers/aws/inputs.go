@@ -3,6 +3,8 @@ package aws
 import (
 	"strconv"
 
+	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
+
 	"github.com/oidc-exchange/oidc-exchange/internal/input"
 )
 
@@ -15,7 +17,7 @@ import (
 // It is a function rather than a variable so that nothing is allocated
 // at package init in runs that never read settings.
 func Inputs() []input.Input[Config] {
-	return []input.Input[Config]{
+	return append([]input.Input[Config]{
 		{Spec: input.Spec{Name: "aws-region", Flag: "region", Env: []string{EnvRegion}, Required: true,
 			Doc: "AWS region of the STS endpoint; exported as AWS_REGION and AWS_DEFAULT_REGION"},
 			Set: input.ToString(func(c *Config) *string { return &c.Region })},
@@ -52,11 +54,7 @@ func Inputs() []input.Input[Config] {
 		{Spec: input.Spec{Name: "sts-endpoint", Flag: "sts-endpoint", Env: []string{"AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"},
 			Doc: "STS endpoint URL, https (http only on loopback); default regional"},
 			Set: input.ToString(func(c *Config) *string { return &c.STSEndpoint })},
-		{Spec: input.Spec{Name: "retry-max-attempts", Flag: "retry-max-attempts", Kind: input.Int, Default: strconv.Itoa(DefaultRetryMaxAttempts),
-			Doc: "attempts for transient STS failures only (Throttling, IDPCommunicationError, 5xx, network)"},
-			Set: input.ToInt(func(c *Config) *int { return &c.RetryMaxAttempts })},
-		{Spec: input.Spec{Name: "disable-retry", Flag: "disable-retry", Kind: input.Bool, Default: "false",
-			Doc: "never retry"},
-			Set: input.ToBool(func(c *Config) *bool { return &c.DisableRetry })},
-	}
+	}, upstream.RetryInputs("Throttling, IDPCommunicationError, 5xx, network",
+		func(c *Config) *int { return &c.RetryMaxAttempts },
+		func(c *Config) *bool { return &c.DisableRetry })...)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
 	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
@@ -105,7 +106,7 @@ const (
 // Defaults and limits.
 const (
 	// DefaultRetryMaxAttempts counts the first call.
-	DefaultRetryMaxAttempts = 3
+	DefaultRetryMaxAttempts = httpclient.DefaultMaxAttempts
 	// MaxExtraParams bounds broker-extra-params; real brokers take one or
 	// two (Dex's connector_id, JFrog's provider_name).
 	MaxExtraParams = 32

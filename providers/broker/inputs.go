@@ -1,7 +1,7 @@
 package broker
 
 import (
-	"strconv"
+	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/internal/input"
@@ -19,7 +19,7 @@ const EnvClientSecret = "OIDC_EXCHANGE_BROKER_CLIENT_SECRET"
 // It is a function rather than a variable so that nothing is allocated
 // at package init in runs that never read settings.
 func Inputs() []input.Input[Config] {
-	return []input.Input[Config]{
+	return append([]input.Input[Config]{
 		{Spec: input.Spec{Name: "broker-url", Flag: "url",
 			Doc: "the RFC 8693 token endpoint, https (http only on loopback); exactly one of it or the discovery URL"},
 			Set: input.ToString(func(c *Config) *string { return &c.URL })},
@@ -59,11 +59,7 @@ func Inputs() []input.Input[Config] {
 		{Spec: input.Spec{Name: "export-env", Flag: "export-env", Default: DefaultExportEnv,
 			Doc: "name of the environment variable that carries the token to later steps (and --format env)"},
 			Set: input.ToString(func(c *Config) *string { return &c.ExportEnv })},
-		{Spec: input.Spec{Name: "retry-max-attempts", Flag: "retry-max-attempts", Kind: input.Int, Default: strconv.Itoa(DefaultRetryMaxAttempts),
-			Doc: "attempts for transient failures only (5xx, 408, 429, network)"},
-			Set: input.ToInt(func(c *Config) *int { return &c.RetryMaxAttempts })},
-		{Spec: input.Spec{Name: "disable-retry", Flag: "disable-retry", Kind: input.Bool, Default: "false",
-			Doc: "never retry"},
-			Set: input.ToBool(func(c *Config) *bool { return &c.DisableRetry })},
-	}
+	}, upstream.RetryInputs("5xx, 408, 429, network",
+		func(c *Config) *int { return &c.RetryMaxAttempts },
+		func(c *Config) *bool { return &c.DisableRetry })...)
 }

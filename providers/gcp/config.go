@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
 	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
@@ -57,7 +58,7 @@ const (
 	// MaxAccessBoundaryRules is the Credential Access Boundary limit.
 	MaxAccessBoundaryRules = 10
 	// DefaultRetryMaxAttempts counts the first call of each step.
-	DefaultRetryMaxAttempts = 3
+	DefaultRetryMaxAttempts = httpclient.DefaultMaxAttempts
 	// SubjectTokenType is the token type of a CI job's OIDC token at STS.
 	SubjectTokenType = "urn:ietf:params:oauth:token-type:jwt"
 	// iamService is the service name in full resource names. It names

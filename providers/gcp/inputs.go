@@ -1,7 +1,7 @@
 package gcp
 
 import (
-	"strconv"
+	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
 
 	"github.com/oidc-exchange/oidc-exchange/internal/input"
 )
@@ -14,7 +14,7 @@ import (
 // It is a function rather than a variable so that nothing is allocated
 // at package init in runs that never read settings.
 func Inputs() []input.Input[Config] {
-	return []input.Input[Config]{
+	return append([]input.Input[Config]{
 		{Spec: input.Spec{Name: "workload-identity-provider", Flag: "workload-identity-provider", Required: true,
 			Doc: "full resource name of the provider, projects/<NUMBER>/locations/global/workloadIdentityPools/<POOL>/providers/<PROVIDER>"},
 			Set: input.ToString(func(c *Config) *string { return &c.WorkloadIdentityProvider })},
@@ -66,11 +66,7 @@ func Inputs() []input.Input[Config] {
 		{Spec: input.Spec{Name: "oauth2-endpoint", Flag: "oauth2-endpoint",
 			Doc: "OAuth 2.0 endpoint URL for domain-wide delegation (default https://oauth2.<universe>)"},
 			Set: input.ToString(func(c *Config) *string { return &c.OAuth2Endpoint })},
-		{Spec: input.Spec{Name: "retry-max-attempts", Flag: "retry-max-attempts", Kind: input.Int, Default: strconv.Itoa(DefaultRetryMaxAttempts),
-			Doc: "attempts of each call for transient failures only (5xx, 408, 429, network)"},
-			Set: input.ToInt(func(c *Config) *int { return &c.RetryMaxAttempts })},
-		{Spec: input.Spec{Name: "disable-retry", Flag: "disable-retry", Kind: input.Bool, Default: "false",
-			Doc: "never retry"},
-			Set: input.ToBool(func(c *Config) *bool { return &c.DisableRetry })},
-	}
+	}, upstream.RetryInputs("5xx, 408, 429, network",
+		func(c *Config) *int { return &c.RetryMaxAttempts },
+		func(c *Config) *bool { return &c.DisableRetry })...)
 }

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
+
+	"github.com/oidc-exchange/oidc-exchange/internal/input"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
@@ -99,4 +102,18 @@ func (r *Retrier) final(ctx context.Context, what string, err error, attempts in
 		final.Err = errors.Join(final.Err, cause)
 	}
 	return fmt.Errorf("%s: %w", what, &final)
+}
+
+// RetryInputs declares the two retry settings every provider takes:
+// retry-max-attempts and disable-retry. transient says which failures
+// that provider retries, for the help and the README.
+func RetryInputs[C any](transient string, attempts func(*C) *int, disable func(*C) *bool) []input.Input[C] {
+	return []input.Input[C]{
+		{Spec: input.Spec{Name: "retry-max-attempts", Flag: "retry-max-attempts", Kind: input.Int, Default: strconv.Itoa(httpclient.DefaultMaxAttempts),
+			Doc: "attempts for transient failures only (" + transient + ")"},
+			Set: input.ToInt(attempts)},
+		{Spec: input.Spec{Name: "disable-retry", Flag: "disable-retry", Kind: input.Bool, Default: "false",
+			Doc: "never retry"},
+			Set: input.ToBool(disable)},
+	}
 }
