@@ -112,9 +112,6 @@ func (e *SettingError) Error() string {
 // Unwrap makes errors.Is(err, ErrInvalidInput) true.
 func (e *SettingError) Unwrap() error { return ErrInvalidInput }
 
-// SettingName returns the setting the error is about.
-func (e *SettingError) SettingName() string { return e.Setting }
-
 // RenameSettings renames the setting and every [Setting] in the message,
 // so that the CLI can name its flags.
 func (e *SettingError) RenameSettings(rename func(string) string) {

@@ -7,7 +7,7 @@ import (
 	"slices"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
-	"github.com/oidc-exchange/oidc-exchange/internal/input"
+	"github.com/oidc-exchange/oidc-exchange/exchange/input"
 	"github.com/oidc-exchange/oidc-exchange/providers/aws"
 	"github.com/oidc-exchange/oidc-exchange/providers/broker"
 	"github.com/oidc-exchange/oidc-exchange/providers/gcp"
@@ -90,11 +90,11 @@ func ReadConfig(t Type, src input.Source, getenv func(string) string) (Config, e
 	var err error
 	switch t {
 	case AWS:
-		err = input.Apply(&cfg.AWS, aws.Inputs(), src, getenv, exchange.InputError)
+		err = input.Apply(&cfg.AWS, aws.Inputs(), src, getenv)
 	case GCP:
-		err = input.Apply(&cfg.GCP, gcp.Inputs(), src, getenv, exchange.InputError)
+		err = input.Apply(&cfg.GCP, gcp.Inputs(), src, getenv)
 	case Broker:
-		err = input.Apply(&cfg.Broker, broker.Inputs(), src, getenv, exchange.InputError)
+		err = input.Apply(&cfg.Broker, broker.Inputs(), src, getenv)
 	}
 	return cfg, err
 }

@@ -5,7 +5,7 @@ import (
 
 	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
 
-	"github.com/oidc-exchange/oidc-exchange/internal/input"
+	"github.com/oidc-exchange/oidc-exchange/exchange/input"
 )
 
 // Inputs declares every setting of the provider once: the action reads

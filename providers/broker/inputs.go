@@ -4,7 +4,7 @@ import (
 	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
-	"github.com/oidc-exchange/oidc-exchange/internal/input"
+	"github.com/oidc-exchange/oidc-exchange/exchange/input"
 )
 
 // EnvClientSecret carries the client secret when the input is empty, and

@@ -11,7 +11,7 @@ import (
 
 	"github.com/oidc-exchange/oidc-exchange/ci/github"
 	"github.com/oidc-exchange/oidc-exchange/exchange"
-	"github.com/oidc-exchange/oidc-exchange/internal/input"
+	"github.com/oidc-exchange/oidc-exchange/exchange/input"
 	"github.com/oidc-exchange/oidc-exchange/providers"
 	"github.com/oidc-exchange/oidc-exchange/providers/aws"
 )
@@ -35,7 +35,7 @@ func (c *actionConfig) unsetCurrent() bool {
 func readActionConfig(ctx context.Context, getenv func(string) string, client *http.Client, logger *slog.Logger) (*actionConfig, error) {
 	src := actionSource(getenv)
 	cfg := &actionConfig{}
-	errs := []error{input.Apply(&cfg.common, commonInputs(), src, getenv, exchange.InputError)}
+	errs := []error{input.Apply(&cfg.common, commonInputs(), src, getenv)}
 	if cfg.provider != "" {
 		pc, err := providers.ReadConfig(cfg.provider, src, getenv)
 		errs = append(errs, err)

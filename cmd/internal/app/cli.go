@@ -13,7 +13,7 @@ import (
 	"github.com/oidc-exchange/oidc-exchange/ci"
 	"github.com/oidc-exchange/oidc-exchange/ci/shell"
 	"github.com/oidc-exchange/oidc-exchange/exchange"
-	"github.com/oidc-exchange/oidc-exchange/internal/input"
+	"github.com/oidc-exchange/oidc-exchange/exchange/input"
 	"github.com/oidc-exchange/oidc-exchange/providers"
 )
 
@@ -108,9 +108,9 @@ func (c *providerCommand) names() func(string) string {
 func (c *providerCommand) run(ctx context.Context, adjust func(*providers.Config), exporter exchange.Exporter) (err error) {
 	defer func() { input.Rename(err, c.names()) }()
 	e := c.e
-	src := c.flags.Source(exchange.InputError)
+	src := c.flags.Source()
 	var cm common
-	errs := []error{input.Apply(&cm, commonInputs(), src, e.getenv, exchange.InputError)}
+	errs := []error{input.Apply(&cm, commonInputs(), src, e.getenv)}
 	cfg, err := providers.ReadConfig(c.pt, src, e.getenv)
 	errs = append(errs, err)
 	if adjust != nil {
@@ -170,7 +170,7 @@ func runVerify(ctx context.Context, e *env, args []string) (err error) {
 	}
 	defer func() { input.Rename(err, input.CLINames(input.Specs(ins))) }()
 	var cm common
-	if err := input.Apply(&cm, ins, flags.Source(exchange.InputError), e.getenv, exchange.InputError); err != nil {
+	if err := input.Apply(&cm, ins, flags.Source(), e.getenv); err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: cm.logLevel}))

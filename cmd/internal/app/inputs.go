@@ -7,7 +7,7 @@ import (
 
 	"github.com/oidc-exchange/oidc-exchange/ci/github"
 	"github.com/oidc-exchange/oidc-exchange/exchange"
-	"github.com/oidc-exchange/oidc-exchange/internal/input"
+	"github.com/oidc-exchange/oidc-exchange/exchange/input"
 	"github.com/oidc-exchange/oidc-exchange/providers"
 )
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/oidc-exchange/oidc-exchange/ci/github/githubtest"
-	"github.com/oidc-exchange/oidc-exchange/internal/input"
+	"github.com/oidc-exchange/oidc-exchange/exchange/input"
 	"github.com/oidc-exchange/oidc-exchange/providers"
 )
 

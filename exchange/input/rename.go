@@ -1,13 +1,9 @@
 package input
 
-// Renamer is implemented by errors that name settings, so that [Rename]
-// can make them name what the user typed.
-type Renamer interface {
-	RenameSettings(rename func(setting string) string)
-}
+import "github.com/oidc-exchange/oidc-exchange/exchange"
 
 // Rename walks err's whole tree, errors.Join and wrapping alike, and
-// renames the settings of every [Renamer] in it. The errors are changed in
+// renames the settings of every [exchange.SettingError] in it. The errors are changed in
 // place: they are built for one run and not yet shown. A wrapper that
 // fixed its message when it was built (fmt.Errorf) keeps the old names in
 // its text, so settings' errors travel up joined (errors.Join), not
@@ -16,8 +12,8 @@ func Rename(err error, rename func(setting string) string) {
 	if err == nil {
 		return
 	}
-	if r, ok := err.(Renamer); ok {
-		r.RenameSettings(rename)
+	if se, ok := err.(*exchange.SettingError); ok { //nolint:errorlint // visits every node itself
+		se.RenameSettings(rename)
 	}
 	switch x := err.(type) { //nolint:errorlint // visits every node itself, errors.As would stop at the first
 	case interface{ Unwrap() []error }:

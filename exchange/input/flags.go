@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/oidc-exchange/oidc-exchange/exchange"
 )
 
 // FlagSet binds the settings of one or more tables to a flag set and
@@ -74,13 +76,13 @@ func envNote(s *Spec) string {
 // Source offers the flags' values to [Apply]. A setting with neither a
 // flag nor a file flag is offered only when it has an environment
 // fallback; action-only inputs are not offered at all.
-func (b *FlagSet) Source(errf Errorf) Source {
+func (b *FlagSet) Source() Source {
 	return func(s *Spec) (string, bool, error) {
 		label := s.Label()
 		if p := b.files[label]; p != nil && *p != "" {
 			data, err := os.ReadFile(*p)
 			if err != nil {
-				return "", true, errf(label, "%v", err)
+				return "", true, exchange.InputError(label, "%v", err)
 			}
 			return strings.TrimSpace(string(data)), true, nil
 		}
@@ -92,7 +94,7 @@ func (b *FlagSet) Source(errf Errorf) Source {
 		if path, ok := strings.CutPrefix(val, "@"); ok && s.Kind == Text {
 			data, err := os.ReadFile(path)
 			if err != nil {
-				return "", true, errf(label, "reading %s: %v", path, err)
+				return "", true, exchange.InputError(label, "reading %s: %v", path, err)
 			}
 			val = string(data)
 		}

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/oidc-exchange/oidc-exchange/exchange"
 )
 
 // Kind is how a value is written and parsed; the same in the action and
@@ -107,20 +109,9 @@ func Specs[C any](ins []Input[C]) []Spec {
 // applies (the CLI has no flag for action-only inputs).
 type Source func(s *Spec) (v string, ok bool, err error)
 
-// Errorf builds the error for a bad value of setting; the caller's domain
-// chooses its type and sentinel.
-type Errorf func(setting, format string, args ...any) error
-
-// Named is implemented by errors that already name their setting; [Apply]
-// does not wrap them again.
-type Named interface {
-	error
-	SettingName() string
-}
-
 // Apply fills c from src, falling back to each setting's Env and Default,
 // and returns every failure at once, so one run reports every bad input.
-func Apply[C any](c *C, ins []Input[C], src Source, getenv func(string) string, errf Errorf) error {
+func Apply[C any](c *C, ins []Input[C], src Source, getenv func(string) string) error {
 	var errs []error
 	for i := range ins {
 		in := &ins[i]
@@ -133,9 +124,8 @@ func Apply[C any](c *C, ins []Input[C], src Source, getenv func(string) string, 
 			continue
 		}
 		if err := in.Set(c, v); err != nil {
-			var named Named
-			if !errors.As(err, &named) {
-				err = errf(in.Label(), "%s", err.Error())
+			if se := (*exchange.SettingError)(nil); !errors.As(err, &se) {
+				err = exchange.InputError(in.Label(), "%s", err.Error())
 			}
 			errs = append(errs, err)
 		}
@@ -183,7 +173,7 @@ func ParseBool(v string) (bool, error) {
 	case "false", "False", "FALSE":
 		return false, nil
 	default:
-		return false, fmt.Errorf("want true or false, got %q", quoteSafe(v))
+		return false, fmt.Errorf("want true or false, got %q", exchange.Truncate(v, maxQuoted))
 	}
 }
 
@@ -191,7 +181,7 @@ func ParseBool(v string) (bool, error) {
 func ParseInt(v string) (int, error) {
 	n, err := strconv.Atoi(v)
 	if err != nil {
-		return 0, fmt.Errorf("want a whole number, got %q", quoteSafe(v))
+		return 0, fmt.Errorf("want a whole number, got %q", exchange.Truncate(v, maxQuoted))
 	}
 	return n, nil
 }
@@ -210,7 +200,7 @@ func ParseDuration(v string) (time.Duration, error) {
 		}
 		d = time.Duration(n) * time.Second
 	} else if d, err = time.ParseDuration(v); err != nil {
-		return 0, fmt.Errorf("want seconds like 30 or a duration like 45s, got %q", quoteSafe(v))
+		return 0, fmt.Errorf("want seconds like 30 or a duration like 45s, got %q", exchange.Truncate(v, maxQuoted))
 	}
 	if d < 0 || d > maxDuration {
 		return 0, fmt.Errorf("%s is outside 0s–%s", d, maxDuration)
@@ -229,18 +219,9 @@ func SplitList(s string) []string {
 	return out
 }
 
-// maxQuoted bounds how much of a bad value an error repeats.
+// maxQuoted bounds how much of a bad value an error repeats; %q escapes
+// what would break the log line.
 const maxQuoted = 64
-
-// quoteSafe shortens a bad value for an error message; %q escapes the
-// control characters that could forge log lines or workflow commands.
-func quoteSafe(v string) string {
-	r := []rune(v)
-	if len(r) > maxQuoted {
-		return string(r[:maxQuoted]) + "…"
-	}
-	return v
-}
 
 // The setters below store a parsed value through a field accessor, so a
 // table entry reads as its field: input.ToBool(func(c *Config) *bool {

@@ -3,7 +3,6 @@ package input_test
 import (
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oidc-exchange/oidc-exchange/exchange"
+
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/oidc-exchange/oidc-exchange/internal/input"
+	"github.com/oidc-exchange/oidc-exchange/exchange/input"
 )
 
 type config struct {
@@ -28,20 +29,9 @@ type config struct {
 	Timeout time.Duration
 }
 
-var errInvalid = errors.New("invalid input")
-
-// settingError stands in for the domain's typed error.
-type settingError struct{ setting, msg string }
-
-func (e *settingError) Error() string       { return e.setting + ": " + e.msg }
-func (e *settingError) Unwrap() error       { return errInvalid }
-func (e *settingError) SettingName() string { return e.setting }
-func (e *settingError) RenameSettings(f func(string) string) {
-	e.setting = f(e.setting)
-}
-
+// errf is the error every setting failure is.
 func errf(setting, format string, args ...any) error {
-	return &settingError{setting, fmt.Sprintf(format, args...)}
+	return exchange.InputError(setting, format, args...)
 }
 
 func table() []input.Input[config] {
@@ -97,15 +87,15 @@ func TestApply(t *testing.T) {
 		{name: "values", vars: map[string]string{"INPUT_items": "a, b\n\nc", "INPUT_on": "TRUE", "INPUT_ptr": "False", "INPUT_n": "7", "INPUT_lines": "\n k=v\n", "SECRET": "s"},
 			want: config{Name: "def", Items: []string{"a", "b", "c"}, On: true, Ptr: new(bool), N: 7, Lines: "\n k=v\n", Secret: "s"}},
 		{name: "every error at once, each named once", vars: map[string]string{"INPUT_on": "yes", "INPUT_n": "1h", "INPUT_lines": "a\nbad"},
-			wantErr: []string{`on: want true or false, got "yes"`, `n: want a whole number, got "1h"`, "lines: line 2: bad"}},
+			wantErr: []string{`on: want true or false, got "yes": invalid input`, `n: want a whole number, got "1h": invalid input`, "lines: line 2: bad: invalid input"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var got config
-			err := input.Apply(&got, table(), inputs(tc.vars), func(k string) string { return tc.vars[k] }, errf)
+			err := input.Apply(&got, table(), inputs(tc.vars), func(k string) string { return tc.vars[k] })
 			if len(tc.wantErr) > 0 {
-				if !errors.Is(err, errInvalid) {
+				if !errors.Is(err, exchange.ErrInvalidInput) {
 					t.Fatalf("Apply() = %v, want the domain's error", err)
 				}
 				if diff := cmp.Diff(strings.Join(tc.wantErr, "\n"), err.Error()); diff != "" {
@@ -141,7 +131,7 @@ func TestFlagSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got config
-	if err := input.Apply(&got, table(), flags.Source(errf), func(string) string { return "" }, errf); err != nil {
+	if err := input.Apply(&got, table(), flags.Source(), func(string) string { return "" }); err != nil {
 		t.Fatal(err)
 	}
 	want := config{Name: "x", Items: []string{"a", "b", "c"}, On: true, N: 5, Lines: "p=1\nq=2", Secret: "s3cret", Timeout: 45 * time.Second}
@@ -170,7 +160,7 @@ func TestTextFromFile(t *testing.T) {
 			t.Fatal(err)
 		}
 		var got config
-		err := input.Apply(&got, ins, flags.Source(errf), func(string) string { return "" }, errf)
+		err := input.Apply(&got, ins, flags.Source(), func(string) string { return "" })
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), want) {
 				t.Errorf("Apply(%s) = %v, want %q", arg, err, want)
@@ -188,7 +178,7 @@ func TestRename(t *testing.T) {
 	a, b := errf("name", "is bad"), errf("secret", "is bad")
 	err := errors.Join(a, &lazyWrap{"x", b}, errors.New("other"))
 	input.Rename(err, input.CLINames(input.Specs(table())))
-	want := "--n: is bad\nx: --secret-file: is bad\nother"
+	want := "--n: is bad: invalid input\nx: --secret-file: is bad: invalid input\nother"
 	if diff := cmp.Diff(want, err.Error()); diff != "" {
 		t.Error(diff)
 	}

@@ -11,8 +11,6 @@
 // action and another in the CLI by accident.
 //
 // Errors name the setting as the user typed it: [Apply] reports a bad
-// value under the input's name, and [Rename] rewrites the setting names in
-// an error tree (the flags, in the CLI) through any error that implements
-// [Renamer]. The package is a leaf: the caller's domain supplies the error
-// constructor ([Errorf]), so the errors keep its sentinels.
+// value under the input's name as an [exchange.SettingError], and [Rename]
+// rewrites the setting names in an error tree (the flags, in the CLI).
 package input
