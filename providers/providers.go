@@ -3,6 +3,7 @@ package providers
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 
@@ -23,19 +24,31 @@ const (
 	Broker Type = "broker"
 )
 
+// registry holds what the program knows of each provider: one line each.
+// A new provider is a package, its Type, its Config field and its line
+// here. It is a function so that nothing is built at package init.
+func registry() map[Type]entry {
+	return map[Type]entry{
+		AWS: register(func(c *Config) *aws.Config { return &c.AWS }, aws.Inputs,
+			func(c *aws.Config) string { return aws.DefaultAudience(c.Region) }, aws.New),
+		GCP: register(func(c *Config) *gcp.Config { return &c.GCP }, gcp.Inputs,
+			func(c *gcp.Config) string { return gcp.DefaultAudience(c.WorkloadIdentityProvider) }, gcp.New),
+		// A broker has no default audience: a token minted for a cloud
+		// must not be replayable to a broker, nor the reverse, so the
+		// broker has to demand its own.
+		Broker: register(func(c *Config) *broker.Config { return &c.Broker }, broker.Inputs, nil, broker.New),
+	}
+}
+
 // Types lists the known providers, sorted.
 func Types() []Type {
-	t := []Type{AWS, Broker, GCP}
-	slices.Sort(t)
-	return t
+	return slices.Sorted(maps.Keys(registry()))
 }
 
 // ParseType validates a provider name.
 func ParseType(s string) (Type, error) {
-	for _, t := range Types() {
-		if string(t) == s {
-			return t, nil
-		}
+	if _, ok := registry()[Type(s)]; ok {
+		return Type(s), nil
 	}
 	return "", exchange.InputError("provider", "unknown provider %q, valid providers are %q", exchange.Sanitize(s), Types())
 }
@@ -51,73 +64,82 @@ type Config struct {
 }
 
 // Audience is the audience to request from the CI platform: the one the
-// user set, else the one the provider's cloud expects. A broker has no
-// default: a token minted for a cloud must not be replayable to a broker,
-// nor the reverse, so the broker has to demand its own.
+// user set, else the one the provider's cloud expects, else an error for
+// a provider that must be told.
 func Audience(t Type, cfg Config, set string) (string, error) {
 	if set != "" {
 		return set, nil
 	}
-	switch t {
-	case AWS:
-		return aws.DefaultAudience(cfg.AWS.Region), nil
-	case GCP:
-		return gcp.DefaultAudience(cfg.GCP.WorkloadIdentityProvider), nil
-	default:
-		return "", exchange.InputError("audience", "is required with provider %s: request the broker's own audience, so a token minted for a cloud cannot be replayed to it", t)
+	if e, ok := registry()[t]; ok && e.audience != nil {
+		return e.audience(&cfg), nil
 	}
+	return "", exchange.InputError("audience", "is required with provider %s: request the broker's own audience, so a token minted for a cloud cannot be replayed to it", t)
 }
 
 // Inputs lists the declarations of provider t's settings, for the flags,
 // the help and the tests that hold action.yml and the README against them.
 func Inputs(t Type) []input.Spec {
-	switch t {
-	case AWS:
-		return input.Specs(aws.Inputs())
-	case GCP:
-		return input.Specs(gcp.Inputs())
-	case Broker:
-		return input.Specs(broker.Inputs())
-	default:
-		return nil
+	if e, ok := registry()[t]; ok {
+		return e.inputs()
 	}
+	return nil
 }
 
 // ReadConfig fills the settings of provider t from src through its table
 // and reports every malformed value at once; [New] then validates them.
 func ReadConfig(t Type, src input.Source, getenv func(string) string) (Config, error) {
 	var cfg Config
-	var err error
-	switch t {
-	case AWS:
-		err = input.Apply(&cfg.AWS, aws.Inputs(), src, getenv)
-	case GCP:
-		err = input.Apply(&cfg.GCP, gcp.Inputs(), src, getenv)
-	case Broker:
-		err = input.Apply(&cfg.Broker, broker.Inputs(), src, getenv)
+	e, ok := registry()[t]
+	if !ok {
+		return cfg, nil
 	}
-	return cfg, err
+	return cfg, e.read(&cfg, src, getenv)
 }
 
 // New builds the provider named t.
 func New(_ context.Context, t Type, cfg Config) (exchange.Provider, error) {
-	switch t {
-	case AWS:
-		c := cfg.AWS
-		c.HTTPClient = cfg.HTTPClient
-		c.Logger = cfg.Logger
-		return aws.New(c)
-	case GCP:
-		c := cfg.GCP
-		c.HTTPClient = cfg.HTTPClient
-		c.Logger = cfg.Logger
-		return gcp.New(c)
-	case Broker:
-		c := cfg.Broker
-		c.HTTPClient = cfg.HTTPClient
-		c.Logger = cfg.Logger
-		return broker.New(c)
-	default:
+	e, ok := registry()[t]
+	if !ok {
 		return nil, exchange.InputError("provider", "unknown provider %q, valid providers are %q", exchange.Sanitize(string(t)), Types())
 	}
+	return e.build(&cfg)
+}
+
+// entry is one provider, its config type hidden behind closures.
+type entry struct {
+	inputs   func() []input.Spec
+	read     func(cfg *Config, src input.Source, getenv func(string) string) error
+	audience func(cfg *Config) string
+	build    func(cfg *Config) (exchange.Provider, error)
+}
+
+// settings is a provider's config: it takes the infrastructure the
+// program shares.
+type settings[C any] interface {
+	WithInfrastructure(client *http.Client, logger *slog.Logger) C
+}
+
+// register makes the entry of a provider whose settings are C, kept in
+// the field of [Config] that field names; audience is nil for a provider
+// without a default.
+func register[C settings[C], P exchange.Provider](field func(*Config) *C, inputs func() []input.Input[C],
+	audience func(*C) string, newProvider func(C) (P, error)) entry {
+	e := entry{
+		inputs: func() []input.Spec { return input.Specs(inputs()) },
+		read: func(cfg *Config, src input.Source, getenv func(string) string) error {
+			return input.Apply(field(cfg), inputs(), src, getenv)
+		},
+		build: func(cfg *Config) (exchange.Provider, error) {
+			p, err := newProvider((*field(cfg)).WithInfrastructure(cfg.HTTPClient, cfg.Logger))
+			if err != nil {
+				// Not p: a nil *Provider in an interface is not nil.
+				return nil, err
+			}
+			return p, nil
+		},
+	}
+	if audience != nil {
+		e.audience = func(cfg *Config) string { return audience(field(cfg)) }
+	}
+	return e
 }

@@ -261,3 +261,10 @@ func compactPolicy(policy string) (string, error) {
 	}
 	return buf.String(), nil
 }
+
+// WithInfrastructure returns c with the HTTP client and logger the program
+// shares, for the registry.
+func (c Config) WithInfrastructure(client *http.Client, logger *slog.Logger) Config {
+	c.HTTPClient, c.Logger = client, logger
+	return c
+}

@@ -433,3 +433,10 @@ func validateParam(p Param, where string) error {
 	}
 	return nil
 }
+
+// WithInfrastructure returns c with the HTTP client and logger the program
+// shares, for the registry.
+func (c Config) WithInfrastructure(client *http.Client, logger *slog.Logger) Config {
+	c.HTTPClient, c.Logger = client, logger
+	return c
+}

@@ -515,3 +515,10 @@ func validateEndpoint(input, s string) (*url.URL, error) {
 	}
 	return u, nil
 }
+
+// WithInfrastructure returns c with the HTTP client and logger the program
+// shares, for the registry.
+func (c Config) WithInfrastructure(client *http.Client, logger *slog.Logger) Config {
+	c.HTTPClient, c.Logger = client, logger
+	return c
+}
