@@ -22,6 +22,22 @@ const maxFileSize = 4 << 20
 // formats [LintFile] reads.
 var ErrUnknownFormat = errors.New("unrecognised document")
 
+// FileError is a file that could not be linted: unreadable, not JSON, none
+// of the formats [LintFile] reads, or structurally broken. Its message
+// names the file once; callers add to it, not another copy of the name.
+type FileError struct {
+	// File is the name the file was given.
+	File string
+	// Err is the cause, without the file name.
+	Err error
+}
+
+func (e *FileError) Error() string { return e.File + ": " + e.Err.Error() }
+
+// Unwrap returns the cause, so errors.Is(err, [ErrUnknownFormat]) holds
+// for an unrecognised document.
+func (e *FileError) Unwrap() error { return e.Err }
+
 // Options tune the checks. Start from [DefaultOptions]: the zero value
 // treats roles as unprivileged.
 type Options struct {
@@ -61,8 +77,9 @@ type Finding struct {
 
 // LintFile detects the format of data, runs every check that applies and
 // returns the findings ordered by position. name is used only to label the
-// findings. It fails on input that is not JSON, is not one of the formats
-// below (wrapping [ErrUnknownFormat]), or is structurally broken:
+// findings. It fails with a [*FileError] on input that is not JSON, is not
+// one of the formats below (wrapping [ErrUnknownFormat]), or is
+// structurally broken:
 //
 //   - an AWS IAM role trust policy, `aws iam get-role` output (the policy
 //     as an object or URL-encoded string) or `aws iam list-roles` output;
@@ -72,16 +89,16 @@ type Finding struct {
 //     federated-credential list`) output, or a Graph API {"value": […]}.
 func LintFile(name string, data []byte, opts Options) ([]Finding, error) {
 	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("%s: %d bytes is over the %d-byte limit for one document", name, len(data), maxFileSize)
+		return nil, &FileError{File: name, Err: fmt.Errorf("%d bytes is over the %d-byte limit for one document", len(data), maxFileSize)}
 	}
 	doc, err := parseDocument(data, "$")
 	if err != nil {
-		return nil, fmt.Errorf("%s: invalid JSON: %w", name, err)
+		return nil, &FileError{File: name, Err: fmt.Errorf("invalid JSON: %w", err)}
 	}
 	l := &linter{file: name, opts: opts}
 	l.duplicates(doc)
 	if err := l.lint(doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, &FileError{File: name, Err: err}
 	}
 	sortFindings(l.findings)
 	return l.findings, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -405,12 +406,68 @@ func goldenReport(t *testing.T) *trust.Report {
 		"testdata/checks/gcp/gcp-condition-missing.bad.json",
 		"testdata/checks/azure/azure-expression-unpinned.bad.json",
 	}
-	r := &trust.Report{}
-	// Reverse order: the writers must sort.
-	for _, f := range slices.Backward(files) {
-		r.Findings = append(r.Findings, lint(t, f, trust.DefaultOptions())...)
+	// Reverse order: the writers must sort. The unrecognised and the
+	// missing file must not stop the run; they are listed as errors.
+	const missing = "testdata/does-not-exist.json"
+	files = append(files, "testdata/errors/unknown-object.json", missing)
+	slices.Reverse(files)
+	read := func(name string) ([]byte, error) {
+		if name == missing {
+			// The OS's own wording differs between platforms; the golden
+			// files must not.
+			return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+		}
+		return os.ReadFile(name)
+	}
+	r := trust.LintFiles(files, read, trust.DefaultOptions())
+	if len(r.Errors) != 2 || len(r.Findings) == 0 {
+		t.Fatalf("LintFiles: %d findings, errors %v", len(r.Findings), r.Errors)
 	}
 	return r
+}
+
+// TestLintFiles: one file that cannot be read or linted does not stop the
+// run, every error names its file exactly once, and the findings of the
+// other files are all there.
+func TestLintFiles(t *testing.T) {
+	t.Parallel()
+	good := "testdata/checks/aws/aws-sub-missing.bad.json"
+	names := []string{
+		"testdata/errors/not-json.json",
+		good,
+		"testdata/errors/unknown-object.json",
+		"testdata/nope/missing.json",
+		"testdata/errors/get-role-bad-policy.json",
+	}
+	r := trust.LintFiles(names, os.ReadFile, trust.DefaultOptions())
+	if diff := cmp.Diff(lint(t, good, trust.DefaultOptions()), r.Findings); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+	var got []string
+	for _, e := range r.Errors {
+		got = append(got, e.File)
+		if n := strings.Count(e.Error(), e.File); n != 1 {
+			t.Errorf("error %q names its file %d times, want once", e, n)
+		}
+	}
+	want := []string{names[0], names[2], names[3], names[4]}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("files with errors (-want +got):\n%s", diff)
+	}
+	if !errors.Is(r.Errors[1], trust.ErrUnknownFormat) {
+		t.Errorf("%v does not wrap ErrUnknownFormat", r.Errors[1])
+	}
+	if !errors.Is(r.Errors[2], fs.ErrNotExist) {
+		t.Errorf("%v does not wrap fs.ErrNotExist", r.Errors[2])
+	}
+
+	var b bytes.Buffer
+	if err := (&trust.Report{Errors: r.Errors}).WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	if out := b.String(); !strings.HasPrefix(out, "no findings\n\nerror: 4 file(s) could not be linted") {
+		t.Errorf("table of a run with only errors does not say so first:\n%s", out)
+	}
 }
 
 func TestGolden(t *testing.T) {

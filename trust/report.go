@@ -1,11 +1,15 @@
 package trust
 
 import (
+	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
@@ -16,6 +20,40 @@ import (
 // order of Findings.
 type Report struct {
 	Findings []Finding
+	// Errors are the files that could not be linted. Writers list them
+	// after the findings, ordered by file; a report with errors vouches
+	// only for the other files.
+	Errors []*FileError
+}
+
+// LintFiles lints every named file into one report, reading each with
+// read (os.ReadFile in the CLI). A file that cannot be read or linted
+// becomes an entry of [Report.Errors] and the run goes on: one stray file
+// in a many-file run must not hide the findings in the others.
+func LintFiles(names []string, read func(string) ([]byte, error), opts Options) *Report {
+	r := &Report{}
+	for _, name := range names {
+		data, err := read(name)
+		if err != nil {
+			// A *fs.PathError repeats the name, which FileError already shows.
+			if pe, ok := errors.AsType[*fs.PathError](err); ok {
+				err = pe.Err
+			}
+			r.Errors = append(r.Errors, &FileError{File: name, Err: fmt.Errorf("reading: %w", err)})
+			continue
+		}
+		findings, err := LintFile(name, data, opts)
+		if err != nil {
+			fe, ok := errors.AsType[*FileError](err)
+			if !ok {
+				fe = &FileError{File: name, Err: err}
+			}
+			r.Errors = append(r.Errors, fe)
+			continue
+		}
+		r.Findings = append(r.Findings, findings...)
+	}
+	return r
 }
 
 // MaxSeverity returns the highest severity among the findings, or the zero
@@ -35,6 +73,13 @@ func (r *Report) sorted() []Finding {
 	return fs
 }
 
+// sortedErrors returns the errors ordered by file, never nil.
+func (r *Report) sortedErrors() []*FileError {
+	es := append(make([]*FileError, 0, len(r.Errors)), r.Errors...)
+	slices.SortStableFunc(es, func(a, b *FileError) int { return cmp.Compare(a.File, b.File) })
+	return es
+}
+
 // location renders file:line:column, or the file alone without a position.
 func (f Finding) location() string {
 	if f.Line <= 0 {
@@ -44,18 +89,31 @@ func (f Finding) location() string {
 }
 
 // WriteTable writes an aligned plain-text table (file:line:column, check,
-// severity, message, fix), or "no findings".
+// severity, message, fix), or "no findings", then the files that could not
+// be linted, if any.
 func (r *Report) WriteTable(w io.Writer) error {
 	fs := r.sorted()
+	var b strings.Builder
 	if len(fs) == 0 {
-		_, err := io.WriteString(w, "no findings\n")
-		return err
+		b.WriteString("no findings\n")
+	} else {
+		rows := make([][]string, len(fs))
+		for i, f := range fs {
+			rows[i] = []string{f.location(), f.Check, f.Severity.String(), f.Message, f.Fix}
+		}
+		b.WriteString(exchange.Table([]string{"FILE", "CHECK", "SEVERITY", "MESSAGE", "FIX"}, rows))
 	}
-	rows := make([][]string, len(fs))
-	for i, f := range fs {
-		rows[i] = []string{f.location(), f.Check, f.Severity.String(), f.Message, f.Fix}
+	if es := r.sortedErrors(); len(es) > 0 {
+		// Said outright, so that "no findings" above is not read as a pass
+		// for these files.
+		fmt.Fprintf(&b, "\nerror: %d file(s) could not be linted, so nothing above vouches for them:\n", len(es))
+		rows := make([][]string, len(es))
+		for i, e := range es {
+			rows[i] = []string{e.File, "error", e.Err.Error()}
+		}
+		b.WriteString(exchange.Table([]string{"FILE", "SEVERITY", "ERROR"}, rows))
 	}
-	_, err := io.WriteString(w, exchange.Table([]string{"FILE", "CHECK", "SEVERITY", "MESSAGE", "FIX"}, rows))
+	_, err := io.WriteString(w, b.String())
 	return err
 }
 
@@ -72,14 +130,25 @@ const JSONVersion = 1
 //	    {"file": "role.json", "check": "aws-sub-missing", "severity": "critical",
 //	     "message": "…", "fix": "…", "path": "$.Statement[0].Condition",
 //	     "line": 7, "column": 20}
+//	  ],
+//	  "errors": [
+//	    {"file": "package.json", "severity": "error", "message": "unrecognised document (JSON object): …"}
 //	  ]
 //	}
 //
-// findings is always an array; line and column are 0 when unknown.
+// findings and errors are always arrays; line and column are 0 when
+// unknown. errors lists the files that could not be linted.
 type jsonReport struct {
-	Version  int         `json:"version"`
-	Summary  jsonSummary `json:"summary"`
-	Findings []Finding   `json:"findings"`
+	Version  int             `json:"version"`
+	Summary  jsonSummary     `json:"summary"`
+	Findings []Finding       `json:"findings"`
+	Errors   []jsonFileError `json:"errors"`
+}
+
+type jsonFileError struct {
+	File     string `json:"file"`
+	Severity string `json:"severity"` // always "error", to read like a finding's level
+	Message  string `json:"message"`
 }
 
 type jsonSummary struct {
@@ -93,7 +162,10 @@ type jsonSummary struct {
 // WriteJSON writes the findings as one JSON object; see docs/checks/README.md
 // for the schema.
 func (r *Report) WriteJSON(w io.Writer) error {
-	out := jsonReport{Version: JSONVersion, Findings: r.sorted()}
+	out := jsonReport{Version: JSONVersion, Findings: r.sorted(), Errors: []jsonFileError{}}
+	for _, e := range r.sortedErrors() {
+		out.Errors = append(out.Errors, jsonFileError{File: e.File, Severity: "error", Message: e.Err.Error()})
+	}
 	for _, f := range out.Findings {
 		switch f.Severity {
 		case Critical:
@@ -138,9 +210,24 @@ type sarifLog struct {
 }
 
 type sarifRun struct {
-	Tool       sarifTool     `json:"tool"`
-	Results    []sarifResult `json:"results"`
-	ColumnKind string        `json:"columnKind"`
+	Tool        sarifTool         `json:"tool"`
+	Invocations []sarifInvocation `json:"invocations,omitempty"`
+	Results     []sarifResult     `json:"results"`
+	ColumnKind  string            `json:"columnKind"`
+}
+
+// sarifInvocation carries the files that could not be linted as
+// error-level tool execution notifications (SARIF §3.20.21), which is
+// where code scanning shows problems with the run rather than the code.
+type sarifInvocation struct {
+	ExecutionSuccessful        bool                `json:"executionSuccessful"`
+	ToolExecutionNotifications []sarifNotification `json:"toolExecutionNotifications"`
+}
+
+type sarifNotification struct {
+	Level     string          `json:"level"`
+	Message   sarifMessage    `json:"message"`
+	Locations []sarifLocation `json:"locations"`
 }
 
 type sarifTool struct {
@@ -275,13 +362,26 @@ func (r *Report) WriteSARIF(w io.Writer, toolVersion string) error {
 			Properties: sarifResultProps{Severity: f.Severity.String(), Fix: f.Fix},
 		})
 	}
+	var invocations []sarifInvocation
+	if es := r.sortedErrors(); len(es) > 0 {
+		inv := sarifInvocation{ExecutionSuccessful: false}
+		for _, e := range es {
+			inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{
+				Level:     "error",
+				Message:   sarifMessage{Text: e.Error()},
+				Locations: []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: fileURI(e.File)}}}},
+			})
+		}
+		invocations = []sarifInvocation{inv}
+	}
 	log := sarifLog{
 		Schema:  sarifSchema,
 		Version: "2.1.0",
 		Runs: []sarifRun{{
-			Tool:       sarifTool{Driver: sarifDriver{Name: toolName, Version: toolVersion, InformationURI: informationURI, Rules: rules}},
-			Results:    results,
-			ColumnKind: "unicodeCodePoints",
+			Tool:        sarifTool{Driver: sarifDriver{Name: toolName, Version: toolVersion, InformationURI: informationURI, Rules: rules}},
+			Invocations: invocations,
+			Results:     results,
+			ColumnKind:  "unicodeCodePoints",
 		}},
 	}
 	return encodeJSON(w, log)

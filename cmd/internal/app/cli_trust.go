@@ -1,7 +1,6 @@
 package app
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -33,7 +32,8 @@ func runLint(e *env, args []string) error {
 	fs := newFlagSet(e, "lint", "Lint cloud trust configurations for GitHub Actions OIDC: AWS role trust policies (raw or\n"+
 		"`aws iam get-role` output), GCP workload identity providers (`gcloud … providers describe --format=json`) and\n"+
 		"IAM policies, Azure federated identity credentials (`az ad app federated-credential list`). The format is detected.\n"+
-		"Usage: oidc-exchange lint [flags] FILE…  (exit 1 on findings at or above --fail-on)")
+		"Usage: oidc-exchange lint [flags] FILE…  (exit 1 on findings at or above --fail-on; exit 2 if a FILE could\n"+
+		"not be linted, after reporting the others)")
 	format := fs.String("format", "table", "table, json or sarif")
 	failOn := fs.String("fail-on", "high", "lowest severity that fails: info, low, medium, high or critical")
 	audience := fs.String("audience", trust.DefaultAudience, "the audience AWS trust policies should pin")
@@ -51,19 +51,8 @@ func runLint(e *env, args []string) error {
 	opts := trust.DefaultOptions()
 	opts.Audience = *audience
 	opts.Privileged = !*notPrivileged
-	var report trust.Report
-	for _, name := range fs.Args() {
-		data, err := os.ReadFile(name)
-		if err != nil {
-			return exchange.InputError("lint", "reading %s: %v", name, err)
-		}
-		findings, err := trust.LintFile(name, data, opts)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, errors.Join(err, exchange.ErrInvalidInput))
-		}
-		report.Findings = append(report.Findings, findings...)
-	}
-	if err := writeReport(e, *format, &report); err != nil {
+	report := trust.LintFiles(fs.Args(), os.ReadFile, opts)
+	if err := writeReport(e, *format, report); err != nil {
 		return err
 	}
 	var failing int
@@ -72,9 +61,21 @@ func runLint(e *env, args []string) error {
 			failing++
 		}
 	}
+	var fe *findingsError
 	if failing > 0 {
-		fe := &findingsError{count: failing, failOn: threshold, highest: report.MaxSeverity()}
+		fe = &findingsError{count: failing, failOn: threshold, highest: report.MaxSeverity()}
 		fmt.Fprintf(e.stderr, "oidc-exchange lint: %v\n", fe)
+	}
+	if n := len(report.Errors); n > 0 {
+		// An unlintable file outranks findings: the report vouches for
+		// none of its trust, so a gate must not read exit 1 (or 0) as
+		// "everything was checked".
+		for _, fileErr := range report.Errors {
+			fmt.Fprintf(e.stderr, "oidc-exchange lint: %v\n", fileErr)
+		}
+		return &reportedError{err: fmt.Errorf("%d of %d file(s) could not be linted: %w", n, fs.NArg(), exchange.ErrInvalidInput)}
+	}
+	if fe != nil {
 		return &reportedError{err: fe}
 	}
 	return nil

@@ -27,7 +27,13 @@ func TestCLILint(t *testing.T) {
 		{name: "sarif", args: []string{"--format", "sarif", filepath.Join(trustCorpus, "aws", "aws-sub-missing.bad.json")}, wantExit: exitFindings, want: `"version": "2.1.0"`},
 		{name: "no file", args: nil, wantExit: exitInput},
 		{name: "bad --fail-on", args: []string{"--fail-on", "severe", filepath.Join(trustCorpus, "aws", "aws-sub-missing.good.json")}, wantExit: exitInput},
-		{name: "not a trust document", args: []string{"../../../action.yml"}, wantExit: exitInput},
+		{name: "not a trust document", args: []string{"../../../action.yml"}, wantExit: exitInput, want: "could not be linted"},
+		// One unrecognised or missing file must not hide the others'
+		// findings, and outranks them in the exit code.
+		{name: "unrecognised file among others", args: []string{"../../../trust/testdata/errors/unknown-object.json",
+			filepath.Join(trustCorpus, "aws", "aws-sub-missing.bad.json"), "no-such-file.json"}, wantExit: exitInput, want: "aws-sub-missing"},
+		{name: "unrecognised file in sarif", args: []string{"--format", "sarif", "../../../trust/testdata/errors/unknown-object.json",
+			filepath.Join(trustCorpus, "aws", "aws-sub-missing.bad.json")}, wantExit: exitInput, want: `"toolExecutionNotifications"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -38,6 +44,12 @@ func TestCLILint(t *testing.T) {
 			}
 			if !strings.Contains(strings.ReplaceAll(r.stdout, `":"`, `": "`), tc.want) {
 				t.Errorf("output lacks %q:\n%s", tc.want, r.stdout)
+			}
+			// Each error line names its file once, not "f: f: …".
+			for line := range strings.Lines(r.stderr) {
+				if name, rest, ok := strings.Cut(strings.TrimPrefix(line, "oidc-exchange lint: "), ": "); ok && strings.HasSuffix(name, ".json") && strings.Contains(rest, name) {
+					t.Errorf("path printed twice: %q", line)
+				}
 			}
 		})
 	}
