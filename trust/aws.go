@@ -91,6 +91,12 @@ func (l *linter) awsPolicy(d *document, pol *node) error {
 	default:
 		return fmt.Errorf("%s is neither a statement object nor an array", stmts.pathOr(pol.path+".Statement"))
 	}
+	return l.awsStatements(d, list)
+}
+
+// awsStatements checks the statements of one policy, counting its Allow
+// statements because an unconditioned one bypasses the others.
+func (l *linter) awsStatements(d *document, list []*node) error {
 	allows := 0
 	for _, st := range list {
 		if !st.is(kindObject) {

@@ -82,7 +82,8 @@ type Finding struct {
 // structurally broken:
 //
 //   - an AWS IAM role trust policy, `aws iam get-role` output (the policy
-//     as an object or URL-encoded string) or `aws iam list-roles` output;
+//     as an object or URL-encoded string) or `aws iam list-roles` output,
+//     or a bare statement object or array of statements;
 //   - `gcloud iam workload-identity-pools providers describe` (or `list`)
 //     output, and `gcloud … get-iam-policy` output;
 //   - `az ad app federated-credential list` (or `show`, or `az identity
@@ -157,6 +158,8 @@ type format int
 const (
 	formatUnknown format = iota
 	formatAWSPolicy
+	formatAWSStatement
+	formatAWSStatements
 	formatAWSRole
 	formatAWSRoles
 	formatGCPProvider
@@ -174,6 +177,8 @@ func detect(n *node) format {
 		switch {
 		case n.has("Statement"):
 			return formatAWSPolicy
+		case isAWSStatement(n):
+			return formatAWSStatement
 		case n.get("Role").has("AssumeRolePolicyDocument"):
 			return formatAWSRole
 		case n.get("Roles").is(kindArray):
@@ -195,6 +200,8 @@ func detect(n *node) format {
 			return formatAzureCredentials
 		case allItems(n, isGCPProvider):
 			return formatGCPProviders
+		case allItems(n, isAWSStatement):
+			return formatAWSStatements
 		}
 	default:
 		// A scalar is no document we know.
@@ -214,6 +221,14 @@ func allItems(n *node, f func(*node) bool) bool {
 	return true
 }
 
+// isAWSStatement recognises a policy statement on its own, as people copy
+// it out of a policy or a Terraform jsonencode block: an Effect and
+// something it applies to.
+func isAWSStatement(n *node) bool {
+	return n.kind == kindObject && n.has("Effect") &&
+		(n.has("Principal") || n.has("NotPrincipal") || n.has("Action") || n.has("NotAction"))
+}
+
 func isGCPProvider(n *node) bool {
 	return n.kind == kindObject && (n.get("oidc").is(kindObject) || n.has("attributeMapping") ||
 		containsAll(n.get("name").text(), "/workloadIdentityPools/", "/providers/"))
@@ -228,6 +243,10 @@ func (l *linter) lint(d *document) error {
 	switch detect(root) {
 	case formatAWSPolicy:
 		return l.awsPolicy(d, root)
+	case formatAWSStatement:
+		return l.awsStatements(d, []*node{root})
+	case formatAWSStatements:
+		return l.awsStatements(d, root.items)
 	case formatAWSRole:
 		return l.awsRole(d, root.get("Role"))
 	case formatAWSRoles:
@@ -266,7 +285,7 @@ func (l *linter) lint(d *document) error {
 	if root.kind == kindArray && len(root.items) == 0 {
 		what = "an empty JSON array"
 	}
-	return fmt.Errorf("%w (%s): want an AWS IAM trust policy or `aws iam get-role` output, "+
+	return fmt.Errorf("%w (%s): want an AWS IAM trust policy (or its statements) or `aws iam get-role` output, "+
 		"`gcloud iam workload-identity-pools providers describe` or `get-iam-policy` output, "+
 		"or `az ad app federated-credential list` output", ErrUnknownFormat, what)
 }

@@ -206,6 +206,10 @@ func TestRealDocuments(t *testing.T) {
 		{"aws-get-role.json", []string{"github-names-not-ids"}},
 		// The IAM API's URL-encoded policy; configure-aws-credentials README pattern repo:o/r:*.
 		{"aws-get-role-urlencoded.json", []string{"aws-sub-any-ref", "github-names-not-ids"}},
+		// The docs' statement without the document around it, and a
+		// Statement array as Terraform's jsonencode writes it.
+		{"aws-statement-bare.json", []string{"github-names-not-ids"}},
+		{"aws-statement-array.json", []string{"aws-sub-any-ref", "github-names-not-ids"}},
 		// google-github-actions/auth README: condition and binding on names.
 		{"gcp-provider-describe.json", []string{"gcp-condition-names"}},
 		{"gcp-provider-describe-ids.json", nil},
