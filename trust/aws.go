@@ -433,7 +433,7 @@ func (l *linter) awsProviderConditions(p provider, entries []condEntry, mismatch
 		}
 		l.add(idAWSSubOrgWide, sev, r.at, "the trust admits every repository of the owner: "+r.why, "")
 	case r.scope == scopeAnyRef:
-		l.add(idAWSSubAnyRef, 0, r.at, "the trust admits every branch, environment and pull request: "+r.why, "")
+		l.add(idAWSSubAnyRef, 0, r.at, "the trust pins the repository but not one branch, tag or environment: "+r.why, "")
 	}
 	if r.pinned && r.scope < scopeAnyRepo && r.named && !r.byID {
 		l.add(idNamesNotIDs, 0, r.at,

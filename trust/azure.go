@@ -99,7 +99,7 @@ func (l *linter) azureExpression(at loc, label, src string) {
 	case v.broadest.scope >= scopeOwner:
 		l.add(idAzureExpressionOpen, 0, at, fmt.Sprintf("%s: %q admits %s: %s", label, src, v.broadest.scope, v.broadest.why), "")
 	case v.broadest.scope == scopeAnyRef:
-		l.add(idAzureExpressionAnyRef, 0, at, fmt.Sprintf("%s: %q admits every ref: %s", label, src, v.broadest.why), "")
+		l.add(idAzureExpressionAnyRef, 0, at, fmt.Sprintf("%s: %q pins the repository but not one branch, tag or environment: %s", label, src, v.broadest.why), "")
 	}
 	if v.namesOnly && v.broadest.scope < scopeOwner {
 		l.add(idNamesNotIDs, 0, at, fmt.Sprintf("%s: %q pins owner and repository by name", label, src), "")

@@ -155,7 +155,7 @@ func Checks() []Check {
 			Fix: "List the repositories that need the role: repo:OWNER/REPO:ref:refs/heads/main, one value per repository.",
 		},
 		{
-			ID: idAWSSubAnyRef, Title: "sub matches every branch, environment and pull request of a repository", Severity: Medium, Platform: "aws",
+			ID: idAWSSubAnyRef, Title: "sub pins the repository but not one branch, tag or environment", Severity: Medium, Platform: "aws",
 			Description: "repo:org/repo:* (or …:ref:refs/heads/*, …:environment:*, or a repository pin without a ref) admits " +
 				"pull requests, every branch and every environment, so anyone who can push a branch gets the role.",
 			Fix: "Pin the context: repo:OWNER/REPO:ref:refs/heads/main or repo:OWNER/REPO:environment:prod.",

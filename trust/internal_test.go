@@ -73,6 +73,29 @@ func TestClassifySubject(t *testing.T) {
 	}
 }
 
+// TestBroadContextWording: the reason names what the pattern really
+// matches; a tag pattern once claimed to match every branch.
+func TestBroadContextWording(t *testing.T) {
+	t.Parallel()
+	tests := map[string]string{
+		"repo:o/r:ref:refs/tags/*":  "matches every tag",
+		"repo:o/r:ref:refs/heads/*": "matches every branch",
+		"repo:o/r:ref:*":            "matches every branch, tag and pull-request ref",
+		"repo:o/r:ref:refs/*":       "matches every branch, tag and pull-request ref",
+		"repo:o/r:environment:*":    "matches every environment",
+		"repo:o/r:*":                "matches every branch, tag, environment and pull request",
+	}
+	for sub, want := range tests {
+		got := classifySubject(sub, true)
+		if got.scope != scopeAnyRef || !strings.HasSuffix(got.why, want) {
+			t.Errorf("classifySubject(%q) = %v, %q; want any-ref ending %q", sub, got.scope, got.why, want)
+		}
+		if strings.Contains(sub, "tags") && strings.Contains(got.why, "branch") {
+			t.Errorf("classifySubject(%q): a tag pattern is said to match branches: %q", sub, got.why)
+		}
+	}
+}
+
 // TestClassifyIssuerURL covers the near misses lint explains; the
 // classification itself is githubfacts'.
 func TestClassifyIssuerURL(t *testing.T) {

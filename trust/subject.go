@@ -125,7 +125,7 @@ func classifySubject(s string, glob bool) subjectInfo {
 	}
 	if glob && broadContext(ctx) {
 		info.scope = scopeAnyRef
-		info.why = "the context " + ctx + " matches every branch, environment and pull request"
+		info.why = "the context " + ctx + " matches " + contextBreadth(ctx)
 		return info
 	}
 	info.scope = scopeExact
@@ -137,6 +137,23 @@ func classifySubject(s string, glob bool) subjectInfo {
 func contextPrefixes() []string {
 	return []string{githubfacts.ContextRef + "refs/heads/", githubfacts.ContextRef + "refs/tags/", githubfacts.ContextRef + "refs/",
 		githubfacts.ContextRef, githubfacts.ContextEnvironment}
+}
+
+// contextBreadth says what a broad context pattern matches, by its kind:
+// ref:refs/tags/* is every tag, not every branch.
+func contextBreadth(ctx string) string {
+	switch {
+	case strings.HasPrefix(ctx, githubfacts.ContextRef+"refs/heads/"):
+		return "every branch"
+	case strings.HasPrefix(ctx, githubfacts.ContextRef+"refs/tags/"):
+		return "every tag"
+	case strings.HasPrefix(ctx, githubfacts.ContextRef):
+		return "every branch, tag and pull-request ref"
+	case strings.HasPrefix(ctx, githubfacts.ContextEnvironment):
+		return "every environment"
+	default:
+		return "every branch, tag, environment and pull request"
+	}
 }
 
 // broadContext reports whether a context pattern admits every value of its
