@@ -253,6 +253,7 @@ func (l *linter) awsStatement(d *document, st *node, allows int) {
 		providers []provider
 		trusted   = map[string]bool{} // providers by host/path
 		wildcard  bool
+		templated []*node // federated principals whose issuer is a placeholder
 	)
 	switch {
 	case principal.is(kindString):
@@ -266,12 +267,22 @@ func (l *linter) awsStatement(d *document, st *node, allows int) {
 					wildcard = true
 				case m.key != "Federated":
 				default:
-					hp, partition, ok := parseProviderARN(s)
+					ph := placeholders(s)
+					hp, partition, ok := parseProviderARN(fillPlaceholders(s, ph))
 					if ok && githubfacts.ClassifyHostPath(hp) != githubfacts.NotGitHub {
 						if !trusted[hp] {
 							trusted[hp] = true
 							providers = append(providers, provider{hostPath: hp, partition: partition})
 						}
+						if len(ph) > 0 {
+							l.add(idJSONTemplatePlaceholder, Info, nodeLoc(d, v),
+								describeTemplated("federated principal", s, ph)+"; it names the GitHub provider "+hp+", which was checked", "")
+						}
+						continue
+					}
+					if len(ph) > 0 {
+						// Judged below, from the condition keys.
+						templated = append(templated, v)
 						continue
 					}
 					l.add(idIssuerUnknown, 0, nodeLoc(d, v),
@@ -287,8 +298,10 @@ func (l *linter) awsStatement(d *document, st *node, allows int) {
 
 	cond := st.get("Condition")
 	entries := conditionEntries(d, cond)
-	if wildcard && len(providers) == 0 {
-		// No provider to compare with: judge the GitHub keys that are there.
+	named := len(providers) > 0
+	if (wildcard || len(templated) > 0) && !named {
+		// No provider to compare with: judge the GitHub keys that are
+		// there, since a key is named after the provider it applies to.
 		for _, e := range entries {
 			if e.prefix != "" && !trusted[e.prefix] {
 				trusted[e.prefix] = true
@@ -296,6 +309,7 @@ func (l *linter) awsStatement(d *document, st *node, allows int) {
 			}
 		}
 	}
+	l.templatedPrincipals(d, templated, named, providers, entries)
 	if len(providers) == 0 {
 		return
 	}
@@ -349,6 +363,45 @@ func (l *linter) awsStatement(d *document, st *node, allows int) {
 
 	for _, p := range providers {
 		l.awsProviderConditions(p, byPrefix[p.hostPath], mismatched, condLoc)
+	}
+}
+
+// templatedPrincipals reports federated principals that are placeholders.
+// When the statement names no real provider, the GitHub issuer its
+// condition keys use stands in for it: with the ARN substituted, that is
+// the provider the keys apply to, and a placeholder must not turn a
+// critical trust into an "issuer unknown" note.
+func (l *linter) templatedPrincipals(d *document, templated []*node, named bool, providers []provider, entries []condEntry) {
+	var others []string // condition-key prefixes naming some other issuer
+	for _, e := range entries {
+		if i := strings.LastIndexByte(e.key, ':'); e.prefix == "" && i > 0 && strings.Contains(e.key[:i], ".") &&
+			!slices.Contains(others, e.key[:i]) {
+			others = append(others, e.key[:i])
+		}
+	}
+	for _, v := range templated {
+		s, _ := v.scalarText()
+		what := describeTemplated("federated principal", s, placeholders(s))
+		switch {
+		case named:
+			l.add(idJSONTemplatePlaceholder, 0, nodeLoc(d, v),
+				what+"; only the statement's other providers were checked", "")
+		case len(providers) > 0:
+			hps := make([]string, len(providers))
+			for i, p := range providers {
+				hps[i] = p.hostPath
+			}
+			l.add(idJSONTemplatePlaceholder, Info, nodeLoc(d, v),
+				fmt.Sprintf("%s; checked as the GitHub provider its condition keys name (%s)", what, strings.Join(hps, ", ")), "")
+		case len(others) > 0:
+			l.add(idIssuerUnknown, 0, nodeLoc(d, v),
+				fmt.Sprintf("%s and the condition keys name %s, not a GitHub Actions issuer; GitHub checks skipped",
+					what, strings.Join(others, ", ")), "")
+		default:
+			l.add(idJSONTemplatePlaceholder, 0, nodeLoc(d, v),
+				what+" and no condition key names an issuer, so the linter cannot tell which provider this trusts; "+
+					"if it is GitHub's, nothing pins the repository", "")
+		}
 	}
 }
 

@@ -35,7 +35,8 @@ func (c Check) DocPath() string { return "docs/checks/" + c.ID + ".md" }
 
 // Check IDs. Keep in sync with [Checks] and docs/checks/.
 const (
-	idJSONDuplicateKey = "json-duplicate-key"
+	idJSONDuplicateKey        = "json-duplicate-key"
+	idJSONTemplatePlaceholder = "json-template-placeholder"
 
 	idIssuerUnknown      = "github-issuer-unknown"
 	idPullRequestTrust   = "github-pull-request-trust"
@@ -82,6 +83,16 @@ func Checks() []Check {
 				"most other decoders and, as reported, IAM keep only the last value, so the first block silently " +
 				"disappears (alphagov/govuk-infrastructure PR #879).",
 			Fix: "Merge the duplicates into one object: put every key of one operator under a single StringEquals (or StringLike) block.",
+		},
+		{
+			ID: idJSONTemplatePlaceholder, Title: "Value is an unrendered template placeholder", Severity: Medium, Platform: "any",
+			Description: "A value holds a template placeholder (${VAR}, {{ .x }}, <ACCOUNT_ID>), as in a Terraform, " +
+				"CloudFormation or Helm source or a README example, so the linter cannot see what the rendered trust admits. " +
+				"It checks what it can: an AWS principal that is a placeholder is read as the GitHub issuer its condition " +
+				"keys name, a GCP member's templated pool is skipped. Medium where the placeholder decides who is admitted " +
+				"(a binding member's attribute or subject, or a principal whose issuer cannot be inferred); info where it " +
+				"only names the account, project or pool and everything else was checked.",
+			Fix: "Lint the rendered document (terraform show -json, aws iam get-role, gcloud … get-iam-policy) rather than the template.",
 		},
 		{
 			ID: idIssuerUnknown, Title: "Issuer is not a GitHub Actions issuer", Severity: Info, Platform: "any",

@@ -241,3 +241,38 @@ func lookupCheck(id string) (Check, bool) {
 	}
 	return Check{}, false
 }
+
+// FuzzPlaceholders: the placeholder scanner finds substrings of its input,
+// in order and without overlap, and templated principals and binding
+// members keep LintFile's contract.
+func FuzzPlaceholders(f *testing.F) {
+	for _, s := range []string{
+		"${oidc_arn}", "arn:${AWS::Partition}:iam::${AWS::AccountId}:oidc-provider/token.actions.githubusercontent.com",
+		"principalSet://iam.googleapis.com/${WORKLOAD_IDENTITY_POOL_ID}/attribute.repository/${REPO}",
+		"{{ .Values.arn }}", "<ACCOUNT_ID>", "${aws:username}", "a${$}{b}", "${", "{{", "<", "<${x}>", "${{x}}",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		rest := s
+		for _, p := range placeholders(s) {
+			i := strings.Index(rest, p)
+			if i < 0 || !(strings.HasPrefix(p, "${") || strings.HasPrefix(p, "{{") || strings.HasPrefix(p, "<")) {
+				t.Fatalf("placeholders(%q): %q is not a later substring", s, p)
+			}
+			rest = rest[i+len(p):]
+		}
+		for _, doc := range []any{
+			map[string]any{"Statement": map[string]any{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+				"Principal": map[string]any{"Federated": s},
+				"Condition": map[string]any{"StringLike": map[string]any{"token.actions.githubusercontent.com:sub": s}}}},
+			map[string]any{"bindings": []any{map[string]any{"role": "r", "members": []string{s}}}},
+		} {
+			data, err := json.Marshal(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lintFuzz(t, data)
+		}
+	})
+}

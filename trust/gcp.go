@@ -133,12 +133,23 @@ func (l *linter) gcpPolicy(d *document, pol *node) error {
 //	principalSet://iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/POOL/*
 //	principalSet://…/workloadIdentityPools/POOL/attribute.NAME/VALUE
 //	principal://…/workloadIdentityPools/POOL/subject/SUBJECT
+//
+// A member with template placeholders gets a json-template-placeholder
+// finding and is checked for what it shows: a placeholder right after the
+// host stands for the pool's resource name, as in the
+// google-github-actions/auth README's
+// principalSet://iam.googleapis.com/${WORKLOAD_IDENTITY_POOL_ID}/attribute.repository/${REPO}.
 func (l *linter) gcpMember(at loc, role, member string) {
-	_, rest, ok := strings.Cut(member, "/workloadIdentityPools/")
-	if !ok {
-		return
+	ph := placeholders(member)
+	rest, tail, ok := "", "", false
+	if _, rest, ok = strings.Cut(member, "/workloadIdentityPools/"); ok {
+		_, tail, ok = strings.Cut(rest, "/") // drop the pool ID
+	} else if len(ph) > 0 {
+		tail, ok = templatedPoolTail(member, ph)
 	}
-	_, tail, ok := strings.Cut(rest, "/") // drop the pool ID
+	if len(ph) > 0 {
+		l.gcpTemplatedMember(at, role, member, ph, tail, ok)
+	}
 	if !ok {
 		return
 	}
@@ -168,4 +179,44 @@ func roleName(role string) string {
 		return "the role"
 	}
 	return role
+}
+
+// templatedPoolTail returns what follows the pool in a member whose pool
+// resource name is one placeholder: principalSet://iam.googleapis.com/${POOL}/TAIL.
+func templatedPoolTail(member string, ph []string) (string, bool) {
+	for _, scheme := range []string{"principalSet://", "principal://"} {
+		if rest, ok := strings.CutPrefix(member, scheme); ok {
+			_, path, ok := strings.Cut(rest, "/") // drop the host
+			if ok && strings.HasPrefix(path, ph[0]+"/") {
+				return strings.TrimPrefix(path, ph[0]+"/"), true
+			}
+		}
+	}
+	return "", false
+}
+
+// memberTypes are IAM member prefixes that are not workload identity
+// federation: a placeholder in them is not this linter's business.
+func memberTypes() []string {
+	return []string{"user:", "serviceAccount:", "group:", "domain:", "deleted:", "projectOwner:", "projectEditor:", "projectViewer:"}
+}
+
+// gcpTemplatedMember reports a binding member with placeholders. tail is
+// what follows the pool when ok; a placeholder there decides whom the
+// member admits, one before it only names the project or pool.
+func (l *linter) gcpTemplatedMember(at loc, role, member string, ph []string, tail string, ok bool) {
+	for _, t := range memberTypes() {
+		if strings.HasPrefix(member, t) {
+			return
+		}
+	}
+	what := describeTemplated("member", member, ph) + " (granted " + roleName(role) + ")"
+	switch {
+	case !ok:
+		l.add(idJSONTemplatePlaceholder, 0, at, what+": the linter cannot tell which identities it admits", "")
+	case len(placeholders(tail)) > 0:
+		l.add(idJSONTemplatePlaceholder, 0, at, what+": a placeholder decides which identities it admits, which the linter cannot check", "")
+	default:
+		l.add(idJSONTemplatePlaceholder, Info, at, what+": only the project or pool is templated; the rest was checked", "")
+	}
 }

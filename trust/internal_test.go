@@ -2,6 +2,7 @@ package trust
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -335,5 +336,99 @@ func TestMemberPath(t *testing.T) {
 		if got := memberPath("$", in); got != want {
 			t.Errorf("memberPath(%q) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+func TestPlaceholders(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"${oidc_arn}", []string{"${oidc_arn}"}},
+		{"arn:${AWS::Partition}:iam::${AWS::AccountId}:oidc-provider/x", []string{"${AWS::Partition}", "${AWS::AccountId}"}},
+		{"principalSet://iam.googleapis.com/${WORKLOAD_IDENTITY_POOL_ID}/attribute.repository/${REPO}", []string{"${WORKLOAD_IDENTITY_POOL_ID}", "${REPO}"}},
+		{"${var.account_id}", []string{"${var.account_id}"}},
+		{`${local.a ? "x" : "y"}`, []string{`${local.a ? "x" : "y"}`}},
+		{"{{ .Values.arn }}", []string{"{{ .Values.arn }}"}},
+		{"arn:aws:iam::<ACCOUNT_ID>:oidc-provider/token.actions.githubusercontent.com", []string{"<ACCOUNT_ID>"}},
+		{"repo:<your org>/<REPO>:*", []string{"<your org>", "<REPO>"}},
+		// IAM policy variables and escapes are filled in by IAM.
+		{"${aws:username}", nil},
+		{"${token.actions.githubusercontent.com:sub}", nil},
+		{"a${$}{b}", nil},
+		{"${*}${?}", nil},
+		// Not placeholders.
+		{"assertion.a < 5 && assertion.b > 3", nil},
+		{"<>", nil},
+		{"<1abc>", nil},
+		{"${unterminated", nil},
+		{"{{ unterminated", nil},
+		{"repo:octo-org/octo-repo:ref:refs/heads/main", nil},
+	}
+	for _, tc := range tests {
+		if diff := cmp.Diff(tc.want, placeholders(tc.in)); diff != "" {
+			t.Errorf("placeholders(%q) (-want +got):\n%s", tc.in, diff)
+		}
+	}
+}
+
+// TestTemplatedTrust: templated principals and members are judged as far
+// as they can be, and never pass silently.
+func TestTemplatedTrust(t *testing.T) {
+	t.Parallel()
+	const stmt = `{"Statement":[{"Effect":"Allow","Action":"sts:AssumeRoleWithWebIdentity","Principal":{"Federated":%q},"Condition":%s}]}`
+	const pinned = `{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com","token.actions.githubusercontent.com:sub":"repo:o@1/r@2:environment:prod"}}`
+	type want struct {
+		Check    string
+		Severity Severity
+	}
+	binding := func(member string) string {
+		return fmt.Sprintf(`{"bindings":[{"role":"roles/iam.workloadIdentityUser","members":[%q]}]}`, member)
+	}
+	tests := []struct {
+		name, doc string
+		want      []want
+	}{
+		{"principal inferred from keys", fmt.Sprintf(stmt, "${oidc_arn}", `{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:o/*"},"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"}}`),
+			[]want{{idJSONTemplatePlaceholder, Info}, {idAWSSubOrgWide, Critical}, {idNamesNotIDs, Info}}},
+		{"principal inferred, enterprise slug", fmt.Sprintf(stmt, "${var.provider}", `{"StringEquals":{"token.actions.githubusercontent.com/octo-ent:aud":"sts.amazonaws.com"}}`),
+			[]want{{idJSONTemplatePlaceholder, Info}, {idAWSSubMissing, Critical}}},
+		{"templated account", fmt.Sprintf(stmt, "arn:aws:iam::<ACCOUNT_ID>:oidc-provider/token.actions.githubusercontent.com", pinned),
+			[]want{{idJSONTemplatePlaceholder, Info}}},
+		{"cloudformation sub", fmt.Sprintf(stmt, "arn:${AWS::Partition}:iam::${AWS::AccountId}:oidc-provider/token.actions.githubusercontent.com", pinned),
+			[]want{{idJSONTemplatePlaceholder, Info}}},
+		{"principal with no keys", fmt.Sprintf(stmt, "{{ .Values.arn }}", `{}`),
+			[]want{{idJSONTemplatePlaceholder, Medium}}},
+		{"principal for another issuer", fmt.Sprintf(stmt, "${arn}", `{"StringEquals":{"gitlab.example.com:sub":"project_path:g/p:ref_type:branch:ref:main"}}`),
+			[]want{{idIssuerUnknown, Info}}},
+		{"principal beside a real provider", `{"Statement":[{"Effect":"Allow","Action":"sts:AssumeRoleWithWebIdentity","Principal":{"Federated":["arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com","${other}"]},"Condition":` + pinned + `}]}`,
+			[]want{{idJSONTemplatePlaceholder, Medium}}},
+		{"auth README binding", binding("principalSet://iam.googleapis.com/${WORKLOAD_IDENTITY_POOL_ID}/attribute.repository/${REPO}"),
+			[]want{{idGCPBindingNames, Medium}, {idJSONTemplatePlaceholder, Medium}}},
+		{"templated pool, pinned repository id", binding("principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/${POOL}/attribute.repository_id/2"),
+			[]want{{idJSONTemplatePlaceholder, Info}}},
+		{"templated pool, whole pool", binding("principalSet://iam.googleapis.com/${WORKLOAD_IDENTITY_POOL_ID}/*"),
+			[]want{{idGCPBindingWildcard, Critical}, {idJSONTemplatePlaceholder, Info}}},
+		{"templated subject", binding("principal://iam.googleapis.com/${POOL}/subject/${SUBJECT}"),
+			[]want{{idJSONTemplatePlaceholder, Medium}}},
+		{"whole member", binding("${MEMBER}"), []want{{idJSONTemplatePlaceholder, Medium}}},
+		{"service account member", binding("serviceAccount:${SA}"), nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			fs, err := LintFile("t.json", []byte(tc.doc), DefaultOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []want
+			for _, f := range fs {
+				got = append(got, want{f.Check, f.Severity})
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("findings (-want +got):\n%s\n%+v", diff, fs)
+			}
+		})
 	}
 }
