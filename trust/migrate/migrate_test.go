@@ -16,7 +16,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-var testOpts = Options{Repository: "octo-org/octo-repo", RepositoryID: "123456", OwnerID: "654321"}
+var testOpts = Options{Repository: "octo-org/octo-repo", RepositoryID: "123456", OwnerID: "654321", DefaultBranch: "main"}
 
 // stage copies testdata/<name>.in.yml into a fresh repository tree.
 func stage(t *testing.T, name string) (dir string, src []byte) {
@@ -299,7 +299,7 @@ func TestRewriteSafety(t *testing.T) {
 	t.Parallel()
 	wide := "on: push\njobs:\n    deploy:\n        runs-on: x\n        steps:\n            -   uses: aws-actions/configure-aws-credentials@v4   # c\n                with:\n                    aws-access-key-id: ${{ secrets.K }}\n                    aws-region: eu-west-1\n            -   run: make\n"
 	out, ok := rewrite("w.yml", []byte(wide), Options{})
-	want := "            -   uses: oidc-exchange/oidc-exchange@v1 # c\n                with:\n                    role-to-assume: arn:aws:iam::111122223333:role/github-deploy\n                    aws-region: eu-west-1\n            -   run: make\n"
+	want := "            -   uses: oidc-exchange/oidc-exchange@v1   # c\n                with:\n                    role-to-assume: arn:aws:iam::111122223333:role/github-deploy\n                    aws-region: eu-west-1\n            -   run: make\n"
 	if !ok || !strings.HasSuffix(out, want) {
 		t.Errorf("wide items: ok %v\n%s", ok, out)
 	}
@@ -309,33 +309,38 @@ func TestRewriteSafety(t *testing.T) {
 	// printed lines below it (testdata/fuzz/FuzzScan/de42049102df8240).
 	comment := "on: push\njobs:\n  y:\n    runs-on: x\n    steps:\n      - name: Configure AWS\n      # Old keys.\n        uses: aws-actions/configure-aws-credentials@v4\n        with:\n          aws-access-key-id: ${{ secrets.A }}\n"
 	out, ok = rewrite("w.yml", []byte(comment), Options{})
-	if !ok || !strings.HasSuffix(out, "      # Old keys.\n        uses: oidc-exchange/oidc-exchange@v1\n        with:\n          role-to-assume: arn:aws:iam::111122223333:role/github-deploy\n") {
+	if !ok || !strings.HasSuffix(out, "      # Old keys.\n        uses: oidc-exchange/oidc-exchange@v1\n        with:\n          role-to-assume: arn:aws:iam::111122223333:role/github-deploy\n          aws-region: REPLACE-WITH-AWS-REGION\n") {
 		t.Errorf("comment above a rewritten line: ok %v\n%s", ok, out)
 	}
 
-	half := "on: push\njobs:\n  a:\n    runs-on: x\n    permissions: {contents: read}\n    steps:\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          aws-access-key-id: ${{ secrets.K }}\n  b:\n    runs-on: x\n    steps:\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          aws-access-key-id: ${{ secrets.K }}\n"
+	half := "on: push\njobs:\n  a:\n    runs-on: x\n    permissions: read-all\n    steps:\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          aws-access-key-id: ${{ secrets.K }}\n  b:\n    runs-on: x\n    steps:\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          aws-access-key-id: ${{ secrets.K }}\n"
 	a := analyze("w.yml", []byte(half), Options{})
-	if len(a.jobs) != 2 || a.jobs[0].Rewritable || a.jobs[0].Reason != "permissions is not a block mapping; add id-token: write by hand" ||
+	if len(a.jobs) != 2 || a.jobs[0].Rewritable || a.jobs[0].Reason != "permissions: read-all has no id-token: write; set permissions by hand" ||
 		a.jobs[1].Rewritable || a.jobs[1].Reason != "job a (aws) in this workflow cannot be rewritten safely; the file is left untouched" {
-		t.Errorf("flow permissions: %+v", a.jobs)
+		t.Errorf("read-all permissions: %+v %+v", a.jobs[0], a.jobs[1])
 	}
 	if out, ok := rewrite("w.yml", []byte(half), Options{}); ok {
-		t.Errorf("flow permissions rewritten:\n%s", out)
+		t.Errorf("read-all permissions rewritten:\n%s", out)
 	}
 }
 
 func TestRefFromOn(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct{ on, want string }{
-		{"on: push", "refs/heads/main"},
-		{"on: [workflow_dispatch]", "refs/heads/main"},
-		{"on:\n  push:\n    branches: [dev, main]", "refs/heads/dev"},
-		{"on:\n  push:\n    branches: ['**']", "refs/heads/main"},
-		{"on:\n  push:\n    tags: ['v*']", "refs/tags/v*"},
-		{"on:\n  release: {}\n  push:\n    branches:\n      - 'release/*'", "refs/heads/release/*"},
+	// Without --default-branch only the workflow's own push branches name
+	// the ref: a guess admitted main in a master repository.
+	for _, tc := range []struct{ on, def, want string }{
+		{"on: push", "", ""},
+		{"on: push", "master", "refs/heads/master"},
+		{"on: [workflow_dispatch]", "", ""},
+		{"on: [workflow_dispatch]", "trunk", "refs/heads/trunk"},
+		{"on:\n  push:\n    branches: [dev, main]", "", "refs/heads/dev"},
+		{"on:\n  push:\n    branches: [ master ]", "main", "refs/heads/master"},
+		{"on:\n  push:\n    branches: ['**']", "", ""},
+		{"on:\n  push:\n    tags: ['v*']", "", "refs/tags/v*"},
+		{"on:\n  release: {}\n  push:\n    branches:\n      - 'release/*'", "", "refs/heads/release/*"},
 	} {
 		src := tc.on + "\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          aws-access-key-id: ${{ secrets.K }}\n"
-		a := analyze("w.yml", []byte(src), Options{})
+		a := analyze("w.yml", []byte(src), Options{DefaultBranch: tc.def})
 		if len(a.jobs) != 1 || a.jobs[0].Ref != tc.want {
 			t.Errorf("%q: jobs %d, ref %v, want %s", tc.on, len(a.jobs), a.jobs, tc.want)
 		}
