@@ -382,13 +382,21 @@ func (a *analysis) warnings(p *jobPlan, cond string) []string {
 
 // awsRegion returns the region the new or rewritten step names: the
 // first key-using step's AWS_REGION or AWS_DEFAULT_REGION, the job's, the
-// workflow's, then --region, then a placeholder with a warning.
+// workflow's, the aws-region of the job's configure-aws-credentials step,
+// then --region, then a placeholder with a warning.
 func (a *analysis) awsRegion(p *jobPlan, first ast.Node, o Options) (string, string) {
 	for _, n := range []ast.Node{getValue(first, "env"), getValue(p.jobMV.Value, "env"), getValueMV(a.wfEnv)} {
 		for _, k := range []string{"AWS_REGION", "AWS_DEFAULT_REGION"} {
 			if v := scalar(getValue(n, k)); v != "" && plainScalar(v) {
 				return v, ""
 			}
+		}
+	}
+	// The job's configure-aws-credentials steps name the region its keys
+	// were used in.
+	for _, i := range p.configIdx {
+		if v := scalar(getValue(getValue(p.steps[i], "with"), "aws-region")); v != "" && plainScalar(v) {
+			return v, ""
 		}
 	}
 	if o.Region != "" {

@@ -222,8 +222,10 @@ type analysis struct {
 	src        []byte
 	lineStarts []int
 	nl         string
-	// result is the rewritten file when safe.
-	result string
+	// result is the rewritten file when safe, applied the edits that
+	// made it.
+	result  string
+	applied []srcEdit
 	// wfEnv is the workflow's env, wfAWS its AWS keys from secrets.
 	wfEnv *ast.MappingValueNode
 	wfAWS []*ast.MappingValueNode

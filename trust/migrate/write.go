@@ -97,7 +97,7 @@ func (a *analysis) splice(name string, o Options) {
 		a.refuse(err)
 		return
 	}
-	a.result = string(out)
+	a.result, a.applied = string(out), edits
 }
 
 // refuse marks every migrated job of the file not rewritable, for err.
