@@ -28,8 +28,6 @@ const (
 // Action is the replacement action.
 const Action = "oidc-exchange/oidc-exchange@v1"
 
-var errBadSnippet = errors.New("migrate: internal snippet did not parse")
-
 // Options configure [Scan].
 type Options struct {
 	// Repository is OWNER/REPO, for the trust configuration. Without it no

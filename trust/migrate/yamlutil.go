@@ -161,13 +161,6 @@ func (a *analysis) lineText(l int) string {
 	return strings.TrimRight(string(a.src[a.lineStart(l):a.lineStart(l+1)]), "\r\n")
 }
 
-// blankOrComment reports whether line l holds nothing but a comment or
-// whitespace.
-func (a *analysis) blankOrComment(l int) bool {
-	t := strings.TrimSpace(a.lineText(l))
-	return t == "" || strings.HasPrefix(t, "#")
-}
-
 // entryLines returns the first and last line of a block mapping entry:
 // its key line and every following line indented deeper than the key,
 // minus trailing blank and comment lines, which belong to what follows.
