@@ -161,12 +161,7 @@ func (c *Config) resolve() (resolved, error) {
 	var errs []error
 	// errors.Join drops the nils: every check adds its result.
 	add := func(err error) { errs = append(errs, err) }
-	switch {
-	case c.Region == "":
-		add(exchange.InputError("aws-region", "is required, e.g. us-east-1"))
-	case !regionRE().MatchString(c.Region):
-		add(exchange.InputError("aws-region", "%q is not a region name; use lowercase letters, digits and dashes, e.g. us-east-1", exchange.Sanitize(c.Region)))
-	}
+	add(ValidateRegion(c.Region))
 	var err error
 	r.role, err = parseRoleARN(c.RoleARN)
 	add(err)
@@ -192,6 +187,25 @@ func (c *Config) resolve() (resolved, error) {
 		add(exchange.InputError("retry-max-attempts", "%d must be at least 1 (use %s to make a single call)", c.RetryMaxAttempts, exchange.Setting("disable-retry")))
 	}
 	return r, errors.Join(errs...)
+}
+
+// ValidateRoleARN checks role-to-assume the way [Config.Validate] does,
+// for callers that write the ARN somewhere instead of assuming it (migrate
+// --role-arn).
+func ValidateRoleARN(s string) error {
+	_, err := parseRoleARN(s)
+	return err
+}
+
+// ValidateRegion checks aws-region the way [Config.Validate] does.
+func ValidateRegion(s string) error {
+	switch {
+	case s == "":
+		return exchange.InputError("aws-region", "is required, e.g. us-east-1")
+	case !regionRE().MatchString(s):
+		return exchange.InputError("aws-region", "%q is not a region name; use lowercase letters, digits and dashes, e.g. us-east-1", exchange.Sanitize(s))
+	}
+	return nil
 }
 
 func parseRoleARN(s string) (arn.ARN, error) {

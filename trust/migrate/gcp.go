@@ -11,6 +11,9 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
+	"github.com/oidc-exchange/oidc-exchange/trust/plan"
 )
 
 // gcpAuthAction is the action whose credentials_json steps are migrated.
@@ -19,8 +22,8 @@ const gcpAuthAction = "google-github-actions/auth"
 // gcpInputs maps the inputs of google-github-actions/auth to those of
 // oidc-exchange (action.yml). Every pair differs only in _ against -, so
 // a rename keeps the line's length and every byte around the key. An
-// input not listed here (cleanup_credentials, request_reason, delegates,
-// retries, …) has no equivalent we are sure of: its step is left alone.
+// input not listed here (cleanup_credentials, request_reason, retries, …)
+// has no equivalent we are sure of: its step is left alone.
 var gcpInputs = map[string]string{
 	"workload_identity_provider":   "workload-identity-provider",
 	"service_account":              "service-account",
@@ -35,26 +38,29 @@ var gcpInputs = map[string]string{
 	"export_environment_variables": "export-environment-variables",
 	"project_id":                   "project-id",
 	"universe":                     "universe",
+	"delegates":                    "delegates",
 }
 
-// srcEdit replaces src[off:off+len(from)] by to.
+// srcEdit replaces src[off:off+len(from)] by to; why says what it is
+// for.
 type srcEdit struct {
 	off      int
 	from, to string
-}
-
-// gcpTarget names an auth step to rewrite by job key and step index, which
-// the source edits do not change.
-type gcpTarget struct {
-	job  string
-	step int
+	why      string
 }
 
 // checkGCP decides whether the job's credentials_json steps can be
 // rewritten and returns why not, or "" and sets p.gcpEdits: the in-line
-// source edits (uses, input keys, output references) that the AST rewrite
-// in applyGCP completes.
-func (a *analysis) checkGCP(p *jobPlan, o Options) string {
+// source edits (uses, input keys, output references), checked to change
+// exactly those scalars, then the line edits: credentials_json goes, and
+// provider, workload-identity-provider and service-account (unless mapped
+// from the step) come first in with:. Full-line comments above
+// credentials_json stay, above what followed it; a comment after its value
+// goes with the line.
+func (a *analysis) checkGCP(p *jobPlan, o Options, j *Job) string {
+	if a.permissions(p) == "" {
+		j.Permissions = p.permAfter
+	}
 	if p.gcpUnsafe != "" {
 		return p.gcpUnsafe
 	}
@@ -114,12 +120,12 @@ func (a *analysis) checkGCP(p *jobPlan, o Options) string {
 			return fmt.Sprintf("%s inputs %s have no oidc-exchange equivalent; migrate this step by hand", gcpAuthAction, strings.Join(unmapped, ", "))
 		}
 		uses := get(sm, "uses")
-		ed, err := a.editAt(uses.Value, scalar(uses.Value), Action)
+		ed, err := a.editAt(uses.Value, scalar(uses.Value), p.action)
 		if err != nil {
 			return fmt.Sprintf("uses: %v; rewrite it by hand", err)
 		}
 		edits = append(edits, ed)
-		expect[uses.Value] = Action
+		expect[uses.Value] = p.action
 		if id := scalar(getValue(sm, "id")); id != "" {
 			ids[strings.ToLower(id)] = true
 		} else {
@@ -182,8 +188,40 @@ func (a *analysis) checkGCP(p *jobPlan, o Options) string {
 	if err := a.verify(edits, expect); err != nil {
 		return "the rewrite does not check out (" + err.Error() + "); rewrite the job by hand"
 	}
+	for _, step := range p.gcpSteps {
+		edits = append(edits, a.gcpLineEdits(step, o)...)
+	}
+	if reason := a.permissions(p); reason != "" {
+		return reason
+	}
 	p.gcpEdits = edits
+	p.edits = append(p.edits, edits...)
+	j.Permissions = p.permAfter
+	j.Warnings = slices.Concat(p.permWarn, a.warnings(p, scalar(getValue(p.gcpSteps[0], "if"))))
 	return ""
+}
+
+// gcpLineEdits removes credentials_json from an auth step's with: and puts
+// the identity inputs first.
+func (a *analysis) gcpLineEdits(step ast.Node, o Options) []srcEdit {
+	wm := blockMapping(getValue(step, "with"))
+	_, col := line(wm.Values[0].Key)
+	ls := []string{spaces(col-1) + "provider: gcp"}
+	if get(wm, "workload_identity_provider") == nil {
+		ls = append(ls, spaces(col-1)+"workload-identity-provider: "+o.wip())
+	}
+	if get(wm, "service_account") == nil {
+		ls = append(ls, spaces(col-1)+"service-account: "+o.sa())
+	}
+	first, _ := line(wm.Values[0].Key)
+	out := []srcEdit{a.insertLines(first, "identity inputs added", ls...)}
+	for _, e := range wm.Values {
+		if keyOf(e) == "credentials_json" {
+			f, l := a.entryLines(e)
+			out = append(out, a.replaceLines(f, l, "credentials_json removed"))
+		}
+	}
+	return out
 }
 
 // plainScalar reports whether v reads back as itself when written after
@@ -287,9 +325,9 @@ func (a *analysis) editAt(n ast.Node, from, to string) (srcEdit, error) {
 	s := string(a.src[off:min(off+len(from)+2, len(a.src))])
 	switch {
 	case strings.HasPrefix(s, from):
-		return srcEdit{off, from, to}, nil
+		return srcEdit{off: off, from: from, to: to, why: "value replaced"}, nil
 	case len(s) > 1 && (s[0] == '"' || s[0] == '\'') && strings.HasPrefix(s[1:], from+s[:1]):
-		return srcEdit{off + 1, from, to}, nil
+		return srcEdit{off: off + 1, from: from, to: to, why: "value replaced"}, nil
 	}
 	return srcEdit{}, errors.New("cannot locate it in the file (escaped or split over lines)")
 }
@@ -329,7 +367,7 @@ func (a *analysis) refEdits(n ast.Node, v string, refs []outputRef) ([]srcEdit, 
 			}
 			at += k + len(text)
 		}
-		edits = append(edits, srcEdit{at + r.name - r.start, v[r.name:r.end], r.to})
+		edits = append(edits, srcEdit{off: at + r.name - r.start, from: v[r.name:r.end], to: r.to, why: "output reference renamed"})
 		want.WriteString(v[last:r.name] + r.to)
 		last = r.end
 	}
@@ -338,9 +376,29 @@ func (a *analysis) refEdits(n ast.Node, v string, refs []outputRef) ([]srcEdit, 
 }
 
 // applyEdits returns src with the edits made; they must not overlap.
+// Insertions at one offset come out in the order given, before a
+// replacement that starts there.
 func applyEdits(src []byte, edits []srcEdit) ([]byte, error) {
-	es := slices.Clone(edits)
-	sort.Slice(es, func(i, k int) bool { return es[i].off > es[k].off })
+	type indexed struct {
+		srcEdit
+		i int
+	}
+	es := make([]indexed, len(edits))
+	for i, e := range edits {
+		es[i] = indexed{e, i}
+	}
+	// Applied from the end: a later offset first; at one offset the
+	// replacement first, then the insertions from the last given.
+	sort.Slice(es, func(i, k int) bool {
+		a, b := es[i], es[k]
+		if a.off != b.off {
+			return a.off > b.off
+		}
+		if (a.from == "") != (b.from == "") {
+			return a.from != ""
+		}
+		return a.i > b.i
+	})
 	out := slices.Clone(src)
 	end := len(src) + 1
 	for _, e := range es {
@@ -403,65 +461,19 @@ func shape(f *ast.File, expect map[ast.Node]string) []string {
 	return out
 }
 
-// applyGCP rewrites the auth step t in root, whose uses and input keys
-// the source edits already changed: credentials_json goes, and provider,
-// workload-identity-provider and service-account (unless mapped from the
-// step) come first. The job gets id-token: write.
-func applyGCP(root ast.Node, t gcpTarget, o Options) error {
-	jmv := get(getValue(root, "jobs"), t.job)
-	if jmv == nil {
-		return fmt.Errorf("job %s not found after the edits", t.job)
-	}
-	steps := seq(getValue(jmv.Value, "steps"))
-	if t.step >= len(steps) || scalar(getValue(steps[t.step], "uses")) != Action {
-		return fmt.Errorf("job %s: step %d not found after the edits", t.job, t.step)
-	}
-	wm, ok := getValueMV(get(steps[t.step], "with")).(*ast.MappingNode)
-	if !ok || len(wm.Values) == 0 {
-		return errors.New("with: is not a mapping")
-	}
-	_, col := line(wm.Values[0].Key)
-	snip := "provider: gcp\n"
-	if get(wm, "workload-identity-provider") == nil {
-		snip += "workload-identity-provider: " + o.wip() + "\n"
-	}
-	if get(wm, "service-account") == nil {
-		snip += "service-account: " + o.sa() + "\n"
-	}
-	es, err := parseEntries(snip, col)
-	if err != nil {
-		return err
-	}
-	// Full-line comments above credentials_json stay, above the input
-	// that followed it, or above provider when it came first or last; a
-	// comment after its value goes with the line.
-	out := slices.Clone(es)
-	var orphan *ast.CommentGroupNode
-	for _, e := range wm.Values {
-		if keyOf(e) == "credentials_json" {
-			orphan = e.GetComment()
-			if len(out) == len(es) {
-				moveComment(orphan, out[0])
-				orphan = nil
-			}
-			continue
+// gcpPlanRequest makes the plan name the provider and service account the
+// replacement step names: those given, else the same placeholders
+// (providers/github in pool github), not the plan's own default provider
+// id, which is derived from the repository.
+func gcpPlanRequest(req *plan.Request, o Options) {
+	req.ServiceAccount = o.ServiceAccount
+	if m := wipRE().FindStringSubmatch(o.wip()); m != nil {
+		if o.WorkloadIdentityProvider != "" {
+			req.ProjectNumber = m[1]
 		}
-		moveComment(orphan, e)
-		orphan = nil
-		out = append(out, e)
+		req.PoolID, req.ProviderID = m[2], m[3]
 	}
-	moveComment(orphan, out[0])
-	wm.Values = out
-	return addPermissions(jmv)
 }
 
-// moveComment puts the comment lines c above entry e, before e's own.
-func moveComment(c *ast.CommentGroupNode, e *ast.MappingValueNode) {
-	if c == nil {
-		return
-	}
-	if own := e.GetComment(); own != nil {
-		c = &ast.CommentGroupNode{BaseNode: &ast.BaseNode{}, Comments: slices.Concat(c.Comments, own.Comments)}
-	}
-	_ = e.SetComment(c)
-}
+// wipRE splits a workload identity provider's resource name.
+var wipRE = lazyre.New(`^projects/([0-9]+)/locations/global/workloadIdentityPools/([^/]+)/providers/([^/]+)$`)

@@ -95,14 +95,14 @@ func TestGCPRewrite(t *testing.T) {
 			not:  []string{"rotate yearly"},
 		},
 		{
-			name: "comment above a last credentials_json goes above provider",
+			name: "comment above a last credentials_json stays where it was",
 			src:  gcpJob("      - uses: google-github-actions/auth@v2\n        with:\n          universe: googleapis.com\n          # The key.\n          credentials_json: ${{ secrets.K }}\n      - run: make\n"),
-			want: []string{"        with:\n          # The key.\n          provider: gcp\n", "          universe: googleapis.com\n      - run: make\n"},
+			want: []string{"        with:\n          provider: gcp\n", "          universe: googleapis.com\n          # The key.\n      - run: make\n"},
 		},
 		{
 			name: "four-space indentation",
 			src:  "on: push\njobs:\n    deploy:\n        runs-on: x\n        steps:\n            -   uses: google-github-actions/auth@v2\n                with:\n                    credentials_json: ${{ secrets.K }}\n                    token_format: id_token\n",
-			want: []string{"        runs-on: x\n        permissions:\n            id-token: write\n            contents: read\n", "                with:\n                    provider: gcp\n                    workload-identity-provider: projects/", "\n                    token-format: id_token\n"},
+			want: []string{"        runs-on: x\n        permissions:\n            contents: read\n            id-token: write\n", "                with:\n                    provider: gcp\n                    workload-identity-provider: projects/", "\n                    token-format: id_token\n"},
 		},
 		{
 			name: "compact sequence",
@@ -127,6 +127,21 @@ func TestGCPRewrite(t *testing.T) {
 			src: gcpJob(authStep + "      - id: wif\n        uses: google-github-actions/auth@v2\n        with:\n          workload_identity_provider: ${{ vars.WIP }}\n          service_account: ${{ vars.SA }}\n" +
 				"      - run: echo ${{ steps.auth.outputs.project_id }} ${{ steps.wif.outputs.project_id }}\n"),
 			want: []string{"uses: google-github-actions/auth@v2\n        with:\n          workload_identity_provider: ${{ vars.WIP }}\n", "echo ${{ steps.auth.outputs.project-id }} ${{ steps.wif.outputs.project_id }}\n"},
+		},
+		{
+			name: "delegates is mapped",
+			src:  gcpJob(authStep + "          delegates: a@b.iam.gserviceaccount.com\n"),
+			want: []string{"          delegates: a@b.iam.gserviceaccount.com\n"},
+		},
+		{
+			name: "flow permissions become a block",
+			src:  "on: push\njobs:\n  a:\n    runs-on: x\n    permissions: {contents: read}\n    steps:\n" + authStep,
+			want: []string{"    permissions:\n      contents: read\n      id-token: write\n    steps:\n"},
+		},
+		{
+			name: "windows runner gets the native action",
+			src:  "on: push\njobs:\n  a:\n    runs-on: windows-latest\n    steps:\n" + authStep,
+			want: []string{"uses: " + NativeAction + "\n"},
 		},
 		{
 			name: "job already grants id-token",
@@ -158,7 +173,7 @@ func TestGCPRewrite(t *testing.T) {
 			checkMigrated(t, []byte(out))
 			// Every source line the rewrite did not have to touch is kept.
 			for l := range strings.Lines(tc.src) {
-				if strings.Contains(l, "steps.auth") || strings.Contains(l, "google-github-actions/auth") || strings.Contains(l, "_") || strings.Contains(l, "#") {
+				if strings.Contains(l, "steps.auth") || strings.Contains(l, "google-github-actions/auth") || strings.Contains(l, "_") || strings.Contains(l, "#") || strings.Contains(l, "permissions: {") {
 					continue
 				}
 				if !strings.Contains(out, l) {
@@ -178,7 +193,6 @@ func TestGCPNotRewritable(t *testing.T) {
 		name, src, reason string
 	}{
 		{"unknown input", gcpJob(authStep + "          retries: 5\n"), "google-github-actions/auth input retries has no oidc-exchange equivalent"},
-		{"delegates", gcpJob(authStep + "          delegates: a@b.iam.gserviceaccount.com\n"), "input delegates has no"},
 		{"cleanup and request reason", gcpJob(authStep + "          cleanup_credentials: false\n          request_reason: x\n"), "inputs cleanup_credentials, request_reason have no oidc-exchange equivalent"},
 		{"flow with", gcpJob("      - uses: google-github-actions/auth@v2\n        with: {credentials_json: \"${{ secrets.K }}\"}\n"), "with: is not a block mapping"},
 		{"flow step", gcpJob("      - {uses: google-github-actions/auth@v2, with: {credentials_json: \"${{ secrets.K }}\"}}\n"), "flow-style mapping"},
@@ -198,7 +212,6 @@ func TestGCPNotRewritable(t *testing.T) {
 		{"generated id", gcpJob("      - uses: google-github-actions/auth@v2\n        with:\n          credentials_json: ${{ secrets.K }}\n      - run: echo ${{ steps.__google-github-actions_auth.outputs.access_token }}\n"), "the id GitHub generates"},
 		{"escaped reference", gcpJob(authStep + "      - run: \"echo ${{ steps.auth.outputs.access\\u005ftoken }}\"\n"), "rewrite the job by hand"},
 		{"reference in a key", gcpJob(authStep + "      - with:\n          ${{ steps.auth.outputs.project_id }}: x\n        uses: some/action@v1\n"), "a mapping key reads the outputs"},
-		{"flow permissions", "on: push\njobs:\n  a:\n    runs-on: x\n    permissions: {contents: read}\n    steps:\n" + authStep, "permissions is not a block mapping"},
 		{"read-all", "on: push\njobs:\n  a:\n    runs-on: x\n    permissions: read-all\n    steps:\n" + authStep, "permissions: read-all has no id-token: write"},
 		{"wip option", gcpJob(authStep), `workload-identity-provider "projects/1 #x" cannot be written as a plain YAML value`},
 	} {

@@ -28,8 +28,6 @@ const (
 // Action is the replacement action.
 const Action = "oidc-exchange/oidc-exchange@v1"
 
-var errBadSnippet = errors.New("migrate: internal snippet did not parse")
-
 // Options configure [Scan].
 type Options struct {
 	// Repository is OWNER/REPO, for the trust configuration. Without it no
@@ -39,23 +37,24 @@ type Options struct {
 	// together; with them the plan pins ids.
 	RepositoryID, OwnerID string
 	// DefaultBranch is the branch assumed for workflow_dispatch, schedule
-	// and unfiltered push triggers; default "main".
+	// and unfiltered push triggers. Without it only a workflow's own
+	// push: branches: names the ref; otherwise the plan is not built,
+	// since a guess (main for a master repository) admits the wrong ref.
 	DefaultBranch string
 	// RoleARN is the role-to-assume written; default a placeholder in
 	// account 111122223333.
 	RoleARN string
+	// Region is the aws-region written when the workflow sets no
+	// AWS_REGION or AWS_DEFAULT_REGION; default a placeholder, with a
+	// warning.
+	Region string
 	// WorkloadIdentityProvider and ServiceAccount fill the GCP snippet
 	// and the rewritten GCP steps that do not name their own; default
 	// placeholders.
 	WorkloadIdentityProvider, ServiceAccount string
 }
 
-func (o Options) branch() string {
-	if o.DefaultBranch == "" {
-		return "main"
-	}
-	return o.DefaultBranch
-}
+func (o Options) branch() string { return o.DefaultBranch }
 
 func (o Options) roleARN() string {
 	if o.RoleARN != "" {
@@ -112,6 +111,10 @@ type Job struct {
 	// Reason says why.
 	Rewritable bool   `json:"rewritable"`
 	Reason     string `json:"reason,omitempty"`
+	// Warnings are what a rewritten job still needs from the user: a
+	// placeholder region, permissions narrowed from the defaults, inputs
+	// dropped, runs that get no OIDC token.
+	Warnings []string `json:"warnings,omitempty"`
 	// Plan is the trust configuration; nil with PlanError set when it
 	// could not be built (e.g. no repository given).
 	Plan      *plan.Plan `json:"-"`
@@ -189,9 +192,16 @@ func buildPlan(j *Job, o Options) {
 		j.PlanError = "no repository given: pass OWNER/REPO to build the trust configuration"
 		return
 	}
+	if j.Ref == "" && j.Environment == "" {
+		j.PlanError = "the default branch is unknown: pass --default-branch (the workflow has no push: branches: filter to read it from)"
+		return
+	}
 	req := plan.Request{Cloud: j.Cloud, Repository: o.Repository, RepositoryID: o.RepositoryID, OwnerID: o.OwnerID, Environment: j.Environment}
 	if j.Environment == "" {
 		req.Ref = j.Ref
+	}
+	if j.Cloud == plan.GCP {
+		gcpPlanRequest(&req, o)
 	}
 	p, err := plan.Build(req)
 	if err != nil {
@@ -209,6 +219,11 @@ type analysis struct {
 	// src and lineStarts locate nodes for the in-line edits.
 	src        []byte
 	lineStarts []int
+	nl         string
+	// result is the rewritten file when safe, applied the edits that
+	// made it.
+	result  string
+	applied []srcEdit
 	// wfEnv is the workflow's env, wfAWS its AWS keys from secrets.
 	wfEnv *ast.MappingValueNode
 	wfAWS []*ast.MappingValueNode
@@ -222,26 +237,6 @@ type analysis struct {
 type candidate struct {
 	j    *Job
 	plan *jobPlan
-}
-
-// edits returns the in-line edits of the GCP jobs.
-func (a *analysis) edits() []srcEdit {
-	var out []srcEdit
-	for _, c := range a.gcp {
-		out = append(out, c.plan.gcpEdits...)
-	}
-	return out
-}
-
-// gcpTargets returns the auth steps applyGCP rewrites.
-func (a *analysis) gcpTargets() []gcpTarget {
-	var out []gcpTarget
-	for _, c := range a.gcp {
-		for _, i := range c.plan.gcpIndex {
-			out = append(out, gcpTarget{job: c.j.Job, step: i})
-		}
-	}
-	return out
 }
 
 // awsKeyInputs are configure-aws-credentials inputs replaced by OIDC.
@@ -273,9 +268,18 @@ func actionName(uses string) string {
 }
 
 // analyze scans one workflow and decides which jobs [rewrite] can migrate
-// (AWS and GCP), without changing anything.
+// (AWS and GCP), and makes the rewrite in memory.
 func analyze(name string, src []byte, o Options) *analysis {
-	a := &analysis{}
+	a := scan(name, src, o)
+	if a.safe {
+		a.splice(name, o)
+	}
+	return a
+}
+
+// scan is analyze without the rewrite.
+func scan(name string, src []byte, o Options) (a *analysis) {
+	a = &analysis{}
 	defer func() {
 		// The AST library is not hardened against every input; a panic
 		// while reading a file means "nothing found", never a crash.
@@ -287,7 +291,7 @@ func analyze(name string, src []byte, o Options) *analysis {
 	if err != nil || len(f.Docs) != 1 || f.Docs[0] == nil || f.Docs[0].Body == nil {
 		return a
 	}
-	a.file, a.src = f, src
+	a.file, a.src, a.nl = f, src, newline(src)
 	a.lineStarts = []int{0}
 	for i, c := range src {
 		if c == '\n' {
@@ -311,37 +315,28 @@ func analyze(name string, src []byte, o Options) *analysis {
 		jl, _ := line(jmv.Key)
 		env := environment(get(job, "environment"))
 		mk := func(c plan.Cloud, secrets []string, step string) *Job {
-			return &Job{File: name, Job: id, Line: jl, Cloud: c, Secrets: uniq(secrets), Ref: ref, Environment: env, Step: step, Permissions: permissionsAfter(get(job, "permissions"))}
+			return &Job{File: name, Job: id, Line: jl, Cloud: c, Secrets: uniq(secrets), Ref: ref, Environment: env, Step: step}
 		}
 		jp := a.scanJob(name, id, jmv, a.wfAWS)
-		if a.wfEnv != nil {
-			jp.region = cmpOr(jp.region, scalar(getValue(a.wfEnv.Value, "AWS_REGION")), scalar(getValue(a.wfEnv.Value, "AWS_DEFAULT_REGION")))
-		}
 		if jp.aws() {
-			j := mk(plan.AWS, jp.awsSecrets, awsStep(o.roleARN(), jp.region))
-			j.Reason = jp.unsafe
-			if j.Reason == "" && !plainScalar(o.roleARN()) {
-				j.Reason = fmt.Sprintf("role-to-assume %q cannot be written as a plain YAML value", o.roleARN())
-			}
-			if err := checkPermissions(jmv); j.Reason == "" && err != nil {
-				j.Reason = err.Error()
-			}
+			j := mk(plan.AWS, jp.awsSecrets, awsStep(jp.action, o.roleARN(), "<aws-region>"))
+			j.Reason = a.checkAWS(jp, o, j)
 			j.Rewritable = j.Reason == ""
 			a.jobs = append(a.jobs, j)
 			a.aws = append(a.aws, candidate{j, jp})
 		}
 		if jp.gcp() {
-			j := mk(plan.GCP, jp.gcpSecrets, gcpStep(o.wip(), o.sa()))
-			j.Reason = a.checkGCP(jp, o)
-			if err := checkPermissions(jmv); j.Reason == "" && err != nil {
-				j.Reason = err.Error()
-			}
+			j := mk(plan.GCP, jp.gcpSecrets, gcpStep(jp.action, o.wip(), o.sa()))
+			j.Reason = a.checkGCP(jp, o, j)
 			j.Rewritable = j.Reason == ""
 			a.jobs = append(a.jobs, j)
 			a.gcp = append(a.gcp, candidate{j, jp})
 		}
 		if len(jp.azureSecrets) > 0 {
 			j := mk(plan.Azure, jp.azureSecrets, azureStep())
+			if a.permissions(jp) == "" {
+				j.Permissions = jp.permAfter
+			}
 			j.Reason = "Azure findings are report-only: azure/login supports OIDC with client-id, tenant-id and subscription-id"
 			a.jobs = append(a.jobs, j)
 		}
@@ -382,28 +377,6 @@ func analyze(name string, src []byte, o Options) *analysis {
 	return a
 }
 
-// apply rewrites a.file's AST: the AWS jobs of a and the GCP auth steps
-// targets, whose in-line edits are already in the source. Any error
-// leaves the file to be discarded whole.
-func (a *analysis) apply(o Options, targets []gcpTarget) error {
-	for _, c := range a.aws {
-		if err := c.plan.apply(o); err != nil {
-			return err
-		}
-	}
-	root := a.file.Docs[0].Body
-	for _, t := range targets {
-		if err := applyGCP(root, t, o); err != nil {
-			return err
-		}
-	}
-	if len(a.wfAWS) > 0 {
-		// The jobs no longer need the workflow's keys.
-		return removeEntries(root, a.wfEnv, awsKeyEnv, true)
-	}
-	return nil
-}
-
 func onNode(root ast.Node) ast.Node {
 	if mv := get(root, "on"); mv != nil {
 		return mv.Value
@@ -417,7 +390,10 @@ func onNode(root ast.Node) ast.Node {
 
 // refFromOn picks the ref a trust policy should admit from the triggers.
 func refFromOn(on ast.Node, def string) string {
-	branchRef := "refs/heads/" + def
+	branchRef := ""
+	if def != "" {
+		branchRef = "refs/heads/" + def
+	}
 	if on == nil {
 		return branchRef
 	}
@@ -488,39 +464,12 @@ func uniq(s []string) []string {
 	return slices.Compact(s)
 }
 
-func permissionsAfter(p *ast.MappingValueNode) string {
-	if p == nil {
-		return "permissions:\n  id-token: write\n  contents: read\n"
-	}
-	var b strings.Builder
-	b.WriteString("permissions:\n")
-	seen := false
-	for _, e := range entries(p.Value) {
-		v := scalar(e.Value)
-		if keyOf(e) == "id-token" {
-			v, seen = "write", true
-		}
-		fmt.Fprintf(&b, "  %s: %s\n", keyOf(e), v)
-	}
-	if !seen {
-		if s := scalar(p.Value); s == "write-all" {
-			return "permissions: write-all\n"
-		}
-		b.WriteString("  id-token: write\n")
-	}
-	return b.String()
+func awsStep(action, role, region string) string {
+	return "- name: Configure AWS credentials\n  uses: " + action + "\n  with:\n    provider: aws\n    role-to-assume: " + role + "\n    aws-region: " + region + "\n"
 }
 
-func awsStep(role, region string) string {
-	s := "- name: Configure AWS credentials\n  uses: " + Action + "\n  with:\n    provider: aws\n    role-to-assume: " + role + "\n"
-	if region != "" {
-		s += "    aws-region: " + region + "\n"
-	}
-	return s
-}
-
-func gcpStep(wip, sa string) string {
-	return "- name: Authenticate to Google Cloud\n  uses: " + Action + "\n  with:\n    provider: gcp\n    workload-identity-provider: " + wip + "\n    service-account: " + sa + "\n"
+func gcpStep(action, wip, sa string) string {
+	return "- name: Authenticate to Google Cloud\n  uses: " + action + "\n  with:\n    provider: gcp\n    workload-identity-provider: " + wip + "\n    service-account: " + sa + "\n"
 }
 
 func azureStep() string {

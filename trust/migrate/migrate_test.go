@@ -6,6 +6,8 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -16,7 +18,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-var testOpts = Options{Repository: "octo-org/octo-repo", RepositoryID: "123456", OwnerID: "654321"}
+var testOpts = Options{Repository: "octo-org/octo-repo", RepositoryID: "123456", OwnerID: "654321", DefaultBranch: "main"}
 
 // stage copies testdata/<name>.in.yml into a fresh repository tree.
 func stage(t *testing.T, name string) (dir string, src []byte) {
@@ -70,6 +72,20 @@ func TestWriteGolden(t *testing.T) {
 			`./release.sh "${{ steps.gcp.outputs.credentials-file-path }}"`,
 		}},
 		{"gcp_unmappable", 2, false, nil},
+		// CRLF stays CRLF, new lines too; the blank last line stays.
+		{"crlf", 1, true, []string{"    permissions:\r\n      contents: read\r\n      id-token: write\r\n", "      - uses: oidc-exchange/oidc-exchange@v1\r\n        with:\r\n          role-to-assume: arn:aws:iam::111122223333:role/github-octo-repo\r\n          aws-region: eu-central-1\r\n      - name: Sync\r\n", "eu-central-1\r\n\r\n"}},
+		// Flow sequences and multi-line scalars stay, also in the job not
+		// rewritten; the matrix over OSes gets the native action, the
+		// new step the step's multi-line if: and continue-on-error.
+		{"flow_multiline", 1, true, []string{
+			"branches: [ main, 'release/*' ]\n",
+			"    if: github.event_name == 'push'\n      && !contains(",
+			"      - uses: oidc-exchange/oidc-exchange/native@v1\n        if: github.event_name == 'push' &&\n          startsWith(github.ref, 'refs/tags/')\n        continue-on-error: true\n        with:\n          role-to-assume: arn:aws:iam::111122223333:role/github-octo-repo\n          aws-region: us-east-1\n      - name: Upload\n",
+			"    permissions:\n      contents: read\n      actions: write\n      pull-requests: read\n      id-token: write\n",
+			"          aws-region: us-east-1\n      - run: aws s3 ls\n\n\n",
+		}},
+		{"endpoint", 1, false, nil},
+		{"pull_request_target", 1, true, []string{"permissions:\n      id-token: write\n", "aws-region: ${{ vars.PREVIEW_REGION }}\n"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -109,6 +125,7 @@ func TestWriteGolden(t *testing.T) {
 				}
 			}
 			checkMigrated(t, out)
+			checkPreserved(t, src, out, analyze(tc.name+".yml", src, testOpts).applied)
 			exchangetest.Golden(t, tc.name+".out.yml", string(out), *update)
 			exchangetest.Golden(t, tc.name+".diff", diff, *update)
 			// The result is still a workflow with no static keys.
@@ -299,7 +316,7 @@ func TestRewriteSafety(t *testing.T) {
 	t.Parallel()
 	wide := "on: push\njobs:\n    deploy:\n        runs-on: x\n        steps:\n            -   uses: aws-actions/configure-aws-credentials@v4   # c\n                with:\n                    aws-access-key-id: ${{ secrets.K }}\n                    aws-region: eu-west-1\n            -   run: make\n"
 	out, ok := rewrite("w.yml", []byte(wide), Options{})
-	want := "            -   uses: oidc-exchange/oidc-exchange@v1 # c\n                with:\n                    role-to-assume: arn:aws:iam::111122223333:role/github-deploy\n                    aws-region: eu-west-1\n            -   run: make\n"
+	want := "            -   uses: oidc-exchange/oidc-exchange@v1   # c\n                with:\n                    role-to-assume: arn:aws:iam::111122223333:role/github-deploy\n                    aws-region: eu-west-1\n            -   run: make\n"
 	if !ok || !strings.HasSuffix(out, want) {
 		t.Errorf("wide items: ok %v\n%s", ok, out)
 	}
@@ -309,33 +326,38 @@ func TestRewriteSafety(t *testing.T) {
 	// printed lines below it (testdata/fuzz/FuzzScan/de42049102df8240).
 	comment := "on: push\njobs:\n  y:\n    runs-on: x\n    steps:\n      - name: Configure AWS\n      # Old keys.\n        uses: aws-actions/configure-aws-credentials@v4\n        with:\n          aws-access-key-id: ${{ secrets.A }}\n"
 	out, ok = rewrite("w.yml", []byte(comment), Options{})
-	if !ok || !strings.HasSuffix(out, "      # Old keys.\n        uses: oidc-exchange/oidc-exchange@v1\n        with:\n          role-to-assume: arn:aws:iam::111122223333:role/github-deploy\n") {
+	if !ok || !strings.HasSuffix(out, "      # Old keys.\n        uses: oidc-exchange/oidc-exchange@v1\n        with:\n          role-to-assume: arn:aws:iam::111122223333:role/github-deploy\n          aws-region: REPLACE-WITH-AWS-REGION\n") {
 		t.Errorf("comment above a rewritten line: ok %v\n%s", ok, out)
 	}
 
-	half := "on: push\njobs:\n  a:\n    runs-on: x\n    permissions: {contents: read}\n    steps:\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          aws-access-key-id: ${{ secrets.K }}\n  b:\n    runs-on: x\n    steps:\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          aws-access-key-id: ${{ secrets.K }}\n"
+	half := "on: push\njobs:\n  a:\n    runs-on: x\n    permissions: read-all\n    steps:\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          aws-access-key-id: ${{ secrets.K }}\n  b:\n    runs-on: x\n    steps:\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          aws-access-key-id: ${{ secrets.K }}\n"
 	a := analyze("w.yml", []byte(half), Options{})
-	if len(a.jobs) != 2 || a.jobs[0].Rewritable || a.jobs[0].Reason != "permissions is not a block mapping; add id-token: write by hand" ||
+	if len(a.jobs) != 2 || a.jobs[0].Rewritable || a.jobs[0].Reason != "permissions: read-all has no id-token: write; set permissions by hand" ||
 		a.jobs[1].Rewritable || a.jobs[1].Reason != "job a (aws) in this workflow cannot be rewritten safely; the file is left untouched" {
-		t.Errorf("flow permissions: %+v", a.jobs)
+		t.Errorf("read-all permissions: %+v %+v", a.jobs[0], a.jobs[1])
 	}
 	if out, ok := rewrite("w.yml", []byte(half), Options{}); ok {
-		t.Errorf("flow permissions rewritten:\n%s", out)
+		t.Errorf("read-all permissions rewritten:\n%s", out)
 	}
 }
 
 func TestRefFromOn(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct{ on, want string }{
-		{"on: push", "refs/heads/main"},
-		{"on: [workflow_dispatch]", "refs/heads/main"},
-		{"on:\n  push:\n    branches: [dev, main]", "refs/heads/dev"},
-		{"on:\n  push:\n    branches: ['**']", "refs/heads/main"},
-		{"on:\n  push:\n    tags: ['v*']", "refs/tags/v*"},
-		{"on:\n  release: {}\n  push:\n    branches:\n      - 'release/*'", "refs/heads/release/*"},
+	// Without --default-branch only the workflow's own push branches name
+	// the ref: a guess admitted main in a master repository.
+	for _, tc := range []struct{ on, def, want string }{
+		{"on: push", "", ""},
+		{"on: push", "master", "refs/heads/master"},
+		{"on: [workflow_dispatch]", "", ""},
+		{"on: [workflow_dispatch]", "trunk", "refs/heads/trunk"},
+		{"on:\n  push:\n    branches: [dev, main]", "", "refs/heads/dev"},
+		{"on:\n  push:\n    branches: [ master ]", "main", "refs/heads/master"},
+		{"on:\n  push:\n    branches: ['**']", "", ""},
+		{"on:\n  push:\n    tags: ['v*']", "", "refs/tags/v*"},
+		{"on:\n  release: {}\n  push:\n    branches:\n      - 'release/*'", "", "refs/heads/release/*"},
 	} {
 		src := tc.on + "\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          aws-access-key-id: ${{ secrets.K }}\n"
-		a := analyze("w.yml", []byte(src), Options{})
+		a := analyze("w.yml", []byte(src), Options{DefaultBranch: tc.def})
 		if len(a.jobs) != 1 || a.jobs[0].Ref != tc.want {
 			t.Errorf("%q: jobs %d, ref %v, want %s", tc.on, len(a.jobs), a.jobs, tc.want)
 		}
@@ -356,11 +378,7 @@ func TestUnifiedDiff(t *testing.T) {
 }
 
 func FuzzScan(f *testing.F) {
-	for _, name := range []string{"step_keys", "workflow_env", "existing_permissions", "environment", "report_only", "gcp_auth", "gcp_aws", "gcp_unmappable"} {
-		src, err := os.ReadFile(filepath.Join("testdata", name+".in.yml"))
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, src := range inputs(f) {
 		f.Add(src)
 	}
 	f.Add([]byte("on: [\njobs: &a *a"))
@@ -373,6 +391,8 @@ func FuzzScan(f *testing.F) {
 		if !ok {
 			return
 		}
+		// Every line outside the edits is kept byte for byte.
+		checkPreserved(t, src, []byte(out), analyze("w.yml", src, testOpts).applied)
 		// What is written parses and has no GCP key left. (Seed
 		// de42049102df8240 once made a comment line shift the lines
 		// below it; TestRewriteSafety has it readable.)
@@ -383,4 +403,204 @@ func FuzzScan(f *testing.F) {
 			t.Fatalf("GCP jobs left after rewrite:\n%s", out)
 		}
 	})
+}
+
+// inputs returns every testdata workflow and the fuzz corpus's inputs.
+func inputs(t testing.TB) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	names, err := filepath.Glob(filepath.Join("testdata", "*.in.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		src, err := os.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[n] = src
+	}
+	corpus, err := filepath.Glob(filepath.Join("testdata", "fuzz", "FuzzScan", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range corpus {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// go test fuzz v1, then []byte("…") on the next line.
+		_, lit, ok := strings.Cut(string(b), "[]byte(")
+		if !ok {
+			t.Fatalf("%s: not a []byte corpus entry", n)
+		}
+		v, err := strconv.Unquote(strings.TrimSuffix(strings.TrimSpace(lit), ")"))
+		if err != nil {
+			t.Fatalf("%s: %v", n, err)
+		}
+		out[n] = []byte(v)
+	}
+	return out
+}
+
+// checkPreserved is the byte-preservation property: diffing the source
+// and the output line by line (line endings included), every removed line
+// is one an edit covers and every added line sits at an edit, so no line
+// the rewrite did not mean to change differs; and the output parses.
+func checkPreserved(t *testing.T, src, out []byte, edits []srcEdit) {
+	t.Helper()
+	if _, err := parser.ParseBytes(out, 0); err != nil {
+		t.Fatalf("output does not parse: %v\n%s", err, out)
+	}
+	starts := []int{0}
+	for i, c := range src {
+		if c == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	lineOf := func(off int) int {
+		i, _ := slices.BinarySearch(starts, off+1)
+		return i - 1
+	}
+	touched, at := map[int]bool{}, map[int]bool{}
+	for _, e := range edits {
+		if e.from == "" {
+			at[lineOf(e.off)] = true
+			continue
+		}
+		for l := lineOf(e.off); l <= lineOf(e.off+len(e.from)-1); l++ {
+			touched[l] = true
+		}
+	}
+	split := func(b []byte) []string {
+		ls := strings.SplitAfter(string(b), "\n")
+		if ls[len(ls)-1] == "" {
+			ls = ls[:len(ls)-1]
+		}
+		return ls
+	}
+	sl, ol := split(src), split(out)
+	ops := lcs(sl, ol)
+	for i, op := range ops {
+		switch op.kind {
+		case '-':
+			if !touched[op.a] {
+				t.Errorf("line %d changed outside the edits: %q", op.a+1, sl[op.a])
+			}
+		case '+':
+			// An added line sits where an edit inserts or replaces; the
+			// diff may slide it past equal lines, by at most the run.
+			run := 0
+			for k := i; k >= 0 && ops[k].kind != ' '; k-- {
+				run++
+			}
+			ok := false
+			for l := op.a - run - 1; l <= op.a+run; l++ {
+				ok = ok || at[l] || touched[l]
+			}
+			if !ok {
+				t.Errorf("line added outside the edits before source line %d: %q", op.a+1, ol[op.b])
+			}
+		}
+	}
+}
+
+// TestBytesPreserved runs the property over every input, rewritten with
+// and without the options.
+func TestBytesPreserved(t *testing.T) {
+	t.Parallel()
+	for name, src := range inputs(t) {
+		t.Run(filepath.Base(name), func(t *testing.T) {
+			t.Parallel()
+			for _, o := range []Options{{}, testOpts} {
+				a := analyze("w.yml", src, o)
+				if !a.safe {
+					continue
+				}
+				checkPreserved(t, src, []byte(a.result), a.applied)
+			}
+		})
+	}
+}
+
+// TestRewriteReasons checks what the report says about the new cases:
+// refusals with their reason, and the warnings of rewritten jobs.
+func TestRewriteReasons(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, reason string
+		warnings     []string
+	}{
+		{"endpoint", "custom endpoint (AWS_ENDPOINT_URL): S3-compatible storage, not AWS", nil},
+		{"pull_request_target", "", []string{"checks out the pull request's code"}},
+		{"flow_multiline", "", []string{"input http-proxy has no oidc-exchange equivalent", "input role-skip-session-tagging has no"}},
+		{"crlf", "", []string{"the workflow sets no permissions"}},
+		{"step_keys", "", []string{"the workflow sets no permissions"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			src, err := os.ReadFile(filepath.Join("testdata", tc.name+".in.yml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := analyze(tc.name+".yml", src, testOpts)
+			if len(a.jobs) != 1 {
+				t.Fatalf("jobs %d", len(a.jobs))
+			}
+			j := a.jobs[0]
+			if j.Rewritable != (tc.reason == "") || !strings.Contains(j.Reason, tc.reason) {
+				t.Errorf("rewritable %v, reason %q, want %q", j.Rewritable, j.Reason, tc.reason)
+			}
+			got := strings.Join(j.Warnings, "\n")
+			for _, w := range tc.warnings {
+				if !strings.Contains(got, w) {
+					t.Errorf("warnings lack %q:\n%s", w, got)
+				}
+			}
+			if len(tc.warnings) == 0 && got != "" {
+				t.Errorf("unexpected warnings:\n%s", got)
+			}
+		})
+	}
+}
+
+// TestRewritePlacement covers where the new step goes and what it
+// carries, the fork warning, and the refusal of steps with different
+// conditions.
+func TestRewritePlacement(t *testing.T) {
+	t.Parallel()
+	const head = "on: [push, pull_request]\njobs:\n  a:\n    runs-on: macos-latest\n    permissions:\n      contents: write\n    steps:\n      - uses: actions/checkout@v4\n      - run: make\n"
+	const keys = "        env:\n          AWS_ACCESS_KEY_ID: ${{ secrets.K }}\n          AWS_SECRET_ACCESS_KEY: ${{ secrets.S }}\n"
+	for _, tc := range []struct {
+		name, src, want, reason, warning string
+	}{
+		{"before the first user, with its if", head + "      # Deploy.\n      - if: github.ref == 'refs/heads/main'\n        run: ./deploy.sh\n" + keys,
+			"      - run: make\n      - uses: " + NativeAction + "\n        if: github.ref == 'refs/heads/main'\n        with:\n          role-to-assume: arn:aws:iam::111122223333:role/github-octo-repo\n          aws-region: REPLACE-WITH-AWS-REGION\n      # Deploy.\n      - if: github.ref",
+			"", "pull requests from forks get no OIDC token"},
+		{"different conditions", head + "      - if: a\n        run: x\n" + keys + "      - if: b\n        run: y\n" + keys, "", "different if: conditions", ""},
+		{"job env after checkout", "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    permissions: write-all\n" + strings.ReplaceAll(keys, "        ", "    ") + "    steps:\n      - uses: actions/checkout@v4\n      - run: make\n",
+			"      - uses: actions/checkout@v4\n      - uses: " + Action + "\n        with:\n", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			a := analyze("w.yml", []byte(tc.src), testOpts)
+			if len(a.jobs) != 1 {
+				t.Fatalf("jobs %d", len(a.jobs))
+			}
+			j := a.jobs[0]
+			if tc.reason != "" {
+				if j.Rewritable || !strings.Contains(j.Reason, tc.reason) {
+					t.Errorf("rewritable %v, reason %q, want %q", j.Rewritable, j.Reason, tc.reason)
+				}
+				return
+			}
+			if !a.safe || !strings.Contains(a.result, tc.want) {
+				t.Errorf("reason %q, result lacks %q:\n%s", j.Reason, tc.want, a.result)
+			}
+			if tc.warning != "" && !strings.Contains(strings.Join(j.Warnings, "\n"), tc.warning) {
+				t.Errorf("warnings %q lack %q", j.Warnings, tc.warning)
+			}
+			checkPreserved(t, []byte(tc.src), []byte(a.result), a.applied)
+		})
+	}
 }

@@ -31,6 +31,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		} else {
 			fmt.Fprintf(&b, "rewrite: no (%s)\n", j.Reason)
 		}
+		for _, w := range j.Warnings {
+			fmt.Fprintf(&b, "warning: %s\n", w)
+		}
 		if j.Environment != "" {
 			fmt.Fprintf(&b, "admits: environment %s\n", j.Environment)
 		} else {

@@ -1,13 +1,15 @@
 package migrate
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 
-	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml"
 )
 
 // Write rewrites, in place, every workflow of r whose AWS and GCP jobs can
@@ -63,149 +65,165 @@ func (r *Report) Write(dir string) (string, error) {
 
 // rewrite returns the migrated text of one workflow, or false when it has
 // nothing to migrate or cannot be migrated whole.
-//
-// The in-line changes of GCP steps (uses, input keys, output references)
-// are made in the source first, byte for byte; the AST of the edited
-// source then gets the structural changes (entries removed and added),
-// and preserve maps the printed result back onto the edited source.
 func rewrite(name string, src []byte, o Options) (string, bool) {
 	a := analyze(name, src, o)
 	if a.file == nil || !a.safe {
 		return "", false
 	}
-	targets := a.gcpTargets()
-	if edits := a.edits(); len(edits) > 0 {
-		edited, err := applyEdits(src, edits)
-		if err != nil {
-			return "", false
-		}
-		b := analyze(name, edited, o)
-		// The edits turn the auth steps into oidc-exchange steps and
-		// leave the AWS jobs as they were.
-		if b.file == nil || len(b.gcp) != 0 || len(b.aws) != len(a.aws) || len(b.aws) > 0 && !b.safe {
-			return "", false
-		}
-		a, src = b, edited
-	}
-	baseline := a.file.String()
-	if err := a.apply(o, targets); err != nil {
-		return "", false
-	}
-	out := preserve(string(src), baseline, a.file.String())
-	if f, err := parser.ParseBytes([]byte(out), 0); err != nil || len(f.Docs) != 1 {
-		return "", false
-	}
-	return out, true
+	return a.result, true
 }
 
-// preserve maps the printer's output back onto the source. The printer
-// normalizes some spacing (before line comments, blank lines), so the
-// source is first aligned with the unmodified print (lines equal up to
-// whitespace), then every line the rewrite kept is taken from the source,
-// and source lines the printer dropped (blank lines) are put back before
-// the next kept line.
-func preserve(src, baseline, modified string) string {
-	sl, bl, ml := splitLines(src), splitLines(baseline), splitLines(modified)
-	srcOf := make([]int, len(bl))
-	for i := range srcOf {
-		srcOf[i] = -1
+// splice makes the rewrite of a safe file as text edits at the parser's
+// positions, so every byte outside them stays as it was, and checks the
+// result. When it does not check out, no job of the file is rewritable,
+// and each says why.
+func (a *analysis) splice(name string, o Options) {
+	defer func() {
+		// A panic while editing (the AST library is not hardened against
+		// every input) refuses the file, never crashes the scan.
+		if r := recover(); r != nil {
+			a.refuse(fmt.Errorf("internal error: %v", r))
+		}
+	}()
+	edits, err := a.allEdits()
+	var out []byte
+	if err == nil {
+		out, err = applyEdits(a.src, edits)
 	}
-	for _, e := range lcsFunc(sl, bl, func(a, b string) bool {
-		return strings.Join(strings.Fields(a), " ") == strings.Join(strings.Fields(b), " ")
-	}) {
-		if e.kind == ' ' {
-			srcOf[e.b] = e.a
+	if err == nil {
+		err = a.checkOutput(name, out, o)
+	}
+	if err != nil {
+		a.refuse(err)
+		return
+	}
+	a.result, a.applied = string(out), edits
+}
+
+// refuse marks every migrated job of the file not rewritable, for err.
+func (a *analysis) refuse(err error) {
+	for _, c := range slices.Concat(a.aws, a.gcp) {
+		c.j.Rewritable = false
+		c.j.Reason = fmt.Sprintf("the rewrite does not check out (%v); the file is left untouched", err)
+	}
+	a.safe = false
+}
+
+// allEdits collects the edits of every migrated job, each job's
+// permissions once, and the removal of the workflow's keys.
+func (a *analysis) allEdits() ([]srcEdit, error) {
+	var out []srcEdit
+	done := map[*jobPlan]bool{}
+	for _, c := range slices.Concat(a.aws, a.gcp) {
+		// A job with AWS and GCP keys has one plan for both.
+		if !done[c.plan] {
+			done[c.plan] = true
+			out = slices.Concat(out, c.plan.edits, c.plan.permEdits)
 		}
 	}
-	var b strings.Builder
-	next := 0 // next source line not yet emitted or skipped
-	// The printer writes every sequence item as "- key", so an item
-	// written "-   key" comes out two columns to the left. Kept lines come
-	// from the source; printed lines below a kept one move by as much as
-	// it did, and a printed item line keeps the source's "-   ".
-	shift, level := 0, 0
-	removed := -1 // source line of the baseline line just removed
-	for _, op := range lcs(bl, ml) {
-		switch op.kind {
-		case ' ':
-			removed = -1
-			if k := srcOf[op.a]; k >= 0 {
-				for ; next < k; next++ {
-					if strings.TrimSpace(sl[next]) == "" {
-						b.WriteString(sl[next] + "\n")
-					}
-				}
-				b.WriteString(sl[k] + "\n")
-				next = k + 1
-				if !strings.HasPrefix(strings.TrimSpace(sl[k]), "#") {
-					// The printer places comment lines by itself.
-					shift, level = content(sl[k])-content(bl[op.a]), content(bl[op.a])
-				}
-			} else {
-				b.WriteString(ml[op.b] + "\n")
-				shift, level = 0, content(ml[op.b])
+	if len(a.wfAWS) > 0 {
+		// The jobs no longer need the workflow's keys.
+		es, why := a.removeKeys(a.file.Docs[0].Body, a.wfEnv)
+		if why != "" {
+			return nil, errors.New(why)
+		}
+		out = append(out, es...)
+	}
+	return out, nil
+}
+
+// checkOutput checks the rewritten file: it parses, no migrated key is
+// left, every job the rewrite did not migrate and every top-level entry
+// but jobs and env decode as before, and each migrated job has the
+// replacement step with its identity inputs and id-token: write in
+// effect.
+func (a *analysis) checkOutput(name string, out []byte, o Options) error {
+	b := scan(name, out, o)
+	if b.file == nil {
+		return errors.New("the result does not parse")
+	}
+	if len(b.aws) != 0 || len(b.gcp) != 0 {
+		return errors.New("keys are left in the result")
+	}
+	var before, after map[string]any
+	if err := yaml.Unmarshal(a.src, &before); err != nil {
+		return fmt.Errorf("decoding the workflow: %w", err)
+	}
+	if err := yaml.Unmarshal(out, &after); err != nil {
+		return fmt.Errorf("decoding the result: %w", err)
+	}
+	for k, v := range before {
+		if k != "jobs" && k != "env" && !reflect.DeepEqual(v, after[k]) {
+			return fmt.Errorf("top-level %s changed", k)
+		}
+	}
+	migrated := map[string]bool{}
+	for _, c := range slices.Concat(a.aws, a.gcp) {
+		migrated[c.j.Job] = true
+	}
+	bj, _ := before["jobs"].(map[string]any)
+	aj, _ := after["jobs"].(map[string]any)
+	if len(bj) != len(aj) {
+		return errors.New("the number of jobs changed")
+	}
+	for id, v := range bj {
+		if !migrated[id] {
+			if !reflect.DeepEqual(v, aj[id]) {
+				return fmt.Errorf("job %s changed although it is not migrated", id)
 			}
-		case '+':
-			l := ml[op.b]
-			if removed >= 0 {
-				l = sameDash(sl[removed], l)
+			continue
+		}
+		if err := checkJob(after, aj[id]); err != nil {
+			return fmt.Errorf("job %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// checkJob checks that a migrated job would get credentials: an
+// oidc-exchange step with its identity inputs, and id-token: write from
+// the job's permissions or, without them, the workflow's.
+func checkJob(wf map[string]any, v any) error {
+	job, _ := v.(map[string]any)
+	perm, ok := job["permissions"]
+	if !ok {
+		perm = wf["permissions"]
+	}
+	switch p := perm.(type) {
+	case string:
+		if p != "write-all" {
+			return fmt.Errorf("permissions %s lack id-token: write", p)
+		}
+	case map[string]any:
+		if p["id-token"] != "write" {
+			return errors.New("permissions lack id-token: write")
+		}
+	default:
+		return errors.New("no permissions with id-token: write")
+	}
+	steps, _ := job["steps"].([]any)
+	found := false
+	for _, s := range steps {
+		st, _ := s.(map[string]any)
+		if st["uses"] != Action && st["uses"] != NativeAction {
+			continue
+		}
+		found = true
+		with, _ := st["with"].(map[string]any)
+		want := []string{"role-to-assume", "aws-region"}
+		if with["provider"] == "gcp" {
+			want = []string{"workload-identity-provider"}
+		}
+		for _, k := range want {
+			if s, _ := with[k].(string); s == "" {
+				return fmt.Errorf("the oidc-exchange step has no %s", k)
 			}
-			removed = -1
-			b.WriteString(reindent(l, shift, level) + "\n")
-		case '-':
-			removed = -1
-			if k := srcOf[op.a]; k >= 0 {
-				next = k + 1
-				removed = k
-			}
 		}
 	}
-	for ; next < len(sl); next++ {
-		if strings.TrimSpace(sl[next]) == "" {
-			b.WriteString(sl[next] + "\n")
-		}
+	if !found {
+		return errors.New("no oidc-exchange step")
 	}
-	return b.String()
-}
-
-// lead is the number of leading spaces of l.
-func lead(l string) int { return len(l) - len(strings.TrimLeft(l, " ")) }
-
-// content is the column of l's first character after its indentation
-// and sequence dashes.
-func content(l string) int {
-	i := lead(l)
-	for i+1 < len(l) && l[i] == '-' && l[i+1] == ' ' {
-		i += 2
-		for i < len(l) && l[i] == ' ' {
-			i++
-		}
-	}
-	return i
-}
-
-// reindent moves printed line l by shift columns when it lies below (at
-// or deeper than) the content column level of the kept line above it.
-func reindent(l string, shift, level int) string {
-	switch {
-	case shift == 0 || lead(l) < level:
-		return l
-	case shift > 0:
-		return strings.Repeat(" ", shift) + l
-	case lead(l) >= -shift:
-		return l[-shift:]
-	}
-	return l
-}
-
-// sameDash gives printed item line l, which replaces source line was,
-// the spacing after the dash that was had.
-func sameDash(was, l string) string {
-	wl, ll := lead(was), lead(l)
-	if wl != ll || !strings.HasPrefix(l[ll:], "- ") || !strings.HasPrefix(was[wl:], "- ") {
-		return l
-	}
-	return was[:content(was)] + l[content(l):]
+	return nil
 }
 
 func splitLines(s string) []string {

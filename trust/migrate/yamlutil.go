@@ -1,13 +1,12 @@
 package migrate
 
 import (
+	"bytes"
 	"strings"
 
 	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
-	"github.com/goccy/go-yaml/token"
 )
 
 // unwrap strips anchors and tags so that the value underneath is seen.
@@ -121,63 +120,116 @@ func secretsIn(s string) []string {
 	return out
 }
 
-// setScalar replaces an entry's value with the plain scalar v, at the old
-// value's position so that the printer keeps the line layout.
-func setScalar(mv *ast.MappingValueNode, v string) {
-	pos := mv.Key.GetToken().Position
-	if old := mv.Value; old != nil && old.GetToken() != nil && old.GetToken().Position != nil {
-		pos = old.GetToken().Position
+// The rewrite splices text into the source at the positions the parser
+// gives instead of printing the AST again: a printer normalizes flow
+// sequences, joins multi-line scalars, drops trailing blank lines and
+// writes LF, and every such change lands on lines the migration never
+// meant to touch. Lines are 1-based, as in token positions.
+
+// newline returns the source's line ending: CRLF when its first line ends
+// so, else LF. New lines are written with it, so a CRLF file stays CRLF.
+func newline(src []byte) string {
+	if i := bytes.IndexByte(src, '\n'); i > 0 && src[i-1] == '\r' {
+		return "\r\n"
 	}
-	tk := token.New(v, v, pos)
-	// Keep any line comment that followed the old value.
-	c := mv.Value.GetComment()
-	sn := ast.String(tk)
-	if c != nil {
-		_ = sn.SetComment(c)
-	}
-	mv.Value = sn
+	return "\n"
 }
 
-// renameKey changes an entry's key in place.
-func renameKey(mv *ast.MappingValueNode, k string) {
-	tk := mv.Key.GetToken()
-	tk.Value = k
-	tk.Origin = k
-	if sn, ok := mv.Key.(*ast.StringNode); ok {
-		sn.Value = k
+// lines returns the number of lines of the source.
+func (a *analysis) lines() int {
+	n := len(a.lineStarts)
+	if n > 0 && a.lineStarts[n-1] == len(a.src) {
+		n-- // the empty "line" after a final newline
 	}
+	return n
 }
 
-// parseEntries parses a snippet of "key: value" lines and shifts it to
-// start at column col (1-based).
-func parseEntries(snippet string, col int) ([]*ast.MappingValueNode, error) {
-	f, err := parser.ParseBytes([]byte(snippet), 0)
-	if err != nil {
-		return nil, err
+// lineStart returns the offset of line l; one past the last line is the
+// end of the source.
+func (a *analysis) lineStart(l int) int {
+	if l-1 < len(a.lineStarts) {
+		return a.lineStarts[l-1]
 	}
-	es := entries(f.Docs[0].Body)
-	for _, e := range es {
-		e.AddColumn(col - 1)
-	}
-	return es, nil
+	return len(a.src)
 }
 
-// parseSeqItem parses a "- ..." snippet and shifts it to column col.
-func parseSeqItem(snippet string, col int) (ast.Node, error) {
-	f, err := parser.ParseBytes([]byte(snippet), 0)
-	if err != nil {
-		return nil, err
+// lineText returns line l without its line ending.
+func (a *analysis) lineText(l int) string {
+	if l < 1 || l > a.lines() {
+		return ""
 	}
-	s, ok := f.Docs[0].Body.(*ast.SequenceNode)
-	if !ok || len(s.Values) != 1 {
-		return nil, errBadSnippet
-	}
-	s.Values[0].AddColumn(col - 1)
-	return s.Values[0], nil
+	return strings.TrimRight(string(a.src[a.lineStart(l):a.lineStart(l+1)]), "\r\n")
 }
 
-// indentUnit guesses the mapping indentation below n: the column of its
-// first child minus n's key column, at least 2.
+// entryLines returns the first and last line of a block mapping entry:
+// its key line and every following line indented deeper than the key,
+// minus trailing blank and comment lines, which belong to what follows.
+func (a *analysis) entryLines(mv *ast.MappingValueNode) (int, int) {
+	first, col := line(mv.Key)
+	last := first
+	for l := first + 1; l <= a.lines(); l++ {
+		t := a.lineText(l)
+		if strings.TrimSpace(t) == "" || strings.HasPrefix(strings.TrimSpace(t), "#") {
+			continue
+		}
+		if lead(t) < col {
+			break
+		}
+		last = l
+	}
+	return first, last
+}
+
+// joinLines writes ls with the source's line ending after each.
+func (a *analysis) joinLines(ls []string) string {
+	var b strings.Builder
+	for _, l := range ls {
+		b.WriteString(l + a.nl)
+	}
+	return b.String()
+}
+
+// replaceLines returns the edit that replaces lines first..last (all of
+// them, line endings included) by ls; no ls deletes them.
+func (a *analysis) replaceLines(first, last int, why string, ls ...string) srcEdit {
+	off, end := a.lineStart(first), a.lineStart(last+1)
+	to := a.joinLines(ls)
+	if end == len(a.src) && to != "" && !bytes.HasSuffix(a.src, []byte("\n")) {
+		// The last line had no line ending; neither has its replacement.
+		to = strings.TrimSuffix(to, a.nl)
+	}
+	return srcEdit{off: off, from: string(a.src[off:end]), to: to, why: why}
+}
+
+// insertLines returns the edit that inserts ls before line l (one past
+// the last line: at the end).
+func (a *analysis) insertLines(l int, why string, ls ...string) srcEdit {
+	off := a.lineStart(l)
+	to := a.joinLines(ls)
+	if off == len(a.src) && off > 0 && a.src[off-1] != '\n' {
+		to = a.nl + strings.TrimSuffix(to, a.nl)
+	}
+	return srcEdit{off: off, to: to, why: why}
+}
+
+// lead is the number of leading spaces of l.
+func lead(l string) int { return len(l) - len(strings.TrimLeft(l, " ")) }
+
+// spaces returns n spaces.
+func spaces(n int) string { return strings.Repeat(" ", max(n, 0)) }
+
+// blockMapping returns n as a block (not flow) mapping, or nil.
+func blockMapping(n ast.Node) *ast.MappingNode {
+	m, ok := unwrap(n).(*ast.MappingNode)
+	if !ok || m.IsFlowStyle || len(m.Values) == 0 {
+		return nil
+	}
+	return m
+}
+
+// indentUnit guesses the mapping indentation below parent: the column of
+// its first child minus parent's key column, at least 1; 2 when it has no
+// children.
 func indentUnit(parent *ast.MappingValueNode) int {
 	es := entries(parent.Value)
 	if len(es) == 0 {

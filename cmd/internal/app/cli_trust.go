@@ -7,6 +7,8 @@ import (
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/internal/version"
+	"github.com/oidc-exchange/oidc-exchange/providers/aws"
+	"github.com/oidc-exchange/oidc-exchange/providers/gcp"
 	"github.com/oidc-exchange/oidc-exchange/trust"
 	"github.com/oidc-exchange/oidc-exchange/trust/migrate"
 	"github.com/oidc-exchange/oidc-exchange/trust/plan"
@@ -142,8 +144,9 @@ func runMigrate(e *env, args []string) error {
 	fs.StringVar(&o.Repository, "repository", "", "owner/repo, for the trust configuration")
 	fs.StringVar(&o.RepositoryID, "repository-id", "", "numeric repository id (pins ids)")
 	fs.StringVar(&o.OwnerID, "owner-id", "", "numeric owner id (pins ids)")
-	fs.StringVar(&o.DefaultBranch, "default-branch", "", "branch assumed for workflows without push branches (default main)")
+	fs.StringVar(&o.DefaultBranch, "default-branch", "", "the repository's default branch, for workflows without push branches (no default: the plan is not built)")
 	fs.StringVar(&o.RoleARN, "role-arn", "", "role ARN written into rewritten steps (default a placeholder)")
+	fs.StringVar(&o.Region, "region", "", "aws-region written when the workflow sets no AWS_REGION (default a placeholder, with a warning)")
 	fs.StringVar(&o.WorkloadIdentityProvider, "workload-identity-provider", "", "GCP provider for suggested and rewritten steps (default a placeholder)")
 	fs.StringVar(&o.ServiceAccount, "service-account", "", "GCP service account for suggested and rewritten steps (default a placeholder)")
 	if err := parseArgs(fs, args); err != nil {
@@ -156,6 +159,9 @@ func runMigrate(e *env, args []string) error {
 		dir = fs.Arg(0)
 	default:
 		return &usageError{msg: "migrate takes at most one DIR"}
+	}
+	if err := validateMigrate(o); err != nil {
+		return err
 	}
 	report, err := migrate.Scan(dir, o)
 	if err != nil {
@@ -190,4 +196,25 @@ func writeReport(e *env, format string, r findingsReport) error {
 	default:
 		return exchange.InputError("format", "%q is not table, json or sarif", format)
 	}
+}
+
+// validateMigrate checks the values migrate writes into workflows with the
+// providers' own validators, before anything is scanned or written: a bad
+// ARN would otherwise reach every rewritten job. It lives in cmd because
+// trust must not import providers (internal/layout).
+func validateMigrate(o migrate.Options) error {
+	var errs []error
+	if o.RoleARN != "" {
+		errs = append(errs, aws.ValidateRoleARN(o.RoleARN))
+	}
+	if o.Region != "" {
+		errs = append(errs, aws.ValidateRegion(o.Region))
+	}
+	if o.WorkloadIdentityProvider != "" {
+		errs = append(errs, gcp.ValidateWorkloadIdentityProvider(o.WorkloadIdentityProvider))
+	}
+	if o.ServiceAccount != "" {
+		errs = append(errs, gcp.ValidateEmail("service-account", o.ServiceAccount))
+	}
+	return errors.Join(errs...)
 }

@@ -147,7 +147,7 @@ func TestCLIMigrateGCP(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(wf, "deploy.yml"), in, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	const wip = "projects/42/locations/global/workloadIdentityPools/ci/providers/gh"
+	const wip = "projects/42/locations/global/workloadIdentityPools/ci-pool/providers/github-ci"
 	const sa = "deployer@prod.iam.gserviceaccount.com"
 	r := runCLI(t, map[string]string{}, "", nil, "migrate", "--repository", "octo-org/octo-repo", "--format", "json", dir)
 	if r.err != nil || !strings.Contains(r.stdout, `"rewritable": true`) || !strings.Contains(r.stdout, "migrate-gcp-credentials-json") {
@@ -168,5 +168,54 @@ func TestCLIMigrateGCP(t *testing.T) {
 	}
 	if strings.Contains(string(out), "credentials_json") || strings.Contains(string(out), "secrets.") {
 		t.Errorf("rewritten workflow keeps the key:\n%s", out)
+	}
+}
+
+// TestCLIMigrateFlags: the values --write would put into workflows are
+// checked first, and a bad one leaves every file as it was; --region
+// fills aws-region when the workflow names none.
+func TestCLIMigrateFlags(t *testing.T) {
+	t.Parallel()
+	in := "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: ./deploy.sh\n        env:\n          AWS_ACCESS_KEY_ID: ${{ secrets.K }}\n          AWS_SECRET_ACCESS_KEY: ${{ secrets.S }}\n"
+	for _, tc := range []struct {
+		name string
+		args []string
+		err  string
+		want string
+	}{
+		{"bad role", []string{"--role-arn", "notanarn"}, `"notanarn" is not an ARN`, ""},
+		{"bad region", []string{"--region", "EU West"}, "is not a region name", ""},
+		{"bad provider", []string{"--workload-identity-provider", "projects/my-proj/locations/global/workloadIdentityPools/p/providers/q"}, "use the project number", ""},
+		{"bad service account", []string{"--service-account", "not an email"}, "is not an email address", ""},
+		{"region", []string{"--role-arn", "arn:aws:iam::123456789012:role/deploy", "--region", "eu-west-1"}, "", "      - uses: oidc-exchange/oidc-exchange@v1\n        with:\n          role-to-assume: arn:aws:iam::123456789012:role/deploy\n          aws-region: eu-west-1\n      - run: ./deploy.sh\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			wf := filepath.Join(dir, ".github", "workflows")
+			if err := os.MkdirAll(wf, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(wf, "deploy.yml"), []byte(in), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := runCLI(t, map[string]string{}, "", nil, append(append([]string{"migrate", "--write"}, tc.args...), dir)...)
+			out, err := os.ReadFile(filepath.Join(wf, "deploy.yml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.err != "" {
+				if r.err == nil || !strings.Contains(r.err.Error(), tc.err) {
+					t.Errorf("err = %v, want %q", r.err, tc.err)
+				}
+				if string(out) != in {
+					t.Errorf("workflow written despite the error:\n%s", out)
+				}
+				return
+			}
+			if r.err != nil || !strings.Contains(string(out), tc.want) {
+				t.Errorf("err %v, workflow:\n%s", r.err, out)
+			}
+		})
 	}
 }
