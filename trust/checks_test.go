@@ -89,7 +89,8 @@ func TestCheckDocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		if e.Name() != "README.md" && !pages[e.Name()] {
+		// migrate's rules share the directory; trust/migrate checks theirs.
+		if e.Name() != "README.md" && !pages[e.Name()] && !strings.HasPrefix(e.Name(), "migrate-") {
 			t.Errorf("docs/checks/%s documents no check", e.Name())
 		}
 	}
