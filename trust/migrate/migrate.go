@@ -403,12 +403,24 @@ func analyze(name string, src []byte, o Options) *analysis {
 			a.jobs = append(a.jobs, j)
 			a.gcp = append(a.gcp, candidate{j, jp})
 		}
-		if len(jp.azureSecrets) > 0 {
-			j := mk(plan.Azure, jp.azureSecrets, azureStep())
+		wd := a.scanWider(name, id, jmv)
+		if len(wd.aws) > 0 && !jp.aws() {
+			j := mk(plan.AWS, wd.aws, awsStep(o.roleARN(), jp.region))
+			j.Reason = "AWS keys given to another action or under other env names are report-only: how the action or tool reads them is unknown"
+			a.jobs = append(a.jobs, j)
+		}
+		if len(wd.gcp) > 0 && !jp.gcp() {
+			j := mk(plan.GCP, wd.gcp, gcpStep(o.wip(), o.sa()))
+			j.Reason = "service-account keys in env or given to actions other than google-github-actions/auth are report-only: how the action or tool reads them is unknown"
+			a.jobs = append(a.jobs, j)
+		}
+		if az := slices.Concat(jp.azureSecrets, wd.azure); len(az) > 0 {
+			j := mk(plan.Azure, az, azureStep())
 			j.Reason = "Azure findings are report-only: azure/login supports OIDC with client-id, tenant-id and subscription-id"
 			a.jobs = append(a.jobs, j)
 		}
 	}
+	a.findings = dropJobTokens(a.findings)
 	// A file is migrated whole or not at all: a job that cannot be
 	// rewritten keeps the file as it is, so workflow-level keys, which
 	// reach every job, are never half removed.

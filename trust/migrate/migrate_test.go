@@ -357,7 +357,7 @@ func TestUnifiedDiff(t *testing.T) {
 }
 
 func FuzzScan(f *testing.F) {
-	for _, name := range []string{"step_keys", "workflow_env", "existing_permissions", "environment", "report_only", "gcp_auth", "gcp_aws", "gcp_unmappable"} {
+	for _, name := range []string{"step_keys", "workflow_env", "existing_permissions", "environment", "report_only", "gcp_auth", "gcp_aws", "gcp_unmappable", "wider"} {
 		src, err := os.ReadFile(filepath.Join("testdata", name+".in.yml"))
 		if err != nil {
 			f.Fatal(err)
