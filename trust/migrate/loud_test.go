@@ -53,6 +53,33 @@ func TestScanNothingToRead(t *testing.T) {
 	}
 }
 
+// scanApply scans testdata/<name>.in.yml and applies --write.
+func scanApply(t *testing.T, name string) (scanned, left *Report) {
+	t.Helper()
+	dir, _ := stage(t, name)
+	r, err := Scan(dir, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, err = r.Apply()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, left
+}
+
+// allFormats returns r as a table, JSON and SARIF.
+func allFormats(t *testing.T, r *Report) []string {
+	t.Helper()
+	var tb, jb, sb bytes.Buffer
+	for _, err := range []error{r.WriteTable(&tb), r.WriteJSON(&jb), r.WriteSARIF(&sb, "")} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return []string{tb.String(), jb.String(), sb.String()}
+}
+
 // stageFiles writes files (name → content) into a fresh
 // .github/workflows.
 func stageFiles(t *testing.T, files map[string]string) string {
@@ -98,17 +125,9 @@ func TestScanInvalidWorkflow(t *testing.T) {
 				!strings.HasSuffix(f.Message, "; the file was not scanned") || f.Line != tc.line || f.Severity.String() != "medium" {
 				t.Errorf("finding %+v", f)
 			}
-			for _, w := range []func(*bytes.Buffer) error{
-				func(b *bytes.Buffer) error { return r.WriteTable(b) },
-				func(b *bytes.Buffer) error { return r.WriteJSON(b) },
-				func(b *bytes.Buffer) error { return r.WriteSARIF(b, "") },
-			} {
-				var b bytes.Buffer
-				if err := w(&b); err != nil {
-					t.Fatal(err)
-				}
-				if !strings.Contains(b.String(), "bad.yml") || !strings.Contains(b.String(), RuleWorkflowInvalid) {
-					t.Errorf("output does not name the file and rule:\n%s", b.String())
+			for _, out := range allFormats(t, r) {
+				if !strings.Contains(out, "bad.yml") || !strings.Contains(out, RuleWorkflowInvalid) {
+					t.Errorf("output does not name the file and rule:\n%s", out)
 				}
 			}
 		})
@@ -153,31 +172,15 @@ func TestScanCRLF(t *testing.T) {
 // its reason in all three formats, before and after Apply.
 func TestRefusalsReported(t *testing.T) {
 	t.Parallel()
-	dir, _ := stage(t, "report_only")
-	r, err := Scan(dir, testOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	left, err := r.Apply()
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, left := scanApply(t, "report_only")
 	if left.Diff != "" {
 		t.Errorf("diff %q", left.Diff)
 	}
 	reason := "--write leaves job script (aws) as it is: secrets are interpolated into a run: script; rewrite it by hand"
 	for _, rep := range []*Report{r, left} {
-		for _, w := range []func(*bytes.Buffer) error{
-			func(b *bytes.Buffer) error { return rep.WriteTable(b) },
-			func(b *bytes.Buffer) error { return rep.WriteJSON(b) },
-			func(b *bytes.Buffer) error { return rep.WriteSARIF(b, "") },
-		} {
-			var b bytes.Buffer
-			if err := w(&b); err != nil {
-				t.Fatal(err)
-			}
-			if !strings.Contains(b.String(), reason) {
-				t.Errorf("output lacks the refusal:\n%s", b.String())
+		for _, out := range allFormats(t, rep) {
+			if !strings.Contains(out, reason) {
+				t.Errorf("output lacks the refusal:\n%s", out)
 			}
 		}
 		var refused []string
@@ -202,15 +205,7 @@ func TestRefusalsReported(t *testing.T) {
 // left; a rewritten job and its findings are gone.
 func TestApply(t *testing.T) {
 	t.Parallel()
-	dir, _ := stage(t, "step_keys")
-	r, err := Scan(dir, testOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	left, err := r.Apply()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, left := scanApply(t, "step_keys")
 	if !strings.Contains(left.Diff, "\n+") || !strings.Contains(left.Diff, "oidc-exchange/oidc-exchange@v1") || len(left.Findings) != 0 || len(left.Jobs) != 0 {
 		t.Errorf("diff %q, findings %+v", left.Diff, left.Findings)
 	}
