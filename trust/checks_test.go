@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/oidc-exchange/oidc-exchange/trust"
+	"github.com/oidc-exchange/oidc-exchange/trust/migrate"
 )
 
 var idRE = regexp.MustCompile(`^(aws|gcp|azure|github|json)-[a-z0-9]+(-[a-z0-9]+)*$`)
@@ -52,8 +53,9 @@ func TestChecksCatalogue(t *testing.T) {
 	}
 }
 
-// TestCheckDocs keeps docs/checks in step with the catalogue: one page per
-// check with its severity and the required sections, and an index row.
+// TestCheckDocs keeps docs/checks in step with the catalogue and with
+// migrate's rules, which share the directory: one page per check or rule
+// with its severity and the required sections, and an index row.
 func TestCheckDocs(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join("..", "docs", "checks")
@@ -62,26 +64,39 @@ func TestCheckDocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	md := func(s string) string { return strings.ReplaceAll(s, "*", `\*`) }
-	pages := map[string]bool{}
+	type doc struct {
+		id, title, fix, row string
+		severity            trust.Severity
+	}
+	var docs []doc
 	for _, c := range trust.Checks() {
-		pages[c.ID+".md"] = true
-		page, err := os.ReadFile(filepath.Join(dir, c.ID+".md"))
+		docs = append(docs, doc{c.ID, c.Title, c.Fix, fmt.Sprintf("| [`%s`](%s.md) | %s | %s | %s |", c.ID, c.ID, c.Severity, c.Platform, md(c.Title)), c.Severity})
+	}
+	for _, r := range migrate.Rules {
+		if r.DocPath() != "docs/checks/"+r.ID+".md" {
+			t.Errorf("%s: DocPath %s", r.ID, r.DocPath())
+		}
+		docs = append(docs, doc{r.ID, r.Title, r.Help, fmt.Sprintf("| [`%s`](%s.md) | %s | %s |", r.ID, r.ID, r.Severity, md(r.Title)), r.Severity})
+	}
+	pages := map[string]bool{}
+	for _, c := range docs {
+		pages[c.id+".md"] = true
+		page, err := os.ReadFile(filepath.Join(dir, c.id+".md"))
 		if err != nil {
-			t.Errorf("%s: %v", c.ID, err)
+			t.Errorf("%s: %v", c.id, err)
 			continue
 		}
 		text := string(page)
-		if first, _, _ := strings.Cut(text, "\n"); first != fmt.Sprintf("# `%s`: %s", c.ID, md(c.Title)) {
-			t.Errorf("%s: first line %q", c.ID, first)
+		if first, _, _ := strings.Cut(text, "\n"); first != fmt.Sprintf("# `%s`: %s", c.id, md(c.title)) {
+			t.Errorf("%s: first line %q", c.id, first)
 		}
-		for _, want := range []string{"| " + c.Severity.String() + " |", "## What it catches", "## Bad", "## Good", "## Fix", "## Research", md(c.Fix)} {
+		for _, want := range []string{"| " + c.severity.String() + " |", "## What it catches", "## Bad", "## Good", "## Fix", "## Research", md(c.fix)} {
 			if !strings.Contains(text, want) {
-				t.Errorf("%s.md lacks %q", c.ID, want)
+				t.Errorf("%s.md lacks %q", c.id, want)
 			}
 		}
-		row := fmt.Sprintf("| [`%s`](%s.md) | %s | %s | %s |", c.ID, c.ID, c.Severity, c.Platform, md(c.Title))
-		if !strings.Contains(string(index), row) {
-			t.Errorf("README.md lacks the row %s", row)
+		if !strings.Contains(string(index), c.row) {
+			t.Errorf("README.md lacks the row %s", c.row)
 		}
 	}
 	entries, err := os.ReadDir(dir)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -343,11 +344,21 @@ func TestCorpusDetection(t *testing.T) {
 				}
 				repo := strings.TrimPrefix(m.Repository, "https://github.com/")
 				r, err := Scan(dir, Options{Repository: repo})
+				if errors.Is(err, ErrNoWorkflows) && !strings.HasPrefix(f.Path, ".github/workflows/") {
+					// Scan reads workflows only: a composite action's keys
+					// are counted in the workflow that passes them.
+					r, err = &Report{}, nil
+				}
 				if err != nil {
 					t.Fatalf("Scan: %v", err)
 				}
 				var got []corpusFinding
 				for _, fd := range r.Findings {
+					if !slices.Contains(corpusKinds, fd.Rule) {
+						// Refusals and unreadable files are not credentials;
+						// the rewrite tests cover them.
+						continue
+					}
 					got = append(got, corpusFinding{Rule: fd.Rule, Job: fd.Job, Where: where(src, fd.Job, fd.Line), Line: fd.Line, Secrets: fd.Secrets})
 				}
 				res := corpusResult{id: id, want: f.Findings, got: got}

@@ -16,8 +16,21 @@
 // job or step level; google-github-actions/auth with credentials_json;
 // azure/login with creds; hashicorp/vault-action with method: token or a
 // token from secrets; *_TOKEN / *_KEY secrets (or the known credential
-// input) given to the deploy actions listed in deployActions; AWS secrets
-// and the credentials_json secret interpolated into run: scripts.
+// input) given to the deploy actions listed in deployActions (not
+// secrets.GITHUB_TOKEN, which expires with the job); AWS secrets and the
+// credentials_json secret interpolated into run: scripts. Report-only:
+// AWS keys, credentials_json and other key inputs given to a local
+// (uses: ./…), third-party or reusable-workflow action; setup-gcloud's
+// service_account_key; azure/aks-set-context's creds; and env from
+// secrets under names of a cloud key other than the three standard AWS
+// ones (AWS_ACCESS_KEY, AWS_SECRET_KEY, GOOGLE_APPLICATION_CREDENTIALS_JSON,
+// GCP_SA_KEY, GOOGLE_CREDENTIALS, AZURE_CLIENT_SECRET, ARM_CLIENT_SECRET, …).
+//
+// Scan fails when there is nothing to read (no DIR, no workflow files);
+// a file that is not a workflow is a [RuleWorkflowInvalid] finding and
+// each job --write leaves alone a [RuleRewriteRefused] finding with the
+// reason, so no result is silent. Every rule has a severity and a page
+// under docs/checks/.
 //
 // [Report.Write] rewrites AWS and GCP, through the goccy/go-yaml AST, and
 // keeps untouched lines byte for byte. AWS: static keys become
@@ -37,7 +50,8 @@
 // Adding a permissions block to a job that had none restricts its
 // GITHUB_TOKEN to id-token: write and contents: read; jobs that need more
 // (pushing, releases, packages) must get those scopes added by hand.
-// Azure, Vault and deploy-token findings are report-only. Jobs with
+// Azure, Vault, deploy-token and the report-only forms above are never
+// rewritten. Jobs with
 // secrets in run: scripts, reusable workflow calls, YAML anchors, aliases
 // or tags (GCP), flow-style steps or with: (GCP) or flow-style
 // permissions are reported and left untouched. A workflow is rewritten

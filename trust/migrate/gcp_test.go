@@ -263,7 +263,7 @@ func TestGCPFileUntouched(t *testing.T) {
 	if err := r.WriteTable(&b); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(b.String(), "rewrite: no ("+want["export"]+")") {
+	if !strings.Contains(b.String(), "--write leaves job export (gcp) as it is: "+want["export"]) {
 		t.Errorf("table lacks the reason:\n%s", b.String())
 	}
 	diff, err := r.Write(dir)

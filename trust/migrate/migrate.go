@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -11,22 +12,17 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 
+	"github.com/oidc-exchange/oidc-exchange/trust"
 	"github.com/oidc-exchange/oidc-exchange/trust/plan"
-)
-
-// Rule ids, one per kind of long-lived credential.
-const (
-	RuleAWSStaticKeys     = "migrate-aws-static-keys"
-	RuleGCPCredentialsKey = "migrate-gcp-credentials-json"
-	RuleAzureCreds        = "migrate-azure-creds"
-	RuleVaultToken        = "migrate-vault-token"
-	RuleDeployToken       = "migrate-deploy-token"
-	RuleSecretInScript    = "migrate-secret-in-script"
 )
 
 // Action is the replacement action.
 const Action = "oidc-exchange/oidc-exchange@v1"
+
+// ErrNoWorkflows is the error of a [Scan] that found no workflow file.
+var ErrNoWorkflows = errors.New("no workflows found")
 
 // Options configure [Scan].
 type Options struct {
@@ -83,21 +79,25 @@ func (o Options) sa() string {
 
 // Finding is one use of a long-lived credential.
 type Finding struct {
-	Rule    string   `json:"rule"`
-	File    string   `json:"file"`
-	Line    int      `json:"line"`
-	Column  int      `json:"column"`
-	Job     string   `json:"job,omitempty"`
-	Secrets []string `json:"secrets"`
-	Message string   `json:"message"`
+	Rule string `json:"rule"`
+	// Severity is the rule's ([Rule.Severity]).
+	Severity trust.Severity `json:"severity"`
+	File     string         `json:"file"`
+	Line     int            `json:"line"`
+	Column   int            `json:"column"`
+	Job      string         `json:"job,omitempty"`
+	Secrets  []string       `json:"secrets"`
+	Message  string         `json:"message"`
 }
 
 // Job is the migration of one job to one cloud.
 type Job struct {
-	File  string     `json:"file"`
-	Job   string     `json:"job"`
-	Line  int        `json:"line"`
-	Cloud plan.Cloud `json:"cloud"`
+	File string `json:"file"`
+	Job  string `json:"job"`
+	Line int    `json:"line"`
+	// Column is the column of the job's key, like Line.
+	Column int        `json:"column,omitempty"`
+	Cloud  plan.Cloud `json:"cloud"`
 	// Secrets are the secret names the job's credentials come from.
 	Secrets []string `json:"secrets"`
 	// Ref and Environment are what the trust configuration admits.
@@ -119,6 +119,9 @@ type Job struct {
 	// could not be built (e.g. no repository given).
 	Plan      *plan.Plan `json:"-"`
 	PlanError string     `json:"planError,omitempty"`
+	// PlanID names the report's trust configuration that admits this job,
+	// shared by the jobs that need the same one.
+	PlanID string `json:"plan,omitempty"`
 }
 
 // Report is the result of [Scan].
@@ -127,12 +130,19 @@ type Report struct {
 	Dir      string
 	Findings []Finding
 	Jobs     []*Job
-	opts     Options
+	// Diff is the unified diff of what [Report.Apply] rewrote; "" for a
+	// scan.
+	Diff  string
+	plans []*trustPlan
+	opts  Options
 }
 
-// Scan reads dir/.github/workflows/*.yml and *.yaml. Files that are not
-// valid YAML are skipped with a finding-free error-free result: workflow
-// syntax is GitHub's to check.
+// Scan reads dir/.github/workflows/*.yml and *.yaml. A dir that does not
+// exist, or has no workflow files, is an error: a scan that read nothing
+// must not look like a clean result. A file that is not a workflow (not
+// YAML, several documents, not a mapping) is a [RuleWorkflowInvalid]
+// finding, and every job --write would leave as it is a
+// [RuleRewriteRefused] finding with the reason.
 func Scan(dir string, opts Options) (*Report, error) {
 	r := &Report{Dir: dir, opts: opts}
 	files, err := workflowFiles(dir)
@@ -142,17 +152,47 @@ func Scan(dir string, opts Options) (*Report, error) {
 	for _, name := range files {
 		src, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("reading a workflow: %w", err)
 		}
-		a := analyze(name, src, opts)
+		// The parser counts lines wrong in CRLF files, which moves every
+		// finding; CRLF and LF are the same YAML.
+		a := analyze(name, bytes.ReplaceAll(src, []byte("\r\n"), []byte("\n")), opts)
+		if a.invalid != "" {
+			r.Findings = append(r.Findings, Finding{Rule: RuleWorkflowInvalid, File: name, Line: a.invalidLine, Column: a.invalidColumn,
+				Message: a.invalid + "; the file was not scanned"})
+		}
 		r.Findings = append(r.Findings, a.findings...)
 		r.Jobs = append(r.Jobs, a.jobs...)
 	}
 	for _, j := range r.Jobs {
 		buildPlan(j, opts)
+		if !j.Rewritable {
+			r.Findings = append(r.Findings, refusal(j))
+		}
 	}
-	sort.SliceStable(r.Findings, func(i, k int) bool {
-		a, b := r.Findings[i], r.Findings[k]
+	r.plans = groupPlans(r.Jobs)
+	for i := range r.Findings {
+		rule, ok := ruleByID(r.Findings[i].Rule)
+		if !ok {
+			return nil, fmt.Errorf("finding for unknown rule %q", r.Findings[i].Rule)
+		}
+		r.Findings[i].Severity = rule.Severity
+	}
+	sortFindings(r.Findings)
+	return r, nil
+}
+
+// refusal is the finding that --write leaves job j as it is.
+func refusal(j *Job) Finding {
+	rule, _ := ruleByID(RuleRewriteRefused)
+	return Finding{Rule: RuleRewriteRefused, Severity: rule.Severity, File: j.File, Line: j.Line, Column: j.Column, Job: j.Job, Secrets: j.Secrets,
+		Message: fmt.Sprintf("--write leaves job %s (%s) as it is: %s", j.Job, j.Cloud, j.Reason)}
+}
+
+// sortFindings orders findings by file, line and rule.
+func sortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, k int) bool {
+		a, b := fs[i], fs[k]
 		if a.File != b.File {
 			return a.File < b.File
 		}
@@ -161,17 +201,23 @@ func Scan(dir string, opts Options) (*Report, error) {
 		}
 		return a.Rule < b.Rule
 	})
-	return r, nil
 }
 
 func workflowFiles(dir string) ([]string, error) {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("scanning for workflows: %w", err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("scanning for workflows: %s is not a directory; pass the repository root", dir)
+	}
 	wf := filepath.Join(".github", "workflows")
 	ents, err := os.ReadDir(filepath.Join(dir, wf))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+		return nil, fmt.Errorf("%w: %s has no %s directory; pass the repository root", ErrNoWorkflows, dir, wf)
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("scanning for workflows: %w", err)
 	}
 	var out []string
 	for _, e := range ents {
@@ -179,6 +225,9 @@ func workflowFiles(dir string) ([]string, error) {
 		if e.Type().IsRegular() && (strings.HasSuffix(n, ".yml") || strings.HasSuffix(n, ".yaml")) {
 			out = append(out, filepath.ToSlash(filepath.Join(wf, n)))
 		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: %s has no *.yml or *.yaml file", ErrNoWorkflows, filepath.Join(dir, wf))
 	}
 	slices.Sort(out)
 	return out, nil
@@ -231,6 +280,10 @@ type analysis struct {
 	// every one of them can be.
 	aws, gcp []candidate
 	safe     bool
+	// invalid says why the file is not a workflow that could be read,
+	// at invalidLine and invalidColumn when known.
+	invalid                    string
+	invalidLine, invalidColumn int
 }
 
 // candidate is a job of one cloud that the rewrite would migrate.
@@ -284,11 +337,19 @@ func scan(name string, src []byte, o Options) (a *analysis) {
 		// The AST library is not hardened against every input; a panic
 		// while reading a file means "nothing found", never a crash.
 		if recover() != nil {
-			*a = analysis{}
+			*a = analysis{invalid: "the YAML parser failed on this file"}
 		}
 	}()
 	f, err := parser.ParseBytes(src, parser.ParseComments)
-	if err != nil || len(f.Docs) != 1 || f.Docs[0] == nil || f.Docs[0].Body == nil {
+	if err != nil {
+		a.invalid, a.invalidLine, a.invalidColumn = yamlError(err)
+		return a
+	}
+	if len(f.Docs) != 1 || f.Docs[0] == nil || f.Docs[0].Body == nil {
+		a.invalid = fmt.Sprintf("not a workflow: %d YAML documents, want one", len(f.Docs))
+		if len(f.Docs) == 1 {
+			a.invalid = "not a workflow: the file is empty"
+		}
 		return a
 	}
 	a.file, a.src, a.nl = f, src, newline(src)
@@ -300,6 +361,8 @@ func scan(name string, src []byte, o Options) (a *analysis) {
 	}
 	root := f.Docs[0].Body
 	if _, ok := unwrap(root).(*ast.MappingNode); !ok {
+		a.invalid = "not a workflow: the document is not a mapping"
+		a.invalidLine, a.invalidColumn = line(root)
 		return a
 	}
 	ref := refFromOn(onNode(root), o.branch())
@@ -312,10 +375,10 @@ func scan(name string, src []byte, o Options) (a *analysis) {
 	for _, jmv := range entries(jobsMV.Value) {
 		id := keyOf(jmv)
 		job := jmv.Value
-		jl, _ := line(jmv.Key)
+		jl, jc := line(jmv.Key)
 		env := environment(get(job, "environment"))
 		mk := func(c plan.Cloud, secrets []string, step string) *Job {
-			return &Job{File: name, Job: id, Line: jl, Cloud: c, Secrets: uniq(secrets), Ref: ref, Environment: env, Step: step}
+			return &Job{File: name, Job: id, Line: jl, Column: jc, Cloud: c, Secrets: uniq(secrets), Ref: ref, Environment: env, Step: step}
 		}
 		jp := a.scanJob(name, id, jmv, a.wfAWS)
 		if jp.aws() {
@@ -332,8 +395,19 @@ func scan(name string, src []byte, o Options) (a *analysis) {
 			a.jobs = append(a.jobs, j)
 			a.gcp = append(a.gcp, candidate{j, jp})
 		}
-		if len(jp.azureSecrets) > 0 {
-			j := mk(plan.Azure, jp.azureSecrets, azureStep())
+		wd := a.scanWider(name, id, jmv)
+		if len(wd.aws) > 0 && !jp.aws() {
+			j := mk(plan.AWS, wd.aws, awsStep(jp.action, o.roleARN(), "<aws-region>"))
+			j.Reason = "AWS keys given to another action or under other env names are report-only: how the action or tool reads them is unknown"
+			a.jobs = append(a.jobs, j)
+		}
+		if len(wd.gcp) > 0 && !jp.gcp() {
+			j := mk(plan.GCP, wd.gcp, gcpStep(jp.action, o.wip(), o.sa()))
+			j.Reason = "service-account keys in env or given to actions other than google-github-actions/auth are report-only: how the action or tool reads them is unknown"
+			a.jobs = append(a.jobs, j)
+		}
+		if az := slices.Concat(jp.azureSecrets, wd.azure); len(az) > 0 {
+			j := mk(plan.Azure, az, azureStep())
 			if a.permissions(jp) == "" {
 				j.Permissions = jp.permAfter
 			}
@@ -341,6 +415,7 @@ func scan(name string, src []byte, o Options) (a *analysis) {
 			a.jobs = append(a.jobs, j)
 		}
 	}
+	a.findings = dropJobTokens(a.findings)
 	// A file is migrated whole or not at all: a job that cannot be
 	// rewritten keeps the file as it is, so workflow-level keys, which
 	// reach every job, are never half removed.
@@ -375,6 +450,23 @@ func scan(name string, src []byte, o Options) (a *analysis) {
 	}
 	a.safe = safe && len(all) > 0
 	return a
+}
+
+// yamlError returns the parser's message and position, without the
+// source excerpt its Error() adds.
+func yamlError(err error) (msg string, line, column int) {
+	var pe interface {
+		GetMessage() string
+		GetToken() *token.Token
+	}
+	if !errors.As(err, &pe) {
+		return "not valid YAML: " + err.Error(), 0, 0
+	}
+	msg = "not valid YAML: " + pe.GetMessage()
+	if tk := pe.GetToken(); tk != nil && tk.Position != nil {
+		return msg, tk.Position.Line, tk.Position.Column
+	}
+	return msg, 0, 0
 }
 
 func onNode(root ast.Node) ast.Node {

@@ -15,12 +15,12 @@ import (
 	"github.com/oidc-exchange/oidc-exchange/trust/plan"
 )
 
-// exitFindings is lint's exit code when it found something at or above
-// --fail-on: the documents were read fine, the trust they grant is wrong.
+// exitFindings is lint's and migrate's exit code when they found something
+// at or above --fail-on: the files were read fine, what they hold is wrong.
 const exitFindings = 1
 
-// findingsError reports lint findings at or above the threshold; the
-// report itself was already printed.
+// findingsError reports lint or migrate findings at or above the
+// threshold; the report itself was already printed.
 type findingsError struct {
 	count   int
 	failOn  trust.Severity
@@ -137,11 +137,13 @@ func runMigrate(e *env, args []string) error {
 	fs := newFlagSet(e, "migrate", "Find long-lived cloud credentials used from secrets in .github/workflows/*.y*ml and\n"+
 		"report, per job, the oidc-exchange step, the permissions and the trust configuration that replace them.\n"+
 		"--write rewrites the AWS and GCP (google-github-actions/auth credentials_json) cases in place, keeping\n"+
-		"comments, order and formatting, and prints a diff; a workflow with a job it cannot rewrite is left as is.\n"+
-		"Usage: oidc-exchange migrate [flags] [DIR]")
+		"comments, order and formatting, and prints a diff; a workflow with a job it cannot rewrite is left as is,\n"+
+		"and the report says why. A DIR without .github/workflows is an error (exit 2).\n"+
+		"Usage: oidc-exchange migrate [flags] [DIR]  (exit 1 on findings at or above --fail-on)")
 	var o migrate.Options
 	format := fs.String("format", "table", "table, json or sarif")
-	write := fs.Bool("write", false, "rewrite the workflows in place (AWS, GCP) and print the diff")
+	write := fs.Bool("write", false, "rewrite the workflows in place (AWS, GCP), then print the diff and a report of what is left")
+	failOn := fs.String("fail-on", "", "exit 1 on findings at or above this severity: info, low, medium, high or critical (default: never)")
 	fs.StringVar(&o.Repository, "repository", "", "owner/repo, for the trust configuration")
 	fs.StringVar(&o.RepositoryID, "repository-id", "", "numeric repository id (pins ids)")
 	fs.StringVar(&o.OwnerID, "owner-id", "", "numeric owner id (pins ids)")
@@ -164,19 +166,32 @@ func runMigrate(e *env, args []string) error {
 	if err := validateMigrate(o); err != nil {
 		return err
 	}
+	var threshold trust.Severity
+	if *failOn != "" {
+		t, err := trust.ParseSeverity(*failOn)
+		if err != nil {
+			return exchange.InputError("fail-on", "%v", err)
+		}
+		threshold = t
+	}
 	report, err := migrate.Scan(dir, o)
 	if err != nil {
 		return fmt.Errorf("%w: %w", exchange.ErrInvalidInput, err)
 	}
 	if *write {
-		diff, err := report.Write(dir)
-		if err != nil {
+		if report, err = report.Apply(); err != nil {
 			return err
 		}
-		_, err = fmt.Fprint(e.stdout, diff)
+	}
+	if err := writeReport(e, *format, report); err != nil {
 		return err
 	}
-	return writeReport(e, *format, report)
+	if failing := report.Failing(threshold); threshold != 0 && len(failing) > 0 {
+		fe := &findingsError{count: len(failing), failOn: threshold, highest: report.MaxSeverity()}
+		fmt.Fprintf(e.stderr, "oidc-exchange migrate: %v\n", fe)
+		return &reportedError{err: fe}
+	}
+	return nil
 }
 
 // findingsReport is what lint and migrate print, in their three formats.
