@@ -287,3 +287,35 @@ func TestSARIFValid(t *testing.T) {
 		t.Error("no absolute helpUri")
 	}
 }
+
+// TestRewriteCRLF: a CRLF file gets the rewrite of the same file with LF,
+// with CRLF line endings, new lines included. The parser's positions go
+// wrong in CRLF text (after a comment, for one), which once refused such
+// files ("cannot place the new step", "cannot locate uses:"); every input
+// and a short file of that shape are checked.
+func TestRewriteCRLF(t *testing.T) {
+	t.Parallel()
+	ins := inputs(t)
+	ins["comment"] = []byte("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make   # build\n      # Deploy.\n      - name: Deploy\n        run: ./deploy.sh\n        env:\n          AWS_ACCESS_KEY_ID: ${{ secrets.K }}\n          AWS_SECRET_ACCESS_KEY: ${{ secrets.S }}\n")
+	for name, src := range ins {
+		if bytes.Contains(src, []byte("\r")) {
+			continue
+		}
+		t.Run(filepath.Base(name), func(t *testing.T) {
+			t.Parallel()
+			crlf := bytes.ReplaceAll(src, []byte("\n"), []byte("\r\n"))
+			a, b := analyze("w.yml", src, testOpts), analyze("w.yml", crlf, testOpts)
+			if a.safe != b.safe || b.result != strings.ReplaceAll(a.result, "\n", "\r\n") {
+				t.Fatalf("LF safe %v, CRLF safe %v; CRLF result:\n%q", a.safe, b.safe, b.result)
+			}
+			for i := range a.jobs {
+				if a.jobs[i].Rewritable != b.jobs[i].Rewritable || a.jobs[i].Reason != b.jobs[i].Reason {
+					t.Errorf("job %s: LF %v %q, CRLF %v %q", a.jobs[i].Job, a.jobs[i].Rewritable, a.jobs[i].Reason, b.jobs[i].Rewritable, b.jobs[i].Reason)
+				}
+			}
+			if b.safe {
+				checkPreserved(t, crlf, []byte(b.result), b.applied)
+			}
+		})
+	}
+}

@@ -323,6 +323,16 @@ func actionName(uses string) string {
 // analyze scans one workflow and decides which jobs [rewrite] can migrate
 // (AWS and GCP), and makes the rewrite in memory.
 func analyze(name string, src []byte, o Options) *analysis {
+	if lf, ok := crlfOnly(src); ok {
+		// The parser's positions are wrong in CRLF text (the lines of
+		// block scalars and plain values are miscounted), so a CRLF file
+		// was refused or, worse, edited at the wrong places. Analyzed as
+		// LF, its rewrite and edits are mapped back: every line ending of
+		// the file is CRLF, so the mapping is exact.
+		a := analyze(name, lf, o)
+		a.toCRLF()
+		return a
+	}
 	a := scan(name, src, o)
 	if a.safe {
 		a.splice(name, o)

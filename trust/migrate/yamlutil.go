@@ -135,6 +135,29 @@ func newline(src []byte) string {
 	return "\n"
 }
 
+// crlfOnly returns src with LF line endings when every line of it ends in
+// CRLF and it has no other CR; a file of mixed line endings is not.
+func crlfOnly(src []byte) ([]byte, bool) {
+	n := bytes.Count(src, []byte("\r\n"))
+	if n == 0 || n != bytes.Count(src, []byte("\n")) || n != bytes.Count(src, []byte("\r")) {
+		return nil, false
+	}
+	return bytes.ReplaceAll(src, []byte("\r\n"), []byte("\n")), true
+}
+
+// toCRLF maps the rewrite of a file analyzed as LF back to the CRLF file
+// it came from (crlfOnly): the result and the applied edits, whose
+// offsets move by one byte per line ending before them. The AST, src
+// and lineStarts stay those of the LF text.
+func (a *analysis) toCRLF() {
+	crlf := func(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
+	a.result = crlf(a.result)
+	for i, e := range a.applied {
+		a.applied[i].off = e.off + bytes.Count(a.src[:e.off], []byte("\n"))
+		a.applied[i].from, a.applied[i].to = crlf(e.from), crlf(e.to)
+	}
+}
+
 // lines returns the number of lines of the source.
 func (a *analysis) lines() int {
 	n := len(a.lineStarts)
