@@ -62,8 +62,8 @@ type corpusFile struct {
 	// Findings are what migrate must report: every long-lived credential
 	// use in scope, whether or not the code finds it today.
 	Findings []corpusFinding `json:"findings"`
-	// Jobs are the expected outcome of migrating each job; no test
-	// reads them until the rewrite engine lands.
+	// Jobs are the expected outcome of --write for each job and cloud
+	// with findings (TestCorpusRewrite).
 	Jobs []corpusJob `json:"jobs,omitempty"`
 }
 
@@ -78,9 +78,13 @@ type corpusFinding struct {
 
 type corpusJob struct {
 	Job string `json:"job"`
+	// Cloud is the report's cloud for the job (aws, gcp, azure), or the
+	// rule of a report-only finding that belongs to no cloud's migration.
+	Cloud string `json:"cloud"`
 	// Rewrite is runs, refused or warned.
 	Rewrite string `json:"rewrite"`
-	Why     string `json:"why,omitempty"`
+	// Why is the refusal's reason, or the warnings joined by " | ".
+	Why string `json:"why,omitempty"`
 }
 
 var corpusLayouts = []string{
