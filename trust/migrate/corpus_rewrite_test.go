@@ -21,12 +21,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
 	"github.com/oidc-exchange/oidc-exchange/trust/plan"
 )
 
-// corpusRewriteGolden holds the counts of what --write does over the
-// corpus, so that a change in them is a reviewed diff.
-const corpusRewriteGolden = "testdata/corpus/rewrite.golden"
+// corpusRewriteGolden, under testdata, holds the counts of what --write
+// does over the corpus, so that a change in them is a reviewed diff.
+const corpusRewriteGolden = "corpus/rewrite.golden"
 
 // corpusRewrite is what --write did to one corpus file.
 type corpusRewrite struct {
@@ -536,7 +537,7 @@ func lintCorpus(t *testing.T, dir string, results []corpusRewrite) {
 	cmd := exec.CommandContext(ctx, "go", append([]string{"tool", "-modfile=" + filepath.Join(root, "tools", "go.mod"), "actionlint",
 		"-no-color", "-shellcheck=", "-pyflakes=", "-config-file", filepath.Join(root, ".github", "actionlint.yaml"), "-format", "{{json .}}"}, args...)...)
 	// The tool is built from the module cache; never reach the network.
-	cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod")
+	cmd.Env = append(os.Environ(), "GOPROXY=off")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err = cmd.Run()
@@ -661,19 +662,7 @@ func rewriteTable(t *testing.T, results []corpusRewrite) {
 	row("all", &all)
 	fmt.Fprintf(&b, "\nfiles rewritten: %d of %d\n", files, len(results))
 	t.Log("\n" + b.String())
-	if *update {
-		if err := os.WriteFile(corpusRewriteGolden, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(corpusRewriteGolden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), b.String()); diff != "" {
-		t.Errorf("--write over the corpus changed (-%s +now); if it is intended, rerun with -update and commit the file:\n%s", corpusRewriteGolden, diff)
-	}
+	exchangetest.Golden(t, corpusRewriteGolden, b.String(), *update)
 }
 
 // TestSemanticCheck shows that the check over the corpus can fail: each
