@@ -202,19 +202,34 @@ func TestRefusalsReported(t *testing.T) {
 }
 
 // TestApply: after --write, the report holds the diff and only what is
-// left; a rewritten job and its findings are gone.
+// left; a rewritten job and its findings are gone from the scan, but the
+// job is listed as done, with its warnings and the trust configuration
+// it needs before the next run.
 func TestApply(t *testing.T) {
 	t.Parallel()
 	_, left := scanApply(t, "step_keys")
 	if !strings.Contains(left.Diff, "\n+") || !strings.Contains(left.Diff, "oidc-exchange/oidc-exchange@v1") || len(left.Findings) != 0 || len(left.Jobs) != 0 {
 		t.Errorf("diff %q, findings %+v", left.Diff, left.Findings)
 	}
+	if len(left.Rewritten) != 1 || left.Rewritten[0].Job != "deploy" || len(left.Rewritten[0].Warnings) == 0 {
+		t.Fatalf("rewritten %+v, want the deploy job with its warnings", left.Rewritten)
+	}
 	var b bytes.Buffer
 	if err := left.WriteTable(&b); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(b.String(), left.Diff) || !strings.HasSuffix(b.String(), "\nno long-lived cloud credentials found\n") {
-		t.Errorf("table:\n%s", b.String())
+	out := b.String()
+	for _, want := range []string{"no long-lived cloud credentials left", "done", "warning: .github/workflows/step_keys.yml job deploy:", "== plan-1: aws trust admitting", "token.actions.githubusercontent.com:sub"} {
+		if !strings.HasPrefix(out, left.Diff) || !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	b.Reset()
+	if err := left.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `"rewritten"`) {
+		t.Errorf("JSON has no rewritten jobs:\n%s", b.String())
 	}
 }
 

@@ -132,9 +132,13 @@ type Report struct {
 	Jobs     []*Job
 	// Diff is the unified diff of what [Report.Apply] rewrote; "" for a
 	// scan.
-	Diff  string
-	plans []*trustPlan
-	opts  Options
+	Diff string
+	// Rewritten are the jobs [Report.Apply] rewrote. They left the scan,
+	// but not what the user must still do: create their trust
+	// configuration before the next run, and act on their warnings.
+	Rewritten []*Job
+	plans     []*trustPlan
+	opts      Options
 }
 
 // Scan reads dir/.github/workflows/*.yml and *.yaml. A dir that does not

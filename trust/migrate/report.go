@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
@@ -71,6 +72,14 @@ func (r *Report) Apply() (*Report, error) {
 		return nil, err
 	}
 	left.Diff = diff
+	for _, j := range r.Jobs {
+		still := slices.ContainsFunc(left.Jobs, func(l *Job) bool { return l.File == j.File && l.Job == j.Job && l.Cloud == j.Cloud })
+		if j.Rewritable && !still {
+			left.Rewritten = append(left.Rewritten, j)
+		}
+	}
+	// One numbering for the rewritten jobs' plans and what is left.
+	left.plans = groupPlans(slices.Concat(left.Rewritten, left.Jobs))
 	// A job the scan deemed rewritable but whose file Write left alone
 	// was refused while rewriting; say so rather than claim it can be.
 	for _, j := range left.Jobs {
@@ -117,10 +126,13 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if r.Diff != "" {
 		b.WriteString("\n")
 	}
-	if len(r.Findings) == 0 {
+	if len(r.Findings) == 0 && len(r.Rewritten) == 0 {
 		b.WriteString("no long-lived cloud credentials found\n")
 		_, err := io.WriteString(w, b.String())
 		return err
+	}
+	if len(r.Findings) == 0 {
+		b.WriteString("no long-lived cloud credentials left\n")
 	}
 	rows := make([][]string, len(r.Findings))
 	for i, f := range r.Findings {
@@ -133,22 +145,28 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 		rows[i] = []string{loc, cmpOr(f.Job, "-"), f.Rule, f.Severity.String(), cmpOr(strings.Join(f.Secrets, ","), "-"), f.Message}
 	}
-	b.WriteString(exchange.Table([]string{"FILE", "JOB", "RULE", "SEVERITY", "SECRETS", "MESSAGE"}, rows))
-	if len(r.Jobs) == 0 {
+	if len(rows) > 0 {
+		b.WriteString(exchange.Table([]string{"FILE", "JOB", "RULE", "SEVERITY", "SECRETS", "MESSAGE"}, rows))
+	}
+	jobs := slices.Concat(r.Rewritten, r.Jobs)
+	if len(jobs) == 0 {
 		_, err := io.WriteString(w, b.String())
 		return err
 	}
 	rows = rows[:0]
-	for _, j := range r.Jobs {
+	for _, j := range jobs {
 		rw := "yes"
-		if !j.Rewritable {
+		switch {
+		case slices.Contains(r.Rewritten, j):
+			rw = "done"
+		case !j.Rewritable:
 			rw = "no"
 		}
 		rows = append(rows, []string{j.File, j.Job, string(j.Cloud), strings.Join(j.Secrets, ","), j.PlanID, rw})
 	}
 	b.WriteString("\n")
 	b.WriteString(exchange.Table([]string{"FILE", "JOB", "CLOUD", "SECRETS", "TRUST", "REWRITE"}, rows))
-	for _, j := range r.Jobs {
+	for _, j := range jobs {
 		for _, w := range j.Warnings {
 			fmt.Fprintf(&b, "warning: %s job %s: %s\n", j.File, j.Job, w)
 		}
@@ -156,7 +174,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	section := func(title string, text, prefix func(*Job) string) {
 		var order []string
 		users := map[string][]*Job{}
-		for _, j := range r.Jobs {
+		for _, j := range jobs {
 			t := text(j)
 			if users[t] == nil {
 				order = append(order, t)
@@ -164,13 +182,13 @@ func (r *Report) WriteTable(w io.Writer) error {
 			users[t] = append(users[t], j)
 		}
 		for _, t := range order {
-			fmt.Fprintf(&b, "\n== %s%s for %s ==\n%s", prefix(users[t][0]), title, jobList(users[t], len(r.Jobs)), indent(t))
+			fmt.Fprintf(&b, "\n== %s%s for %s ==\n%s", prefix(users[t][0]), title, jobList(users[t], len(jobs)), indent(t))
 		}
 	}
 	section("replacement step", func(j *Job) string { return j.Step }, func(j *Job) string { return string(j.Cloud) + " " })
 	section("job permissions", func(j *Job) string { return j.Permissions }, func(*Job) string { return "" })
 	for _, p := range r.plans {
-		fmt.Fprintf(&b, "\n== %s: %s trust admitting %s, for %s ==\n", p.ID, p.Cloud, p.admits(), jobList(p.Jobs, len(r.Jobs)))
+		fmt.Fprintf(&b, "\n== %s: %s trust admitting %s, for %s ==\n", p.ID, p.Cloud, p.admits(), jobList(p.Jobs, len(jobs)))
 		if p.Plan == nil {
 			fmt.Fprintf(&b, "%s\n", p.PlanError)
 			continue
@@ -275,7 +293,10 @@ func (r *Report) WriteJSON(w io.Writer) error {
 		Jobs     []jsonJob  `json:"jobs"`
 		Plans    []jsonPlan `json:"plans"`
 		Diff     string     `json:"diff,omitempty"`
-	}{Findings: append([]Finding{}, r.Findings...), Jobs: []jsonJob{}, Plans: []jsonPlan{}, Diff: r.Diff}
+		// Rewritten are the jobs --write rewrote, with their warnings
+		// and the plan they need.
+		Rewritten []*Job `json:"rewritten,omitempty"`
+	}{Findings: append([]Finding{}, r.Findings...), Jobs: []jsonJob{}, Plans: []jsonPlan{}, Diff: r.Diff, Rewritten: r.Rewritten}
 	for _, j := range r.Jobs {
 		raw, err := planJSON(j.Plan)
 		if err != nil {
