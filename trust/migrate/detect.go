@@ -55,9 +55,14 @@ func keyCloud(name string) plan.Cloud {
 	case has("aws") && has2("-access-key-", "-secret-key-", "-secret-access-", "-session-token-", "-secret-"):
 		return plan.AWS
 	case has("google", "gcp", "gcloud", "gke", "gcs") && !has2("-api-key-") &&
-		has2("-credentials-", "-sa-key-", "-service-key-", "-service-account-key-", "-service-account-json-", "-keyfile-", "-key-json-"):
+		(has2("-credentials-", "-sa-key-", "-service-key-", "-service-account-key-", "-service-account-json-", "-keyfile-", "-key-json-") ||
+			// A service account's key file is JSON: GCP_SA_JSON, GCP_SM_SA_GKE_JSON.
+			has("sa") && has("json")):
 		return plan.GCP
-	case (has("azure") || strings.HasPrefix(n, "-arm-")) && has2("-client-secret-", "-credentials-", "-client-certificate-password-"):
+	case (has("azure") || strings.HasPrefix(n, "-arm-")) &&
+		(has2("-client-secret-", "-credentials-", "-client-certificate-password-") ||
+			// A service principal's secret: AZURE_SP_KEY, AZURE_SP_SECRET.
+			has("sp") && has("key", "secret", "password")):
 		return plan.Azure
 	}
 	return ""
