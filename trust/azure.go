@@ -20,10 +20,12 @@ func (l *linter) azureCredential(d *document, c *node) {
 		label = fmt.Sprintf("federated credential %q", name)
 	}
 	issuerNode := c.get("issuer")
-	if kind, why := classifyIssuerURL(issuerNode.text()); kind == githubfacts.NotGitHub {
-		l.add(idIssuerUnknown, 0, locOr(d, issuerNode, c),
-			fmt.Sprintf("%s: issuer %q: %s; GitHub checks skipped", label, issuerNode.text(), why), "")
-		return
+	if !l.templatedIssuer(locOr(d, issuerNode, c), label+": issuer", issuerNode.text()) {
+		if kind, why := classifyIssuerURL(issuerNode.text()); kind == githubfacts.NotGitHub {
+			l.add(idIssuerUnknown, 0, locOr(d, issuerNode, c),
+				fmt.Sprintf("%s: issuer %q: %s; GitHub checks skipped", label, issuerNode.text(), why), "")
+			return
+		}
 	}
 
 	audNode := c.get("audiences")
@@ -34,6 +36,11 @@ func (l *linter) azureCredential(d *document, c *node) {
 	default:
 		for _, a := range auds {
 			s, _ := a.scalarText()
+			if ph := placeholders(s); len(ph) > 0 {
+				l.add(idJSONTemplatePlaceholder, 0, nodeLoc(d, a),
+					describeTemplated(label+": audience", s, ph)+": the linter cannot check it", "")
+				continue
+			}
 			if !slices.Contains(azureAudiences, s) {
 				l.add(idAzureAudience, 0, nodeLoc(d, a),
 					fmt.Sprintf("%s: audience %q is not api://AzureADTokenExchange", label, s), "")
@@ -43,6 +50,16 @@ func (l *linter) azureCredential(d *document, c *node) {
 
 	subjNode := c.get("subject")
 	exprNode := c.get("claimsMatchingExpression").get("value")
+	for _, f := range []struct {
+		what string
+		n    *node
+	}{{"subject", subjNode}, {"claimsMatchingExpression", exprNode}} {
+		if s, _ := f.n.scalarText(); len(placeholders(s)) > 0 {
+			l.add(idJSONTemplatePlaceholder, 0, nodeLoc(d, f.n),
+				describeTemplated(label+": "+f.what, s, placeholders(s))+": the linter cannot check which repositories it admits", "")
+			return
+		}
+	}
 	switch {
 	case subjNode.is(kindString) && subjNode.str != "":
 		l.azureSubject(nodeLoc(d, subjNode), label, subjNode.str)
