@@ -3,7 +3,6 @@ package migrate
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -42,22 +41,6 @@ func largeWorkflow(jobs, steps int, gcp bool) string {
 	return b.String()
 }
 
-// benchRepo writes files into a fresh repository's .github/workflows.
-func benchRepo(b *testing.B, files map[string]string) string {
-	b.Helper()
-	dir := b.TempDir()
-	wf := filepath.Join(dir, ".github", "workflows")
-	if err := os.MkdirAll(wf, 0o755); err != nil {
-		b.Fatal(err)
-	}
-	for name, src := range files {
-		if err := os.WriteFile(filepath.Join(wf, name), []byte(src), 0o644); err != nil {
-			b.Fatal(err)
-		}
-	}
-	return dir
-}
-
 // BenchmarkScan times Scan, which also makes and checks each rewrite in
 // memory, on one large workflow and on every testdata input.
 func BenchmarkScan(b *testing.B) {
@@ -74,7 +57,7 @@ func BenchmarkScan(b *testing.B) {
 		{"testdata", testdata},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			dir := benchRepo(b, bc.files)
+			dir := stageFiles(b, bc.files)
 			for b.Loop() {
 				r, err := Scan(dir, testOpts)
 				if err != nil {
@@ -97,7 +80,7 @@ func BenchmarkWrite(b *testing.B) {
 			src := largeWorkflow(200, 20, gcp)
 			for b.Loop() {
 				b.StopTimer()
-				dir := benchRepo(b, map[string]string{"deploy.yml": src})
+				dir := stageFiles(b, map[string]string{"deploy.yml": src})
 				b.StartTimer()
 				r, err := Scan(dir, testOpts)
 				if err != nil {
