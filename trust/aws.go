@@ -342,7 +342,7 @@ func (l *linter) awsStatement(d *document, st *node, allows int) {
 		}
 		if trusted[e.prefix] {
 			for _, v := range e.values {
-				if s, _ := v.scalarText(); len(placeholders(s)) > 0 {
+				if s, _ := v.scalarText(); templatedValue(e.claim, s) {
 					l.add(idJSONTemplatePlaceholder, 0, nodeLoc(d, v),
 						describeTemplated(fmt.Sprintf("%s value of %q", e.opName, e.key), s, placeholders(s))+
 							": the linter cannot check what it admits, so it is not judged", "")
@@ -453,7 +453,7 @@ func (l *linter) awsProviderConditions(p provider, entries []condEntry, mismatch
 			continue
 		}
 		t := e.test()
-		if lit := slices.DeleteFunc(slices.Clone(t.values), func(v string) bool { return len(placeholders(v)) > 0 }); len(lit) < len(t.values) {
+		if lit := slices.DeleteFunc(slices.Clone(t.values), func(v string) bool { return templatedValue(e.claim, v) }); len(lit) < len(t.values) {
 			templated[e.claim] = true
 			templatedOnly[e.claim] = templatedOnly[e.claim] || len(lit) == 0
 			t.values = lit
@@ -482,7 +482,7 @@ func (l *linter) awsProviderConditions(p provider, entries []condEntry, mismatch
 		for _, e := range audEq {
 			for _, v := range e.values {
 				s, _ := v.scalarText()
-				if !slices.Contains(want, s) && !hasWildcard(s) && len(placeholders(s)) == 0 {
+				if !slices.Contains(want, s) && !hasWildcard(s) && !templatedValue("aud", s) {
 					l.add(idAWSAudUnexpected, 0, nodeLoc(e.at.doc, v),
 						fmt.Sprintf("%q pins the audience %q, expected %q", e.key, s, strings.Join(want, `" or "`)),
 						fmt.Sprintf("Pin %q to %q, or lint with --audience %q if that is the audience your workflows request.", e.key, want[0], s))

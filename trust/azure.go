@@ -50,13 +50,27 @@ func (l *linter) azureCredential(d *document, c *node) {
 
 	subjNode := c.get("subject")
 	exprNode := c.get("claimsMatchingExpression").get("value")
-	for _, f := range []struct {
-		what string
-		n    *node
-	}{{"subject", subjNode}, {"claimsMatchingExpression", exprNode}} {
-		if s, _ := f.n.scalarText(); len(placeholders(s)) > 0 {
-			l.add(idJSONTemplatePlaceholder, 0, nodeLoc(d, f.n),
-				describeTemplated(label+": "+f.what, s, placeholders(s))+": the linter cannot check which repositories it admits", "")
+	// A placeholder that decides which repositories are admitted is
+	// reported instead of judged.
+	templated := func(what string, n *node, yes bool) bool {
+		s, _ := n.scalarText()
+		if ph := placeholders(s); len(ph) > 0 && yes {
+			l.add(idJSONTemplatePlaceholder, 0, nodeLoc(d, n),
+				describeTemplated(label+": "+what, s, ph)+": the linter cannot check which repositories it admits", "")
+			return true
+		}
+		return false
+	}
+	if templated("subject", subjNode, templatedValue("sub", subjNode.text())) {
+		return
+	}
+	if !subjNode.is(kindString) || subjNode.str == "" {
+		expr, _, err := parseAzureExpression(exprNode.text(), nodeLoc(d, c))
+		var alts [][]claimTest
+		if err == nil {
+			alts, err = expr.disjuncts()
+		}
+		if templated("claimsMatchingExpression", exprNode, templatedExpr(exprNode.text(), alts, err)) {
 			return
 		}
 	}

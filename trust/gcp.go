@@ -66,15 +66,17 @@ func (l *linter) gcpProvider(d *document, p *node) {
 		return
 	}
 	condLoc := nodeLoc(d, condNode)
-	if ph := placeholders(cond); len(ph) > 0 {
-		l.add(idJSONTemplatePlaceholder, 0, condLoc,
-			describeTemplated("the attribute condition", cond, ph)+": the linter cannot check which repositories it admits", "")
-		return
-	}
 	expr, err := parseCEL(cond, mapping, condLoc)
 	var alts [][]claimTest
 	if err == nil {
 		alts, err = expr.disjuncts()
+	}
+	// A placeholder that decides which repositories are admitted is
+	// reported instead of judged.
+	if templatedExpr(cond, alts, err) {
+		l.add(idJSONTemplatePlaceholder, 0, condLoc,
+			describeTemplated("the attribute condition", cond, placeholders(cond))+": the linter cannot check which repositories it admits", "")
+		return
 	}
 	if err != nil {
 		l.add(idGCPConditionTrivial, 0, condLoc,
