@@ -340,6 +340,15 @@ func (l *linter) awsStatement(d *document, st *node, allows int) {
 		if e.prefix == "" {
 			continue
 		}
+		if trusted[e.prefix] {
+			for _, v := range e.values {
+				if s, _ := v.scalarText(); templatedValue(e.claim, s) {
+					l.add(idJSONTemplatePlaceholder, 0, nodeLoc(d, v),
+						describeTemplated(fmt.Sprintf("%s value of %q", e.opName, e.key), s, placeholders(s))+
+							": the linter cannot check what it admits, so it is not judged", "")
+				}
+			}
+		}
 		if !trusted[e.prefix] {
 			want := make([]string, len(providers))
 			for i, p := range providers {
@@ -430,12 +439,26 @@ func (l *linter) awsProviderConditions(p provider, entries []condEntry, mismatch
 		tests    []claimTest
 		audEq    []condEntry
 		audOther bool
+		// templated are the claims a positive test compares with a
+		// placeholder (reported by awsStatement), templatedOnly those with
+		// nothing else. What a rendered value admits is unknown, so it is
+		// not judged: the test's literal values (ORed with it) still show
+		// how broad it is at least, and a claim with placeholders only is
+		// neither absent nor known to be broad.
+		templated     = map[string]bool{}
+		templatedOnly = map[string]bool{}
 	)
 	for _, e := range entries {
 		if !e.positive() {
 			continue
 		}
-		tests = append(tests, e.test())
+		t := e.test()
+		if lit := slices.DeleteFunc(slices.Clone(t.values), func(v string) bool { return templatedValue(e.claim, v) }); len(lit) < len(t.values) {
+			templated[e.claim] = true
+			templatedOnly[e.claim] = templatedOnly[e.claim] || len(lit) == 0
+			t.values = lit
+		}
+		tests = append(tests, t)
 		if e.claim == "aud" {
 			if e.equals() {
 				audEq = append(audEq, e)
@@ -447,7 +470,7 @@ func (l *linter) awsProviderConditions(p provider, entries []condEntry, mismatch
 
 	// aud.
 	switch {
-	case len(audEq) == 0 && !mismatched["aud"]:
+	case len(audEq) == 0 && !mismatched["aud"] && !templated["aud"]:
 		msg := fmt.Sprintf("no StringEquals condition on %q; the role accepts every audience in the provider's client ID list", p.hostPath+":aud")
 		if audOther {
 			msg = fmt.Sprintf("%q is only matched with StringLike; pin it with StringEquals", p.hostPath+":aud")
@@ -459,7 +482,7 @@ func (l *linter) awsProviderConditions(p provider, entries []condEntry, mismatch
 		for _, e := range audEq {
 			for _, v := range e.values {
 				s, _ := v.scalarText()
-				if !slices.Contains(want, s) && !hasWildcard(s) {
+				if !slices.Contains(want, s) && !hasWildcard(s) && !templatedValue("aud", s) {
 					l.add(idAWSAudUnexpected, 0, nodeLoc(e.at.doc, v),
 						fmt.Sprintf("%q pins the audience %q, expected %q", e.key, s, strings.Join(want, `" or "`)),
 						fmt.Sprintf("Pin %q to %q, or lint with --audience %q if that is the audience your workflows request.", e.key, want[0], s))
@@ -468,8 +491,15 @@ func (l *linter) awsProviderConditions(p provider, entries []condEntry, mismatch
 		}
 	}
 
-	// Subject and repository pins.
+	// Subject and repository pins. A pin that is only a placeholder is
+	// ANDed with the others and may narrow them to one repository and ref.
 	r := evalPins(tests)
+	for _, c := range pinClaims {
+		if templatedOnly[c] {
+			l.triggerChecks(tests)
+			return
+		}
+	}
 	switch {
 	case !r.pinned:
 		if !mismatched["sub"] && !mismatched["repository"] && !mismatched["repository_id"] {
@@ -494,6 +524,10 @@ func (l *linter) awsProviderConditions(p provider, entries []condEntry, mismatch
 	}
 	l.triggerChecks(tests)
 }
+
+// pinClaims are the claims whose tests [evalPins] counts as pinning the
+// repository or its owner.
+var pinClaims = []string{"sub", "repository", "repository_id", "repository_owner", "repository_owner_id", "enterprise", "enterprise_id"}
 
 // expectedAudiences is the configured audience, or the default for the
 // provider's partition.

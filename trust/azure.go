@@ -20,10 +20,12 @@ func (l *linter) azureCredential(d *document, c *node) {
 		label = fmt.Sprintf("federated credential %q", name)
 	}
 	issuerNode := c.get("issuer")
-	if kind, why := classifyIssuerURL(issuerNode.text()); kind == githubfacts.NotGitHub {
-		l.add(idIssuerUnknown, 0, locOr(d, issuerNode, c),
-			fmt.Sprintf("%s: issuer %q: %s; GitHub checks skipped", label, issuerNode.text(), why), "")
-		return
+	if !l.templatedIssuer(locOr(d, issuerNode, c), label+": issuer", issuerNode.text()) {
+		if kind, why := classifyIssuerURL(issuerNode.text()); kind == githubfacts.NotGitHub {
+			l.add(idIssuerUnknown, 0, locOr(d, issuerNode, c),
+				fmt.Sprintf("%s: issuer %q: %s; GitHub checks skipped", label, issuerNode.text(), why), "")
+			return
+		}
 	}
 
 	audNode := c.get("audiences")
@@ -34,6 +36,11 @@ func (l *linter) azureCredential(d *document, c *node) {
 	default:
 		for _, a := range auds {
 			s, _ := a.scalarText()
+			if ph := placeholders(s); len(ph) > 0 {
+				l.add(idJSONTemplatePlaceholder, 0, nodeLoc(d, a),
+					describeTemplated(label+": audience", s, ph)+": the linter cannot check it", "")
+				continue
+			}
 			if !slices.Contains(azureAudiences, s) {
 				l.add(idAzureAudience, 0, nodeLoc(d, a),
 					fmt.Sprintf("%s: audience %q is not api://AzureADTokenExchange", label, s), "")
@@ -43,6 +50,30 @@ func (l *linter) azureCredential(d *document, c *node) {
 
 	subjNode := c.get("subject")
 	exprNode := c.get("claimsMatchingExpression").get("value")
+	// A placeholder that decides which repositories are admitted is
+	// reported instead of judged.
+	templated := func(what string, n *node, yes bool) bool {
+		s, _ := n.scalarText()
+		if ph := placeholders(s); len(ph) > 0 && yes {
+			l.add(idJSONTemplatePlaceholder, 0, nodeLoc(d, n),
+				describeTemplated(label+": "+what, s, ph)+": the linter cannot check which repositories it admits", "")
+			return true
+		}
+		return false
+	}
+	if templated("subject", subjNode, templatedValue("sub", subjNode.text())) {
+		return
+	}
+	if !subjNode.is(kindString) || subjNode.str == "" {
+		expr, _, err := parseAzureExpression(exprNode.text(), nodeLoc(d, c))
+		var alts [][]claimTest
+		if err == nil {
+			alts, err = expr.disjuncts()
+		}
+		if templated("claimsMatchingExpression", exprNode, templatedExpr(exprNode.text(), alts, err)) {
+			return
+		}
+	}
 	switch {
 	case subjNode.is(kindString) && subjNode.str != "":
 		l.azureSubject(nodeLoc(d, subjNode), label, subjNode.str)

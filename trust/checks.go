@@ -89,9 +89,11 @@ func Checks() []Check {
 			Description: "A value holds a template placeholder (${VAR}, {{ .x }}, <ACCOUNT_ID>), as in a Terraform, " +
 				"CloudFormation or Helm source or a README example, so the linter cannot see what the rendered trust admits. " +
 				"It checks what it can: an AWS principal that is a placeholder is read as the GitHub issuer its condition " +
-				"keys name, a GCP member's templated pool is skipped. Medium where the placeholder decides who is admitted " +
-				"(a binding member's attribute or subject, or a principal whose issuer cannot be inferred); info where it " +
-				"only names the account, project or pool and everything else was checked.",
+				"keys name, a GCP member's templated pool is skipped, a templated GCP or Azure issuer is checked as GitHub's. " +
+				"Medium where the placeholder decides who is admitted (a binding member's attribute or subject, an AWS " +
+				"condition value, a GCP attribute condition, an Azure subject, expression or audience, an issuer, or a " +
+				"principal whose issuer cannot be inferred), and that value is not judged as literal text; info where it " +
+				"only names the account, project, pool or a GitHub issuer and everything else was checked.",
 			Fix: "Lint the rendered document (terraform show -json, aws iam get-role, gcloud … get-iam-policy) rather than the template.",
 		},
 		{

@@ -28,10 +28,12 @@ func (l *linter) gcpProvider(d *document, p *node) {
 		return
 	}
 	issuerNode := oidc.get("issuerUri")
-	if kind, why := classifyIssuerURL(issuerNode.text()); kind == githubfacts.NotGitHub {
-		l.add(idIssuerUnknown, 0, locOr(d, issuerNode, oidc),
-			fmt.Sprintf("issuerUri %q: %s; GitHub checks skipped", issuerNode.text(), why), "")
-		return
+	if !l.templatedIssuer(locOr(d, issuerNode, oidc), "issuerUri", issuerNode.text()) {
+		if kind, why := classifyIssuerURL(issuerNode.text()); kind == githubfacts.NotGitHub {
+			l.add(idIssuerUnknown, 0, locOr(d, issuerNode, oidc),
+				fmt.Sprintf("issuerUri %q: %s; GitHub checks skipped", issuerNode.text(), why), "")
+			return
+		}
 	}
 
 	for _, a := range oidc.get("allowedAudiences").values() {
@@ -69,6 +71,13 @@ func (l *linter) gcpProvider(d *document, p *node) {
 	if err == nil {
 		alts, err = expr.disjuncts()
 	}
+	// A placeholder that decides which repositories are admitted is
+	// reported instead of judged.
+	if templatedExpr(cond, alts, err) {
+		l.add(idJSONTemplatePlaceholder, 0, condLoc,
+			describeTemplated("the attribute condition", cond, placeholders(cond))+": the linter cannot check which repositories it admits", "")
+		return
+	}
 	if err != nil {
 		l.add(idGCPConditionTrivial, 0, condLoc,
 			fmt.Sprintf("the attribute condition could not be analysed (%v), so the linter cannot confirm it pins the owner; review it by hand", err), "")
@@ -87,6 +96,24 @@ func (l *linter) gcpProvider(d *document, p *node) {
 			fmt.Sprintf("the attribute condition %q pins the owner or repository by name only", cond), "")
 	}
 	l.triggerChecks(v.tests)
+}
+
+// templatedIssuer reports an issuer with template placeholders, and
+// whether it has any: the rest of the trust is then checked as GitHub's,
+// since the rendered issuer cannot be seen. An issuer that is GitHub's
+// whatever the placeholders hold (an enterprise slug) is only noted.
+func (l *linter) templatedIssuer(at loc, what, issuer string) bool {
+	ph := placeholders(issuer)
+	if len(ph) == 0 {
+		return false
+	}
+	msg := describeTemplated(what, issuer, ph)
+	if kind, _ := classifyIssuerURL(fillPlaceholders(issuer, ph)); kind != githubfacts.NotGitHub {
+		l.add(idJSONTemplatePlaceholder, Info, at, msg+"; it names a GitHub issuer, which was checked", "")
+		return true
+	}
+	l.add(idJSONTemplatePlaceholder, 0, at, msg+"; the linter cannot tell which issuer it trusts, and checks the rest as GitHub's", "")
+	return true
 }
 
 // locOr points at n, or at fallback when n is absent.

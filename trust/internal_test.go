@@ -386,6 +386,15 @@ func TestTemplatedTrust(t *testing.T) {
 	binding := func(member string) string {
 		return fmt.Sprintf(`{"bindings":[{"role":"roles/iam.workloadIdentityUser","members":[%q]}]}`, member)
 	}
+	cond := func(sub, aud string) string {
+		return `{"StringEquals":{"token.actions.githubusercontent.com:aud":` + aud + `},"StringLike":{"token.actions.githubusercontent.com:sub":` + sub + `}}`
+	}
+	provider := func(issuer, cond string) string {
+		return fmt.Sprintf(`{"name":"projects/1/locations/global/workloadIdentityPools/p/providers/g","attributeMapping":{"google.subject":"assertion.sub"},"attributeCondition":%q,"oidc":{"issuerUri":%q}}`, cond, issuer)
+	}
+	credential := func(fields string) string {
+		return `[{"name":"c","audiences":["api://AzureADTokenExchange"],` + fields + `}]`
+	}
 	tests := []struct {
 		name, doc string
 		want      []want
@@ -414,6 +423,41 @@ func TestTemplatedTrust(t *testing.T) {
 			[]want{{idJSONTemplatePlaceholder, Medium}}},
 		{"whole member", binding("${MEMBER}"), []want{{idJSONTemplatePlaceholder, Medium}}},
 		{"service account member", binding("serviceAccount:${SA}"), nil},
+
+		// Placeholders in the values that decide who is admitted are
+		// reported, not judged as literal text.
+		{"templated sub", fmt.Sprintf(stmt, "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com", cond(`"${sub}"`, `"sts.amazonaws.com"`)),
+			[]want{{idJSONTemplatePlaceholder, Medium}}},
+		{"templated sub and a literal owner", fmt.Sprintf(stmt, "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com",
+			`{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com","token.actions.githubusercontent.com:sub":"{{ .sub }}","token.actions.githubusercontent.com:repository_owner":"o"}}`),
+			[]want{{idJSONTemplatePlaceholder, Medium}}},
+		{"templated sub beside any repository", fmt.Sprintf(stmt, "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com", cond(`["${sub}","repo:*"]`, `"sts.amazonaws.com"`)),
+			[]want{{idAWSSubAnyRepo, Critical}, {idJSONTemplatePlaceholder, Medium}}},
+		{"templated aud", fmt.Sprintf(stmt, "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com", cond(`"repo:o@1/r@2:environment:prod"`, `"<AUDIENCE>"`)),
+			[]want{{idJSONTemplatePlaceholder, Medium}}},
+		{"policy variable is IAM's", fmt.Sprintf(stmt, "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com", cond(`"repo:*/${aws:PrincipalTag/repo}"`, `"sts.amazonaws.com"`)),
+			[]want{{idAWSSubAnyRepo, Critical}}},
+		{"environment name is free text", fmt.Sprintf(stmt, "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com",
+			`{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com","token.actions.githubusercontent.com:sub":"repo:o@1/r@2:environment:<tag>"}}`),
+			nil},
+		{"gcp environment name is free text", provider("https://token.actions.githubusercontent.com", "assertion.repository_owner_id == '1' && assertion.repository_id == '2' && assertion.environment == '${HOME}'"),
+			nil},
+		{"gcp templated condition", provider("https://token.actions.githubusercontent.com", "assertion.repository_owner == '${OWNER}'"),
+			[]want{{idJSONTemplatePlaceholder, Medium}}},
+		{"gcp whole condition", provider("https://token.actions.githubusercontent.com", "{{ condition }}"),
+			[]want{{idJSONTemplatePlaceholder, Medium}}},
+		{"gcp templated issuer", provider("${ISSUER}", "assertion.repository_owner_id == '1' && assertion.repository_id == '2'"),
+			[]want{{idJSONTemplatePlaceholder, Medium}}},
+		{"gcp templated issuer, still checked", provider("${ISSUER}", "assertion.repository_owner != ''"),
+			[]want{{idGCPConditionTrivial, Critical}, {idJSONTemplatePlaceholder, Medium}}},
+		{"gcp enterprise issuer", provider("https://token.actions.githubusercontent.com/${ENTERPRISE}", "assertion.repository_owner_id == '1' && assertion.repository_id == '2'"),
+			[]want{{idJSONTemplatePlaceholder, Info}}},
+		{"azure templated subject", credential(`"issuer":"https://token.actions.githubusercontent.com","subject":"repo:${REPO}:environment:prod"`),
+			[]want{{idJSONTemplatePlaceholder, Medium}}},
+		{"azure templated expression", credential(`"issuer":"https://token.actions.githubusercontent.com","claimsMatchingExpression":{"value":"claims['sub'] matches '<SUBJECT>'","languageVersion":1}`),
+			[]want{{idJSONTemplatePlaceholder, Medium}}},
+		{"azure templated issuer", credential(`"issuer":"${ISSUER}","subject":"repository_owner_id:1:repository_id:2:environment:prod"`),
+			[]want{{idJSONTemplatePlaceholder, Medium}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -95,6 +95,17 @@ var wantBad = map[string][]string{
 	"gcp/github-workflow-ref-unpinned.bad.json":         {"github-workflow-ref-unpinned"},
 	// The second attributeCondition replaces the first.
 	"gcp/json-duplicate-key.bad.json": {"gcp-condition-trivial", "json-duplicate-key"},
+
+	// A placeholder in a value that decides who is admitted is reported,
+	// not judged as literal text: a "${sub}" sub is not aws-sub-any-repo,
+	// a templated aud not aws-aud-not-pinned.
+	"aws/json-template-placeholder.bad-condition.json":    {"json-template-placeholder"},
+	"aws/json-template-placeholder.bad-audience.json":     {"json-template-placeholder"},
+	"azure/json-template-placeholder.bad.json":            {"json-template-placeholder"},
+	"azure/json-template-placeholder.bad-expression.json": {"json-template-placeholder"},
+	"azure/json-template-placeholder.bad-issuer.json":     {"json-template-placeholder"},
+	"gcp/json-template-placeholder.bad-condition.json":    {"json-template-placeholder"},
+	"gcp/json-template-placeholder.bad-issuer.json":       {"json-template-placeholder"},
 }
 
 // lint runs LintFile on a testdata file with the CLI defaults.

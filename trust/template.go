@@ -2,6 +2,7 @@ package trust
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -115,4 +116,51 @@ func describeTemplated(what, s string, ph []string) string {
 		q[i] = fmt.Sprintf("%q", p)
 	}
 	return fmt.Sprintf("%s %q holds the template placeholder(s) %s", what, s, strings.Join(q, ", "))
+}
+
+// templatedValue reports whether a value a claim is compared with has a
+// placeholder where it decides which repositories are admitted: anywhere
+// in an audience or a repository or owner pin, and in a subject before its
+// environment. An environment name is free text ("<tag>" and "a${b}c" are
+// valid names, and trust/plan writes them as given), so a placeholder there
+// reads as itself, as in every other claim.
+func templatedValue(claim, v string) bool {
+	switch {
+	case claim == "sub":
+		if i := strings.Index(v, ":environment:"); i >= 0 {
+			v = v[:i]
+		}
+	case claim != "aud" && !slices.Contains(pinClaims, claim):
+		return false
+	}
+	return len(placeholders(v)) > 0
+}
+
+// templatedExpr reports whether a placeholder decides what the expression
+// src (a CEL attribute condition, an Azure claims expression) admits:
+// when src does not parse (err), when a placeholder stands outside a
+// string literal, where it is code ("{{ condition }}"), or when
+// [templatedValue] reports a value of the alternatives' tests.
+func templatedExpr(src string, alts [][]claimTest, err error) bool {
+	ph := placeholders(src)
+	if len(ph) == 0 {
+		return false
+	}
+	if err != nil {
+		return true
+	}
+	for _, p := range ph {
+		i := strings.Index(src, p)
+		if strings.Count(src[:i], "'")%2 == 0 && strings.Count(src[:i], `"`)%2 == 0 {
+			return true
+		}
+	}
+	for _, alt := range alts {
+		for _, t := range alt {
+			if slices.ContainsFunc(t.values, func(v string) bool { return templatedValue(t.claim, v) }) {
+				return true
+			}
+		}
+	}
+	return false
 }

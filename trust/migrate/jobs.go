@@ -44,6 +44,10 @@ type jobPlan struct {
 	gcpIndex  []int
 	gcpUnsafe string
 	gcpEdits  []srcEdit
+	// gcpInline and gcpExpect are the in-line edits of gcpEdits and the
+	// scalars they must change, for [analysis.verifyGCP].
+	gcpInline []srcEdit
+	gcpExpect map[ast.Node]string
 }
 
 func (p *jobPlan) aws() bool { return len(p.awsSecrets) > 0 }

@@ -82,7 +82,7 @@ func allFormats(t *testing.T, r *Report) []string {
 
 // stageFiles writes files (name → content) into a fresh
 // .github/workflows.
-func stageFiles(t *testing.T, files map[string]string) string {
+func stageFiles(t testing.TB, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	wf := filepath.Join(dir, ".github", "workflows")

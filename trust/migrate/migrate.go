@@ -429,6 +429,7 @@ func scan(name string, src []byte, o Options) (a *analysis) {
 			a.jobs = append(a.jobs, j)
 		}
 	}
+	a.verifyGCP()
 	a.findings = dropJobTokens(a.findings)
 	// A file is migrated whole or not at all: a job that cannot be
 	// rewritten keeps the file as it is, so workflow-level keys, which
