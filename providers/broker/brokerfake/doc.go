@@ -1,7 +1,7 @@
 // Package brokerfake is an in-process RFC 8693 token broker with RFC 8414
 // and OpenID Connect discovery, speaking the real wire format, so the
 // broker provider can be driven against it in tests and in
-// `oidc-exchange demo broker`.
+// `go run ./cmd/oidc-exchange-demo broker`.
 //
 // # What it serves
 //
