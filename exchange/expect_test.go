@@ -6,11 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
-
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
 )
 
 func TestParseExpectations(t *testing.T) {

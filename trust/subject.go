@@ -4,9 +4,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
-
 	"github.com/oidc-exchange/oidc-exchange/internal/githubfacts"
+	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 )
 
 // scope is how much of GitHub a subject pattern admits, narrowest first.

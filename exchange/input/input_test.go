@@ -11,10 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oidc-exchange/oidc-exchange/exchange"
-
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/exchange/input"
 )
 

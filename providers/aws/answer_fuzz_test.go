@@ -9,9 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
-
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
 )
 

@@ -10,8 +10,6 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
+	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
 )
 

@@ -9,12 +9,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
-	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
-
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
+	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
 )
 

@@ -3,9 +3,8 @@ package aws
 import (
 	"strconv"
 
-	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
-
 	"github.com/oidc-exchange/oidc-exchange/exchange/input"
+	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
 )
 
 // Inputs declares every setting of the provider once: the action reads

@@ -10,10 +10,9 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
 	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
-
-	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
 )
 

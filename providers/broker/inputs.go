@@ -1,10 +1,9 @@
 package broker
 
 import (
-	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
-
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/exchange/input"
+	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
 )
 
 // EnvClientSecret carries the client secret when the input is empty, and

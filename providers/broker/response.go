@@ -8,9 +8,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
-
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
 )
 

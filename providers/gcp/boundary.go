@@ -9,11 +9,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
-
 	"cloud.google.com/go/auth/credentials/downscope"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 )
 
 // maxAccessBoundarySize bounds the access-boundary input. Ten rules with

@@ -11,10 +11,9 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
 	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
-
-	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
 )
 

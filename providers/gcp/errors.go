@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
-
 	"github.com/googleapis/gax-go/v2/apierror"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/genproto/googleapis/rpc/code"
@@ -18,6 +16,7 @@ import (
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/internal/githubfacts"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
+	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 	"github.com/oidc-exchange/oidc-exchange/trust/plan"
 )
 

@@ -9,13 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
-
 	"cloud.google.com/go/auth"
 	"cloud.google.com/go/auth/credentials/externalaccount"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
 	"github.com/oidc-exchange/oidc-exchange/providers/gcp/gcpfake"
 )
 

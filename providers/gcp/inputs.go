@@ -1,9 +1,8 @@
 package gcp
 
 import (
-	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
-
 	"github.com/oidc-exchange/oidc-exchange/exchange/input"
+	"github.com/oidc-exchange/oidc-exchange/providers/internal/upstream"
 )
 
 // Inputs declares every setting of the provider once: the action reads

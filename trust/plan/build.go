@@ -5,9 +5,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
-
 	"github.com/oidc-exchange/oidc-exchange/internal/githubfacts"
+	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 )
 
 // Plan is the trust configuration for one workflow on one cloud.

@@ -8,10 +8,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
-
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/internal/githubfacts"
+	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 )
 
 // Cloud names the platform a plan is written for.

@@ -6,9 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/oidc-exchange/oidc-exchange/cmd/internal/apptest"
-
 	"github.com/oidc-exchange/oidc-exchange/ci/github/githubtest"
+	"github.com/oidc-exchange/oidc-exchange/cmd/internal/apptest"
 	"github.com/oidc-exchange/oidc-exchange/providers/broker/brokerfake"
 )
 

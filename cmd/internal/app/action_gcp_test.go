@@ -8,9 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/oidc-exchange/oidc-exchange/cmd/internal/apptest"
-
 	"github.com/oidc-exchange/oidc-exchange/ci/github/githubtest"
+	"github.com/oidc-exchange/oidc-exchange/cmd/internal/apptest"
 	"github.com/oidc-exchange/oidc-exchange/providers/gcp/gcpfake"
 )
 

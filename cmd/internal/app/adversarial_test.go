@@ -25,12 +25,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oidc-exchange/oidc-exchange/cmd/internal/apptest"
-
 	"github.com/go-jose/go-jose/v4"
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/oidc-exchange/oidc-exchange/ci/github/githubtest"
+	"github.com/oidc-exchange/oidc-exchange/cmd/internal/apptest"
 	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
 	"github.com/oidc-exchange/oidc-exchange/internal/oidcfake"
 	"github.com/oidc-exchange/oidc-exchange/providers/aws/stsfake"

@@ -12,9 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oidc-exchange/oidc-exchange/cmd/internal/apptest"
-
 	"github.com/oidc-exchange/oidc-exchange/ci/github/githubtest"
+	"github.com/oidc-exchange/oidc-exchange/cmd/internal/apptest"
 )
 
 // benchLatency models a remote service: every request to the token

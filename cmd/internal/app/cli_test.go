@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/oidc-exchange/oidc-exchange/cmd/internal/apptest"
-
 	"github.com/oidc-exchange/oidc-exchange/providers/broker"
 	"github.com/oidc-exchange/oidc-exchange/providers/broker/brokerfake"
 )

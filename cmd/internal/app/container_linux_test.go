@@ -17,9 +17,8 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/oidc-exchange/oidc-exchange/cmd/internal/apptest"
-
 	"github.com/oidc-exchange/oidc-exchange/ci/github/githubtest"
+	"github.com/oidc-exchange/oidc-exchange/cmd/internal/apptest"
 )
 
 // The container scenarios (see container_test.go). They read files as the

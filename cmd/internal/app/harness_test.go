@@ -12,9 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oidc-exchange/oidc-exchange/cmd/internal/apptest"
-
 	"github.com/oidc-exchange/oidc-exchange/ci/github/githubtest"
+	"github.com/oidc-exchange/oidc-exchange/cmd/internal/apptest"
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"

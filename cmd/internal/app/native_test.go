@@ -23,9 +23,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oidc-exchange/oidc-exchange/cmd/internal/apptest"
-
 	"github.com/oidc-exchange/oidc-exchange/ci/github/githubtest"
+	"github.com/oidc-exchange/oidc-exchange/cmd/internal/apptest"
 )
 
 // The native action end to end: native/main.js and post.js under node, in

@@ -9,10 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
-
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
+	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 )
 
 // RFC 6749 §5.2 error codes that mean "try again later".

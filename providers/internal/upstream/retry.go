@@ -8,9 +8,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/oidc-exchange/oidc-exchange/exchange/input"
-
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/exchange/input"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
 )
 
