@@ -142,7 +142,12 @@ func sharedAudience(aud string) string {
 
 // gcpPolicy checks IAM bindings from `gcloud … get-iam-policy --format=json`.
 func (l *linter) gcpPolicy(d *document, pol *node) error {
-	for _, b := range pol.get("bindings").items {
+	// A policy of only an etag and a version binds no one: gcloud prints
+	// it so for a resource without bindings.
+	if b := pol.get("bindings"); b != nil && !b.is(kindArray) {
+		return fmt.Errorf("%s is not an array of bindings", b.path)
+	}
+	for _, b := range pol.get("bindings").elems() {
 		if !b.is(kindObject) {
 			return fmt.Errorf("%s is not a binding object", b.path)
 		}

@@ -250,7 +250,7 @@ func (l *linter) lint(d *document) error {
 	case formatAWSRole:
 		return l.awsRole(d, root.get("Role"))
 	case formatAWSRoles:
-		for _, r := range root.get("Roles").items {
+		for _, r := range root.get("Roles").elems() {
 			if err := l.awsRole(d, r); err != nil {
 				return err
 			}
@@ -275,7 +275,7 @@ func (l *linter) lint(d *document) error {
 		}
 		return nil
 	case formatAzureGraph:
-		for _, c := range root.get("value").items {
+		for _, c := range root.get("value").elems() {
 			l.azureCredential(d, c)
 		}
 		return nil

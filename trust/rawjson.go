@@ -346,6 +346,15 @@ func (li *lineIndex) position(src []byte, off int) position {
 // is reports whether n exists and has kind k; nil-safe so lookups chain.
 func (n *node) is(k kind) bool { return n != nil && n.kind == k }
 
+// elems returns an array's elements, nil for anything else: a missing key
+// of an untrusted document must never be a nil dereference.
+func (n *node) elems() []*node {
+	if !n.is(kindArray) {
+		return nil
+	}
+	return n.items
+}
+
 // effective returns an object's members as IAM and the standard decoders
 // see them: for a repeated key, only the last occurrence.
 func (n *node) effective() []member {
