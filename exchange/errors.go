@@ -112,6 +112,10 @@ func (e *SettingError) Error() string {
 // Unwrap makes errors.Is(err, ErrInvalidInput) true.
 func (e *SettingError) Unwrap() error { return ErrInvalidInput }
 
+// Message is what is wrong, without the setting's name, for a caller that
+// reports it under another setting (a line of a list input).
+func (e *SettingError) Message() string { return fmt.Sprintf(e.format, e.args...) }
+
 // RenameSettings renames the setting and every [Setting] in the message,
 // so that the CLI can name its flags.
 func (e *SettingError) RenameSettings(rename func(string) string) {

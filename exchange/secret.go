@@ -103,6 +103,17 @@ type File struct {
 	PathOutputs []string
 }
 
+// Section is one named section of a shared INI file that several steps of
+// a job write to (an AWS config or credentials file).
+// (Placeholder of the lead's branch; the profiles branch defines it.)
+type Section struct {
+	File    string
+	PathEnv string
+	Name    string
+	Keys    []Variable
+	Replace bool
+}
+
 // Credentials is what a provider returns and what is exported on success.
 type Credentials struct {
 	// Provider is the provider's registry name, e.g. "aws".
@@ -112,6 +123,8 @@ type Credentials struct {
 	Outputs []Variable
 	// Files are credential files to write for later steps.
 	Files []File
+	// Sections are sections of shared files to write for later steps.
+	Sections []Section
 	// Expiry is when the issued credential stops working.
 	Expiry time.Time
 	// Audit holds what the audit record says about the issued credential.

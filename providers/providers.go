@@ -25,18 +25,20 @@ const (
 )
 
 // registry holds what the program knows of each provider: one line each.
+// split, when not nil, turns one configuration into the several exchanges
+// it asks for (AWS roles).
 // A new provider is a package, its Type, its Config field and its line
 // here. It is a function so that nothing is built at package init.
 func registry() map[Type]entry {
 	return map[Type]entry{
 		AWS: register(func(c *Config) *aws.Config { return &c.AWS }, aws.Inputs,
-			func(c *aws.Config) string { return aws.DefaultAudience(c.Region) }, aws.New),
+			func(c *aws.Config) string { return aws.DefaultAudience(c.Region) }, aws.New, (*aws.Config).Parts),
 		GCP: register(func(c *Config) *gcp.Config { return &c.GCP }, gcp.Inputs,
-			func(c *gcp.Config) string { return gcp.DefaultAudience(c.WorkloadIdentityProvider) }, gcp.New),
+			func(c *gcp.Config) string { return gcp.DefaultAudience(c.WorkloadIdentityProvider) }, gcp.New, nil),
 		// A broker has no default audience: a token minted for a cloud
 		// must not be replayable to a broker, nor the reverse, so the
 		// broker has to demand its own.
-		Broker: register(func(c *Config) *broker.Config { return &c.Broker }, broker.Inputs, nil, broker.New),
+		Broker: register(func(c *Config) *broker.Config { return &c.Broker }, broker.Inputs, nil, broker.New, nil),
 	}
 }
 
@@ -96,8 +98,23 @@ func ReadConfig(t Type, src input.Source, getenv func(string) string) (Config, e
 	return cfg, e.read(&cfg, src, getenv)
 }
 
-// New builds the provider named t.
-func New(_ context.Context, t Type, cfg Config) (exchange.Provider, error) {
+// New builds the provider named t, for configurations that make one
+// exchange; [NewAll] builds every exchange a configuration asks for.
+func New(ctx context.Context, t Type, cfg Config) (exchange.Provider, error) {
+	all, err := NewAll(ctx, t, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if len(all) != 1 {
+		return nil, exchange.InputError("roles", "asks for %d exchanges; this command makes one", len(all))
+	}
+	return all[0], nil
+}
+
+// NewAll builds the providers of every exchange cfg asks for: one, or
+// one per role when an AWS configuration lists several (roles). They run
+// from the same token, each with its own audit record.
+func NewAll(_ context.Context, t Type, cfg Config) ([]exchange.Provider, error) {
 	e, ok := registry()[t]
 	if !ok {
 		return nil, exchange.InputError("provider", "unknown provider %q, valid providers are %q", exchange.Sanitize(string(t)), Types())
@@ -105,12 +122,11 @@ func New(_ context.Context, t Type, cfg Config) (exchange.Provider, error) {
 	return e.build(&cfg)
 }
 
-// entry is one provider, its config type hidden behind closures.
 type entry struct {
 	inputs   func() []input.Spec
 	read     func(cfg *Config, src input.Source, getenv func(string) string) error
 	audience func(cfg *Config) string
-	build    func(cfg *Config) (exchange.Provider, error)
+	build    func(cfg *Config) ([]exchange.Provider, error)
 }
 
 // settings is a provider's config: it takes the infrastructure the
@@ -123,19 +139,29 @@ type settings[C any] interface {
 // the field of [Config] that field names; audience is nil for a provider
 // without a default.
 func register[C settings[C], P exchange.Provider](field func(*Config) *C, inputs func() []input.Input[C],
-	audience func(*C) string, newProvider func(C) (P, error)) entry {
+	audience func(*C) string, newProvider func(C) (P, error), split func(*C) ([]C, error)) entry {
 	e := entry{
 		inputs: func() []input.Spec { return input.Specs(inputs()) },
 		read: func(cfg *Config, src input.Source, getenv func(string) string) error {
 			return input.Apply(field(cfg), inputs(), src, getenv)
 		},
-		build: func(cfg *Config) (exchange.Provider, error) {
-			p, err := newProvider((*field(cfg)).WithInfrastructure(cfg.HTTPClient, cfg.Logger))
-			if err != nil {
-				// Not p: a nil *Provider in an interface is not nil.
-				return nil, err
+		build: func(cfg *Config) ([]exchange.Provider, error) {
+			parts := []C{*field(cfg)}
+			if split != nil {
+				var err error
+				if parts, err = split(field(cfg)); err != nil {
+					return nil, err
+				}
 			}
-			return p, nil
+			out := make([]exchange.Provider, 0, len(parts))
+			for _, part := range parts {
+				p, err := newProvider(part.WithInfrastructure(cfg.HTTPClient, cfg.Logger))
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, p)
+			}
+			return out, nil
 		},
 	}
 	if audience != nil {

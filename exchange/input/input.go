@@ -1,6 +1,7 @@
 package input
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strconv"
@@ -62,6 +63,12 @@ type Spec struct {
 	// Required says the provider cannot run without it; the config's
 	// own validation reports it, with an example.
 	Required bool
+	// Refused, when not empty, says why the setting is not supported and
+	// what to do instead. A value other than Default is then an error that
+	// names the setting. Declaring a peer action's input this way makes a
+	// workflow that switches actions fail loudly instead of silently
+	// losing a setting it relied on.
+	Refused string
 }
 
 // Label is the setting's name for errors and help: the input's name, or
@@ -123,6 +130,14 @@ func Apply[C any](c *C, ins []Input[C], src Source, getenv func(string) string) 
 		if !ok || v == "" {
 			continue
 		}
+		if in.Refused != "" {
+			if !isDefault(&in.Spec, v) {
+				// The value is never repeated: refused inputs include
+				// stored keys.
+				errs = append(errs, exchange.InputError(in.Label(), "not supported: %s", in.Refused))
+			}
+			continue
+		}
 		if err := in.Set(c, v); err != nil {
 			if se := (*exchange.SettingError)(nil); !errors.As(err, &se) {
 				err = exchange.InputError(in.Label(), "%s", err.Error())
@@ -151,6 +166,20 @@ func Value(s *Spec, src Source, getenv func(string) string) (v string, ok bool, 
 		v = s.Default
 	}
 	return v, true, nil
+}
+
+// isDefault reports whether v means the same as s.Default; booleans
+// compare by value, so "False" is the default "false".
+func isDefault(s *Spec, v string) bool {
+	if v == s.Default {
+		return true
+	}
+	if s.Kind == Bool {
+		got, err := ParseBool(v)
+		def, derr := ParseBool(cmp.Or(s.Default, "false"))
+		return err == nil && derr == nil && got == def
+	}
+	return false
 }
 
 func normalize(k Kind, v string) string {

@@ -61,10 +61,13 @@ func CleanupVariables() []string {
 	return []string{EnvAccessKeyID, EnvSecretAccessKey, EnvSessionToken, EnvRegion, EnvDefaultRegion}
 }
 
-// stsAPI is the one STS call the provider makes. Declaring it here, on the
-// consumer side, lets tests pass a two-line func-type fake.
+// stsAPI is the STS calls the provider makes. Declaring it here, on the
+// consumer side, lets tests pass small func-type fakes.
 type stsAPI interface {
 	AssumeRoleWithWebIdentity(ctx context.Context, in *sts.AssumeRoleWithWebIdentityInput, optFns ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error)
+	// AssumeRole is role chaining: signed with the credentials of
+	// another role's session, passed per call.
+	AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, optFns ...func(*sts.Options)) (*sts.AssumeRoleOutput, error)
 }
 
 // Provider exchanges a CI job's OIDC token for temporary AWS credentials
@@ -81,6 +84,10 @@ type Provider struct {
 	target      string
 	envCreds    bool
 	allowedAcct []string
+	// chain are the roles assumed after the first (role chaining), and
+	// chainTargets how they are shown, like target.
+	chain        []string
+	chainTargets []string
 }
 
 var _ exchange.Provider = (*Provider)(nil)
@@ -144,10 +151,16 @@ func newProvider(cfg Config, client stsAPI) (*Provider, error) {
 		envCreds:    cfg.outputEnvCredentials(),
 		allowedAcct: slices.Clone(cfg.AllowedAccountIDs),
 	}
-	if cfg.MaskAccountID {
-		masked := r.role
-		masked.AccountID = "***"
-		p.target = masked.String()
+	show := func(a arn.ARN) string {
+		if cfg.MaskAccountID {
+			a.AccountID = "***"
+		}
+		return a.String()
+	}
+	p.target = show(r.role)
+	for _, a := range r.chain {
+		p.chain = append(p.chain, a.String())
+		p.chainTargets = append(p.chainTargets, show(a))
 	}
 	return p, nil
 }
@@ -166,19 +179,71 @@ func (p *Provider) Exchange(ctx context.Context, id *exchange.Identity, req *exc
 		return nil, errors.New("aws provider: no request")
 	}
 	session := p.sessionName(id)
+	// The session policies narrow what is exported: the last hop's.
+	last := len(p.chain)
+	var src *types.Credentials
+	var user *types.AssumedRoleUser
+	var err error
+	if p.cfg.RoleChaining {
+		sc := p.cfg.SourceCredentials
+		src = &types.Credentials{
+			AccessKeyId:     aws.String(sc.AccessKeyID.Reveal()),
+			SecretAccessKey: aws.String(sc.SecretAccessKey.Reveal()),
+			SessionToken:    aws.String(sc.SessionToken.Reveal()),
+		}
+		src, user, err = p.assumeRole(ctx, src, p.cfg.RoleARN, p.target, session, last == 0)
+	} else {
+		src, user, err = p.assumeWithToken(ctx, id, req, session, last == 0)
+	}
+	for i, role := range p.chain {
+		if err != nil {
+			break
+		}
+		src, user, err = p.assumeRole(ctx, src, role, p.chainTargets[i], session, i == last-1)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return p.credentials(src, user, session)
+}
+
+// hopDuration is the session length of one call: the configured one for
+// the session that is exported, the shortest STS grants for one that only
+// signs the next hop of a chain.
+func (p *Provider) hopDuration(final bool) *int32 {
+	if !final {
+		return aws.Int32(MinDurationSeconds)
+	}
+	return aws.Int32(int32(p.cfg.DurationSeconds)) //nolint:gosec // validated to 900–43200
+}
+
+// policies are the session policies, sent with the call whose session is
+// exported.
+func (p *Provider) policies(final bool) (*string, []types.PolicyDescriptorType) {
+	if !final {
+		return nil, nil
+	}
+	var inline *string
+	if p.inline != "" {
+		inline = aws.String(p.inline)
+	}
+	var arns []types.PolicyDescriptorType
+	for _, a := range p.cfg.ManagedSessionPolicies {
+		arns = append(arns, types.PolicyDescriptorType{Arn: aws.String(a)})
+	}
+	return inline, arns
+}
+
+// assumeWithToken is sts:AssumeRoleWithWebIdentity on the first role.
+func (p *Provider) assumeWithToken(ctx context.Context, id *exchange.Identity, req *exchange.Request, session string, final bool) (*types.Credentials, *types.AssumedRoleUser, error) {
 	in := sts.AssumeRoleWithWebIdentityInput{
 		RoleArn:         aws.String(p.cfg.RoleARN),
 		RoleSessionName: aws.String(session),
-		DurationSeconds: aws.Int32(int32(p.cfg.DurationSeconds)), //nolint:gosec // validated to 900–43200
+		DurationSeconds: p.hopDuration(final),
 	}
-	if p.inline != "" {
-		in.Policy = aws.String(p.inline)
-	}
-	for _, a := range p.cfg.ManagedSessionPolicies {
-		in.PolicyArns = append(in.PolicyArns, types.PolicyDescriptorType{Arn: aws.String(a)})
-	}
+	in.Policy, in.PolicyArns = p.policies(final)
 	p.logger.Debug("assuming role with web identity", "role", p.target, "session", session,
-		"duration_seconds", p.cfg.DurationSeconds, "managed_policies", len(in.PolicyArns), "inline_policy", p.inline != "")
+		"duration_seconds", aws.ToInt32(in.DurationSeconds), "managed_policies", len(in.PolicyArns), "inline_policy", in.Policy != nil)
 
 	var out *sts.AssumeRoleWithWebIdentityOutput
 	err := p.retrier.Do(ctx, fmt.Sprintf("assuming role %q", p.target), func(actx context.Context) error {
@@ -198,9 +263,57 @@ func (p *Provider) Exchange(ctx context.Context, id *exchange.Identity, req *exc
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return p.credentials(out, session)
+	if out == nil {
+		return nil, nil, p.invalidAnswer("the answer holds no credentials", nil)
+	}
+	return out.Credentials, out.AssumedRoleUser, nil
+}
+
+// assumeRole is sts:AssumeRole on role, signed with the credentials of
+// the previous session: one hop of role chaining.
+func (p *Provider) assumeRole(ctx context.Context, from *types.Credentials, role, shown, session string, final bool) (*types.Credentials, *types.AssumedRoleUser, error) {
+	if from == nil {
+		return nil, nil, p.invalidAnswer("the answer holds no credentials", nil)
+	}
+	in := sts.AssumeRoleInput{
+		RoleArn:         aws.String(role),
+		RoleSessionName: aws.String(session),
+		DurationSeconds: p.hopDuration(final),
+	}
+	if p.cfg.RoleExternalID != "" {
+		in.ExternalId = aws.String(p.cfg.RoleExternalID)
+	}
+	in.Policy, in.PolicyArns = p.policies(final)
+	signer := aws.Credentials{
+		AccessKeyID:     aws.ToString(from.AccessKeyId),
+		SecretAccessKey: aws.ToString(from.SecretAccessKey),
+		SessionToken:    aws.ToString(from.SessionToken),
+		Source:          "oidc-exchange role chaining",
+	}
+	withSource := func(o *sts.Options) {
+		o.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return signer, nil })
+	}
+	p.logger.Debug("assuming role with the previous session", "role", shown, "session", session,
+		"duration_seconds", aws.ToInt32(in.DurationSeconds), "external_id", in.ExternalId != nil)
+
+	var out *sts.AssumeRoleOutput
+	err := p.retrier.Do(ctx, fmt.Sprintf("assuming role %q", shown), func(actx context.Context) error {
+		o, err := p.client.AssumeRole(actx, &in, withSource)
+		if err != nil {
+			return p.classifyHop(ctx, err, shown)
+		}
+		out = o
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if out == nil {
+		return nil, nil, p.invalidAnswer("the answer holds no credentials", nil)
+	}
+	return out.Credentials, out.AssumedRoleUser, nil
 }
 
 // sessionName is the configured name, or the default rendered from the
@@ -241,15 +354,14 @@ func SanitizeSessionName(s string) string {
 // that hold only the audit fields (session name, key hash, expiry): the
 // session exists whether or not it is exported, and the audit record must
 // be able to name it.
-func (p *Provider) credentials(out *sts.AssumeRoleWithWebIdentityOutput, session string) (*exchange.Credentials, error) {
+func (p *Provider) credentials(c *types.Credentials, user *types.AssumedRoleUser, session string) (*exchange.Credentials, error) {
 	auditOnly := &exchange.Credentials{Provider: providerName, Audit: exchange.ProviderAudit{
-		Target: p.target, SessionName: session, SessionPolicySHA256: exchange.SHA256Hex(p.inline),
+		Target: p.Target(), SessionName: session, SessionPolicySHA256: exchange.SHA256Hex(p.inline),
 		Scopes: slices.Clone(p.cfg.ManagedSessionPolicies),
 	}}
-	if out == nil || out.Credentials == nil {
+	if c == nil {
 		return auditOnly, p.invalidAnswer("the answer holds no credentials", nil)
 	}
-	c := out.Credentials
 	auditOnly.Audit.CredentialSHA256 = exchange.NewSecret(aws.ToString(c.AccessKeyId)).SHA256()
 	if c.Expiration != nil {
 		auditOnly.Expiry = aws.ToTime(c.Expiration).UTC()
@@ -259,8 +371,8 @@ func (p *Provider) credentials(out *sts.AssumeRoleWithWebIdentityOutput, session
 	}
 
 	caller := ""
-	if out.AssumedRoleUser != nil {
-		caller = aws.ToString(out.AssumedRoleUser.Arn)
+	if user != nil {
+		caller = aws.ToString(user.Arn)
 	}
 	assumed, err := ParseAssumedRoleARN(caller)
 	known := err == nil
@@ -307,20 +419,30 @@ func (p *Provider) credentials(out *sts.AssumeRoleWithWebIdentityOutput, session
 
 	creds := &exchange.Credentials{
 		Provider: providerName,
-		Env: []exchange.Variable{
-			exchange.PlainVariable(EnvRegion, p.cfg.Region),
-			exchange.PlainVariable(EnvDefaultRegion, p.cfg.Region),
-		},
-		Expiry: expiry,
+		Expiry:   expiry,
 		Audit: exchange.ProviderAudit{
-			Target:              p.target,
+			Target:              p.Target(),
 			SessionName:         session,
 			SessionPolicySHA256: exchange.SHA256Hex(p.inline),
 			CredentialSHA256:    keyID.SHA256(),
 			Scopes:              slices.Clone(p.cfg.ManagedSessionPolicies),
 		},
 	}
+	if p.cfg.Profile != "" {
+		creds.Sections = p.profileSections(keyID, secret, token)
+	}
+	if p.cfg.Profile == "" || p.envCreds {
+		creds.Env = append(creds.Env,
+			exchange.PlainVariable(EnvRegion, p.cfg.Region),
+			exchange.PlainVariable(EnvDefaultRegion, p.cfg.Region),
+		)
+	}
 	if p.envCreds {
+		if p.cfg.Profile != "" {
+			// Asked for both: the SDKs then also pick the profile by
+			// default, as with configure-aws-credentials.
+			creds.Env = append(creds.Env, exchange.PlainVariable(EnvProfile, p.cfg.Profile))
+		}
 		// The key id is masked too: it is not a secret, but it identifies
 		// the session in CloudTrail and with the secret forms a usable
 		// pair in a leaked log.
@@ -476,6 +598,41 @@ var roleNameRE = lazyre.New(`^[\w+=,.@-]{1,64}$`)
 
 var _ exchange.Targeter = (*Provider)(nil)
 
-// Target is the role ARN, as the audit record shows it (account masked with
-// mask-aws-account-id), also when the exchange fails.
-func (p *Provider) Target() string { return p.target }
+// Target is the role ARN whose session is exported (the last of a chain),
+// as the audit record shows it (account masked with mask-aws-account-id),
+// also when the exchange fails.
+func (p *Provider) Target() string {
+	if n := len(p.chainTargets); n > 0 {
+		return p.chainTargets[n-1]
+	}
+	return p.target
+}
+
+// Profile files: the shared config and credentials files the AWS SDKs and
+// CLI read, and the variables that point them there.
+const (
+	EnvConfigFile      = "AWS_CONFIG_FILE"
+	EnvCredentialsFile = "AWS_SHARED_CREDENTIALS_FILE"
+	EnvProfile         = "AWS_PROFILE"
+	configFile         = "aws-config"
+	credentialsFile    = "aws-credentials"
+)
+
+// profileSections are the profile's sections: the region in the config
+// file, the keys in the credentials file, as the AWS CLI writes them.
+func (p *Provider) profileSections(keyID, secret, token exchange.Secret) []exchange.Section {
+	configSection := "profile " + p.cfg.Profile
+	if p.cfg.Profile == "default" {
+		configSection = "default"
+	}
+	return []exchange.Section{
+		{File: configFile, PathEnv: EnvConfigFile, Name: configSection, Replace: p.cfg.OverwriteProfile,
+			Keys: []exchange.Variable{exchange.PlainVariable("region", p.cfg.Region)}},
+		{File: credentialsFile, PathEnv: EnvCredentialsFile, Name: p.cfg.Profile, Replace: p.cfg.OverwriteProfile,
+			Keys: []exchange.Variable{
+				exchange.SecretVariable("aws_access_key_id", keyID),
+				exchange.SecretVariable("aws_secret_access_key", secret),
+				exchange.SecretVariable("aws_session_token", token),
+			}},
+	}
+}

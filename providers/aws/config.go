@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -96,10 +97,46 @@ type Config struct {
 	RetryMaxAttempts int
 	// DisableRetry (disable-retry) makes exactly one call.
 	DisableRetry bool
+	// Profile (aws-profile) writes the credentials into this named profile
+	// of an AWS config/credentials file pair instead of the environment
+	// (keys are exported too only when OutputEnvCredentials is set to
+	// true). Several steps and roles share the pair, so a job can hold
+	// sessions of several roles side by side.
+	Profile string
+	// OverwriteProfile (overwrite-aws-profile) lets Profile replace a
+	// profile of the same name that is already in the files; without it
+	// an existing profile is an error, so one step cannot silently take
+	// over another's profile.
+	OverwriteProfile bool
+	// Roles (roles) assumes several roles from one token in one step,
+	// one profile each: lines "profile=role-arn", where the ARN may be
+	// followed by "> role-arn" hops assumed from it (role chaining). It
+	// replaces RoleARN and Profile; [Config.Parts] splits it.
+	Roles []string
+	// RoleChaining (role-chaining) assumes RoleARN with sts:AssumeRole
+	// from SourceCredentials, the session an earlier step exported,
+	// instead of with the token. The token is still verified: it names
+	// the session and is what the audit record attributes the run to.
+	RoleChaining bool
+	// RoleExternalID (role-external-id) is sent with every sts:AssumeRole
+	// call; web identity has no external id, so it needs role chaining.
+	RoleExternalID string
+	// SkipSessionTagging (role-skip-session-tagging) is accepted for
+	// workflows that set it: this provider tags no session, which is what
+	// it asks for.
+	SkipSessionTagging bool
+	// SourceCredentials is the session role chaining starts from: the
+	// keys an earlier step exported, which only cmd may read from the
+	// environment. Infrastructure, not a user setting.
+	SourceCredentials *SourceCredentials
 	// UnsetCurrentCredentials (unset-current-credentials) blanks the
 	// variables of [CleanupVariables] for later steps, also when the
 	// exchange fails. The CI edge does it; the provider ignores it.
 	UnsetCurrentCredentials bool
+
+	// chain are the roles assumed after RoleARN with its session, from a
+	// line of Roles.
+	chain []string
 
 	// HTTPClient is the hardened client from internal/httpclient; nil
 	// means a new one with the default limits. Infrastructure, not a user
@@ -113,9 +150,20 @@ type Config struct {
 	Now func() time.Time
 }
 
-// outputEnvCredentials resolves the nil default.
+// SourceCredentials are the keys of an existing session.
+type SourceCredentials struct {
+	AccessKeyID     exchange.Secret
+	SecretAccessKey exchange.Secret
+	SessionToken    exchange.Secret
+}
+
+// outputEnvCredentials resolves the nil default: true, unless the
+// credentials go to a profile.
 func (c *Config) outputEnvCredentials() bool {
-	return c.OutputEnvCredentials == nil || *c.OutputEnvCredentials
+	if c.OutputEnvCredentials != nil {
+		return *c.OutputEnvCredentials
+	}
+	return c.Profile == ""
 }
 
 // DefaultAudience is the audience AWS expects in the token for region:
@@ -152,6 +200,10 @@ type resolved struct {
 	role arn.ARN
 	// inline is the compacted InlineSessionPolicy, as sent.
 	inline string
+	// chain holds the roles assumed, in order, after role: role chaining.
+	chain []arn.ARN
+	// parts are the per-profile configs of Roles.
+	parts []Config
 }
 
 // resolve validates c like [Config.Validate] and returns what it parsed.
@@ -162,8 +214,42 @@ func (c *Config) resolve() (resolved, error) {
 	add := func(err error) { errs = append(errs, err) }
 	add(ValidateRegion(c.Region))
 	var err error
-	r.role, err = parseRoleARN(c.RoleARN)
-	add(err)
+	switch {
+	case len(c.Roles) > 0:
+		r.parts, err = c.parts()
+		add(err)
+		if c.RoleARN != "" || c.Profile != "" {
+			add(exchange.InputError("roles", "names every role and its profile; remove %s and %s, or remove roles", exchange.Setting("role-to-assume"), exchange.Setting("aws-profile")))
+		}
+		if c.RoleChaining {
+			add(exchange.InputError("role-chaining", "starts from the session in the environment, which several roles cannot share with one token; chain inside roles with \"profile=first-role-arn > second-role-arn\""))
+		}
+	default:
+		r.role, err = parseRoleARN(c.RoleARN)
+		add(err)
+		r.chain, err = parseChain(c.chain)
+		add(err)
+	}
+	if c.Profile != "" {
+		add(validateProfileName("aws-profile", c.Profile))
+	}
+	if c.OverwriteProfile && c.Profile == "" && len(c.Roles) == 0 {
+		add(exchange.InputError("overwrite-aws-profile", "applies to the profile aws-profile names; set aws-profile, or remove it"))
+	}
+	chained := c.RoleChaining || len(r.chain) > 0 || slices.ContainsFunc(r.parts, func(p Config) bool { return len(p.chain) > 0 })
+	if c.RoleExternalID != "" {
+		if !chained {
+			add(exchange.InputError("role-external-id", "is sent with sts:AssumeRole, and web identity has none; it applies with role-chaining or a chained role in roles (\"profile=role-arn > role-arn\"); remove it otherwise"))
+		} else if !externalIDRE().MatchString(c.RoleExternalID) {
+			add(exchange.InputError("role-external-id", "must be 2–1224 characters of letters, digits and +=,.@:/-"))
+		}
+	}
+	if chained && c.DurationSeconds > MaxChainedDurationSeconds {
+		add(exchange.InputError("role-duration-seconds", "%d: AWS limits a session obtained by role chaining to 1 hour; set at most %d", c.DurationSeconds, MaxChainedDurationSeconds))
+	}
+	if c.RoleChaining && c.SourceCredentials == nil {
+		add(exchange.InputError("role-chaining", "needs the session of an earlier step in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), and none is set; run the step that assumes the first role before this one"))
+	}
 	if c.SessionName != "" && !sessionNameRE().MatchString(c.SessionName) {
 		add(exchange.InputError("role-session-name", "%q must be 2–64 characters of letters, digits and +=,.@_-; leave it empty to name the session after the workflow run", exchange.Sanitize(c.SessionName)))
 	}
@@ -186,6 +272,122 @@ func (c *Config) resolve() (resolved, error) {
 		add(exchange.InputError("retry-max-attempts", "%d must be at least 1 (use %s to make a single call)", c.RetryMaxAttempts, exchange.Setting("disable-retry")))
 	}
 	return r, errors.Join(errs...)
+}
+
+// MaxChainedDurationSeconds is AWS's limit on a session obtained with the
+// credentials of another role's session.
+const MaxChainedDurationSeconds = 3600
+
+var (
+	// Profile names: what the AWS config format can hold as a section
+	// name and a file-free name, as configure-aws-credentials accepts.
+	profileNameRE = lazyre.New(`^[^\s\[\]/\\=>]{1,64}$`)
+	externalIDRE  = lazyre.New(`^[\w+=,.@:/-]{2,1224}$`)
+)
+
+func validateProfileName(input, name string) error {
+	if !profileNameRE().MatchString(name) {
+		return exchange.InputError(input, "profile name %q must be 1–64 characters without white space, brackets, slashes, = or >", exchange.Sanitize(name))
+	}
+	return nil
+}
+
+// parseChain parses the ARNs of chained roles.
+func parseChain(arns []string) ([]arn.ARN, error) {
+	var out []arn.ARN
+	var errs []error
+	for _, s := range arns {
+		a, err := parseRoleARN(s)
+		errs = append(errs, err)
+		out = append(out, a)
+	}
+	return out, errors.Join(errs...)
+}
+
+// Parts returns one config per profile of Roles, each with one role (and
+// its chain) and its profile, or c alone when Roles is empty. Each part is
+// exchanged on its own, from the same token.
+func (c *Config) Parts() ([]Config, error) {
+	r, err := c.resolve()
+	if err != nil {
+		return nil, err
+	}
+	if len(r.parts) == 0 {
+		return []Config{*c}, nil
+	}
+	return r.parts, nil
+}
+
+// parts splits Roles: "profile=role-arn [> role-arn]…" per line.
+func (c *Config) parts() ([]Config, error) {
+	const input = "roles"
+	var out []Config
+	var errs []error
+	seen := map[string]int{}
+	for i, line := range c.Roles {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, chain, ok := strings.Cut(line, "=")
+		name = strings.TrimSpace(name)
+		if !ok {
+			errs = append(errs, exchange.InputError(input, "line %d: want profile=role-arn, e.g. deploy=arn:aws:iam::111122223333:role/deploy", i+1))
+			continue
+		}
+		if err := validateProfileName(input, name); err != nil {
+			errs = append(errs, exchange.InputError(input, "line %d: %s", i+1, settingMessages(err)))
+			continue
+		}
+		if prev, dup := seen[name]; dup {
+			errs = append(errs, exchange.InputError(input, "line %d: profile %s is already on line %d", i+1, name, prev))
+			continue
+		}
+		seen[name] = i + 1
+		hops := strings.Split(chain, ">")
+		for j := range hops {
+			hops[j] = strings.TrimSpace(hops[j])
+		}
+		part := *c
+		part.Roles, part.RoleARN, part.Profile, part.chain = nil, hops[0], name, hops[1:]
+		if len(part.chain) == 0 {
+			// Only chained hops call sts:AssumeRole, which takes it.
+			part.RoleExternalID = ""
+		}
+		if _, err := part.resolve(); err != nil {
+			errs = append(errs, exchange.InputError(input, "line %d (%s): %s", i+1, name, settingMessages(err)))
+			continue
+		}
+		out = append(out, part)
+	}
+	if len(out) == 0 && len(errs) == 0 {
+		errs = append(errs, exchange.InputError(input, "lists no role; want one profile=role-arn per line"))
+	}
+	return out, errors.Join(errs...)
+}
+
+// settingMessages flattens the setting errors in err into one message,
+// each part named by its setting, for reporting under another setting.
+func settingMessages(err error) string {
+	var parts []string
+	var walk func(error)
+	walk = func(e error) {
+		var se *exchange.SettingError
+		switch x := e.(type) {
+		case interface{ Unwrap() []error }:
+			for _, inner := range x.Unwrap() {
+				walk(inner)
+			}
+		default:
+			if errors.As(e, &se) {
+				parts = append(parts, se.Setting+" "+se.Message())
+			} else {
+				parts = append(parts, e.Error())
+			}
+		}
+	}
+	walk(err)
+	return strings.Join(parts, "; ")
 }
 
 // ValidateRoleARN checks role-to-assume the way [Config.Validate] does,

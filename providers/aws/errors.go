@@ -77,14 +77,19 @@ func (p *Provider) classify(ctx context.Context, err error, id *exchange.Identit
 		if code == codeIDPRejectedClaim {
 			pe.Hint = "STS rejected a claim of this token; the role's trust policy does not allow this repository, ref or environment"
 		}
-		pe.Details = p.denialDetails(id, req)
+		if id != nil && req != nil {
+			pe.Details = p.denialDetails(id, req)
+		}
 	case codeExpiredTokenException, codeExpiredToken:
 		pe.Kind = exchange.ErrTokenExpired
 		pe.Hint = "the OIDC token expired before STS accepted it; check the runner's clock and re-run the job"
 	case codeInvalidIdentityToken:
 		// Permanent: AWS itself retries this once after an IdP key
 		// rotation; a second failure means the setup is wrong.
-		issuer, audience := req.Issuer, req.Audience
+		var issuer, audience string
+		if req != nil {
+			issuer, audience = req.Issuer, req.Audience
+		}
 		pe.Kind = exchange.ErrTokenInvalid
 		pe.Hint = fmt.Sprintf("STS did not accept the token: the role's account needs an IAM OIDC identity provider for %s whose audiences include %q",
 			githubfacts.ConditionKeyPrefix(issuer), audience)
@@ -123,6 +128,43 @@ func (p *Provider) classify(ctx context.Context, err error, id *exchange.Identit
 				pe.Hint = fmt.Sprintf("the answer did not look like STS's; check sts-endpoint %s", p.cfg.STSEndpoint)
 			}
 		}
+	}
+	return pe
+}
+
+// STS codes of a signed call (role chaining) whose credentials are bad.
+const (
+	codeInvalidClientTokenID  = "InvalidClientTokenId"
+	codeSignatureDoesNotMatch = "SignatureDoesNotMatch"
+	codeMissingAuthentication = "MissingAuthenticationToken"
+	codeIncompleteSignature   = "IncompleteSignature"
+)
+
+// classifyHop classifies a failed sts:AssumeRole of role chaining. Its
+// denials are about the target role's trust in the source session, not
+// about the token's claims, so they get their own hints.
+func (p *Provider) classifyHop(ctx context.Context, err error, role string) error {
+	cerr := p.classify(ctx, err, nil, nil)
+	pe, ok := cerr.(*exchange.ProviderError)
+	if !ok {
+		return cerr
+	}
+	source := "the session of the previous role"
+	if p.cfg.RoleChaining && role == p.target {
+		source = "the session in the environment (exported by an earlier step)"
+	}
+	switch pe.Code {
+	case codeAccessDenied:
+		pe.Details = ""
+		pe.Hint = fmt.Sprintf("the trust policy of %s must allow sts:AssumeRole by %s, and role-external-id must match its sts:ExternalId condition, if any", role, source)
+	case codeValidationError:
+		pe.Hint = fmt.Sprintf("STS rejected a parameter of the chained call: AWS limits a session obtained by role chaining to 1 hour (role-duration-seconds ≤ %d), and role-external-id must be 2–1224 characters", MaxChainedDurationSeconds)
+	case codeExpiredToken, codeExpiredTokenException:
+		pe.Kind = exchange.ErrProviderRejected
+		pe.Hint = fmt.Sprintf("%s has expired; assume the first role again before chaining", source)
+	case codeInvalidClientTokenID, codeSignatureDoesNotMatch, codeMissingAuthentication, codeIncompleteSignature:
+		pe.Kind = exchange.ErrProviderRejected
+		pe.Hint = fmt.Sprintf("STS did not accept %s as credentials; with role-chaining, the step before must export AWS keys (output-env-credentials)", source)
 	}
 	return pe
 }

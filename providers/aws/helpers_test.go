@@ -2,6 +2,7 @@ package aws
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http/httptest"
 	"testing"
@@ -28,6 +29,12 @@ type stsFunc func(ctx context.Context, in *sts.AssumeRoleWithWebIdentityInput, o
 
 func (f stsFunc) AssumeRoleWithWebIdentity(ctx context.Context, in *sts.AssumeRoleWithWebIdentityInput, optFns ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error) {
 	return f(ctx, in, optFns...)
+}
+
+// AssumeRole is never called by single-role configurations; a test that
+// reaches it has configured a chain it did not fake.
+func (f stsFunc) AssumeRole(context.Context, *sts.AssumeRoleInput, ...func(*sts.Options)) (*sts.AssumeRoleOutput, error) {
+	return nil, errors.New("stsFunc fakes AssumeRoleWithWebIdentity only")
 }
 
 // testEnv is a real OIDC issuer on 127.0.0.1 and the wire-level fake STS,

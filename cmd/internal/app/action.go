@@ -21,7 +21,8 @@ import (
 type actionConfig struct {
 	common
 	providerCfg providers.Config
-	impl        exchange.Provider
+	// impls are the exchanges: one, or one per role of roles.
+	impls []exchange.Provider
 }
 
 // unsetCurrent is unset-current-credentials, an AWS input the edge acts on.
@@ -40,10 +41,13 @@ func readActionConfig(ctx context.Context, getenv func(string) string, client *h
 		pc, err := providers.ReadConfig(cfg.provider, src, getenv)
 		errs = append(errs, err)
 		pc.HTTPClient, pc.Logger = client, logger
+		if cfg.provider == providers.AWS && pc.AWS.RoleChaining {
+			pc.AWS.SourceCredentials = sourceCredentials(getenv)
+		}
 		cfg.providerCfg = pc
 		cfg.audience, err = providers.Audience(cfg.provider, pc, cfg.audience)
 		errs = append(errs, err)
-		cfg.impl, err = providers.New(ctx, cfg.provider, pc)
+		cfg.impls, err = providers.NewAll(ctx, cfg.provider, pc)
 		errs = append(errs, err)
 	}
 	errs = append(errs, cfg.resolveIssuer(getenv))
@@ -51,6 +55,18 @@ func readActionConfig(ctx context.Context, getenv func(string) string, client *h
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// sourceCredentials are the AWS keys in the environment, which
+// role-chaining starts from; nil when they are not all there.
+func sourceCredentials(getenv func(string) string) *aws.SourceCredentials {
+	id, secret, token := getenv(aws.EnvAccessKeyID), getenv(aws.EnvSecretAccessKey), getenv(aws.EnvSessionToken)
+	if id == "" || secret == "" || token == "" {
+		return nil
+	}
+	return &aws.SourceCredentials{
+		AccessKeyID: exchange.NewSecret(id), SecretAccessKey: exchange.NewSecret(secret), SessionToken: exchange.NewSecret(token),
+	}
 }
 
 // secretValues are the values of every secret input, masked before
@@ -66,6 +82,13 @@ func secretValues(getenv func(string) string) []string {
 			if v, _, _ := input.Value(&s, actionSource(getenv), getenv); v != "" {
 				out = append(out, v)
 			}
+		}
+	}
+	// role-chaining signs with the keys an earlier step exported; they
+	// were masked there, but this step's log is masked on its own terms.
+	if b, err := input.ParseBool(strings.TrimSpace(getenv(inputEnvName("role-chaining")))); err == nil && b {
+		if sc := sourceCredentials(getenv); sc != nil {
+			out = append(out, sc.AccessKeyID.Reveal(), sc.SecretAccessKey.Reveal(), sc.SessionToken.Reveal())
 		}
 	}
 	return out
@@ -151,20 +174,20 @@ func runAction(ctx context.Context, e *env, post bool) error {
 		}
 		reporters = append(reporters, audit)
 	}
-	p := &exchange.Pipeline{
+	p := exchange.Pipeline{
 		Platform:     "github-actions",
 		Tokens:       edge,
 		Verifier:     verifier,
 		Expectations: cfg.expectations,
 		ProviderName: string(cfg.provider),
-		Provider:     cfg.impl,
+		Provider:     cfg.impls[0],
 		Masker:       edge,
 		Exporter:     exporter,
 		Reporters:    reporters,
 		Logger:       logger,
 		Now:          e.now(),
 	}
-	res, err := p.Run(ctx)
+	results, err := runExchanges(ctx, p, cfg.impls)
 	if err != nil {
 		if cfg.unsetCurrent() && !errors.Is(err, exchange.ErrExport) {
 			// The user asked for stale credentials to go: blanking them is
@@ -176,12 +199,25 @@ func runAction(ctx context.Context, e *env, post bool) error {
 		}
 		return reportAction(e, logger, err)
 	}
-	until := res.Audit.ExpiresAt
-	if until == "" {
-		until = "an expiry the issuer did not state"
+	for _, res := range results {
+		until := res.Audit.ExpiresAt
+		if until == "" {
+			until = "an expiry the issuer did not state"
+		}
+		logger.Info(fmt.Sprintf("oidc-exchange: %s credentials for %s, valid until %s", cfg.provider, res.Audit.Target, until))
 	}
-	logger.Info(fmt.Sprintf("oidc-exchange: %s credentials for %s, valid until %s", cfg.provider, res.Audit.Target, until))
 	return nil
+}
+
+// runExchanges runs p, or, for several providers, a batch of exchanges
+// from p's token that exports only when all succeeded.
+func runExchanges(ctx context.Context, p exchange.Pipeline, impls []exchange.Provider) ([]*exchange.Result, error) {
+	if len(impls) == 1 {
+		res, err := p.Run(ctx)
+		return []*exchange.Result{res}, err
+	}
+	b := &exchange.Batch{Pipeline: p, Providers: impls, Exporter: p.Exporter}
+	return b.Run(ctx)
 }
 
 // reportAction shows a failure the way the runner displays it: one
