@@ -152,19 +152,19 @@ func renderEnv(c *exchange.Credentials) ([]byte, error) {
 			// No environment variable can hold a NUL byte.
 			return nil, fmt.Errorf("value of %s contains a NUL byte", v.Name)
 		}
-		fmt.Fprintf(&b, "export %s=%s\n", v.Name, quote(value))
+		fmt.Fprintf(&b, "export %s=%s\n", v.Name, Quote(value))
 	}
 	return b.Bytes(), nil
 }
 
-// quote wraps s in single quotes for a POSIX shell. Inside single quotes
+// Quote wraps s in single quotes for a POSIX shell. Inside single quotes
 // nothing is special ($, `, \, newlines included) except the single quote
 // itself, which is written as
 //
 //	'\''
 //
 // that is: close the quotes, an escaped quote, reopen.
-func quote(s string) string {
+func Quote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 

@@ -367,13 +367,13 @@ func FuzzQuote(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		q := quote(s)
+		q := Quote(s)
 		got, err := unquotePOSIX(q)
 		if err != nil {
-			t.Fatalf("quote(%q) = %q does not parse: %v", s, q, err)
+			t.Fatalf("Quote(%q) = %q does not parse: %v", s, q, err)
 		}
 		if got != s {
-			t.Fatalf("quote(%q) = %q reads back as %q", s, q, got)
+			t.Fatalf("Quote(%q) = %q reads back as %q", s, q, got)
 		}
 		// Every unquoted character is an escaped quote, so the shell
 		// never sees an expansion, a glob or a word break.
@@ -384,7 +384,7 @@ func FuzzQuote(f *testing.F) {
 			case !inQuotes && q[i] == '\\' && i+1 < len(q) && q[i+1] == '\'':
 				i++
 			case !inQuotes:
-				t.Fatalf("quote(%q) = %q has unquoted %q at %d", s, q, q[i], i)
+				t.Fatalf("Quote(%q) = %q has unquoted %q at %d", s, q, q[i], i)
 			}
 		}
 	})

@@ -428,20 +428,27 @@ func (p *Provider) credentials(c *types.Credentials, user *types.AssumedRoleUser
 			Scopes:              slices.Clone(p.cfg.ManagedSessionPolicies),
 		},
 	}
-	if p.cfg.Profile != "" {
-		creds.Sections = p.profileSections(keyID, secret, token)
+	profile := p.cfg.profile()
+	switch {
+	case p.cfg.Refresh:
+		creds.Sections = p.processSections(profile)
+		if !p.cfg.ofRoles {
+			creds.Env = append(creds.Env, exchange.PlainVariable(EnvProfile, profile))
+		}
+	case profile != "":
+		creds.Sections = p.profileSections(profile, keyID, secret, token)
 	}
-	if p.cfg.Profile == "" || p.envCreds {
+	if profile == "" || p.envCreds {
 		creds.Env = append(creds.Env,
 			exchange.PlainVariable(EnvRegion, p.cfg.Region),
 			exchange.PlainVariable(EnvDefaultRegion, p.cfg.Region),
 		)
 	}
 	if p.envCreds {
-		if p.cfg.Profile != "" {
+		if profile != "" {
 			// Asked for both: the SDKs then also pick the profile by
 			// default, as with configure-aws-credentials.
-			creds.Env = append(creds.Env, exchange.PlainVariable(EnvProfile, p.cfg.Profile))
+			creds.Env = append(creds.Env, exchange.PlainVariable(EnvProfile, profile))
 		}
 		// The key id is masked too: it is not a secret, but it identifies
 		// the session in CloudTrail and with the secret forms a usable
@@ -618,17 +625,35 @@ const (
 	credentialsFile    = "aws-credentials"
 )
 
+// configSectionName is a profile's section in the config file, where
+// only the default profile goes without the "profile " prefix.
+func configSectionName(profile string) string {
+	if profile == "default" {
+		return profile
+	}
+	return "profile " + profile
+}
+
+// processSections is a refreshing profile: region and credential_process
+// in the config file, nothing in the credentials file, which would take
+// precedence with stale keys.
+func (p *Provider) processSections(profile string) []exchange.Section {
+	return []exchange.Section{
+		{File: configFile, PathEnv: EnvConfigFile, Name: configSectionName(profile), Replace: p.cfg.OverwriteProfile,
+			Keys: []exchange.Variable{
+				exchange.PlainVariable("region", p.cfg.Region),
+				exchange.PlainVariable("credential_process", p.cfg.CredentialProcess(p.cfg.RoleARN)),
+			}},
+	}
+}
+
 // profileSections are the profile's sections: the region in the config
 // file, the keys in the credentials file, as the AWS CLI writes them.
-func (p *Provider) profileSections(keyID, secret, token exchange.Secret) []exchange.Section {
-	configSection := "profile " + p.cfg.Profile
-	if p.cfg.Profile == "default" {
-		configSection = "default"
-	}
+func (p *Provider) profileSections(profile string, keyID, secret, token exchange.Secret) []exchange.Section {
 	return []exchange.Section{
-		{File: configFile, PathEnv: EnvConfigFile, Name: configSection, Replace: p.cfg.OverwriteProfile,
+		{File: configFile, PathEnv: EnvConfigFile, Name: configSectionName(profile), Replace: p.cfg.OverwriteProfile,
 			Keys: []exchange.Variable{exchange.PlainVariable("region", p.cfg.Region)}},
-		{File: credentialsFile, PathEnv: EnvCredentialsFile, Name: p.cfg.Profile, Replace: p.cfg.OverwriteProfile,
+		{File: credentialsFile, PathEnv: EnvCredentialsFile, Name: profile, Replace: p.cfg.OverwriteProfile,
 			Keys: []exchange.Variable{
 				exchange.SecretVariable("aws_access_key_id", keyID),
 				exchange.SecretVariable("aws_secret_access_key", secret),

@@ -125,6 +125,17 @@ type Config struct {
 	// workflows that set it: this provider tags no session, which is what
 	// it asks for.
 	SkipSessionTagging bool
+	// Refresh (refresh) writes a profile whose credential_process runs
+	// CredentialProcess, so SDKs fetch fresh credentials whenever theirs
+	// expire, for jobs that outlive any session. No keys are exported:
+	// the profile holds no secret. The exchange still runs once in the
+	// step, so a setup that cannot work fails there, not mid-job.
+	Refresh bool
+	// CredentialProcess renders the command line that refreshes the
+	// profile of a role: a copy of this program and the settings of this
+	// run as flags. cmd renders it; the provider only writes it.
+	// Infrastructure.
+	CredentialProcess func(roleARN string) string
 	// SourceCredentials is the session role chaining starts from: the
 	// keys an earlier step exported, which only cmd may read from the
 	// environment. Infrastructure, not a user setting.
@@ -137,6 +148,9 @@ type Config struct {
 	// chain are the roles assumed after RoleARN with its session, from a
 	// line of Roles.
 	chain []string
+	// ofRoles marks a part of Roles: one of several profiles, none of
+	// which may claim AWS_PROFILE.
+	ofRoles bool
 
 	// HTTPClient is the hardened client from internal/httpclient; nil
 	// means a new one with the default limits. Infrastructure, not a user
@@ -157,13 +171,25 @@ type SourceCredentials struct {
 	SessionToken    exchange.Secret
 }
 
+// DefaultRefreshProfile is the profile refresh writes when neither
+// aws-profile nor roles names one.
+const DefaultRefreshProfile = "oidc-exchange"
+
 // outputEnvCredentials resolves the nil default: true, unless the
 // credentials go to a profile.
 func (c *Config) outputEnvCredentials() bool {
 	if c.OutputEnvCredentials != nil {
 		return *c.OutputEnvCredentials
 	}
-	return c.Profile == ""
+	return c.Profile == "" && !c.Refresh
+}
+
+// profile is the profile written: the named one, or refresh's default.
+func (c *Config) profile() string {
+	if c.Profile == "" && c.Refresh {
+		return DefaultRefreshProfile
+	}
+	return c.Profile
 }
 
 // DefaultAudience is the audience AWS expects in the token for region:
@@ -246,6 +272,18 @@ func (c *Config) resolve() (resolved, error) {
 	}
 	if chained && c.DurationSeconds > MaxChainedDurationSeconds {
 		add(exchange.InputError("role-duration-seconds", "%d: AWS limits a session obtained by role chaining to 1 hour; set at most %d", c.DurationSeconds, MaxChainedDurationSeconds))
+	}
+	if c.Refresh {
+		switch {
+		case chained:
+			add(exchange.InputError("refresh", "cannot refresh a chained session: each refresh would need the previous role's session, which expires; assume the role with the token instead"))
+		case c.OutputCredentials:
+			add(exchange.InputError("refresh", "exports no keys, so output-credentials has none to set; remove one of them"))
+		case c.OutputEnvCredentials != nil && *c.OutputEnvCredentials:
+			add(exchange.InputError("refresh", "exports no keys, which is its point; remove output-env-credentials"))
+		case c.CredentialProcess == nil:
+			add(exchange.InputError("refresh", "needs the command that refreshes the profile, which only the action can render"))
+		}
 	}
 	if c.RoleChaining && c.SourceCredentials == nil {
 		add(exchange.InputError("role-chaining", "needs the session of an earlier step in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), and none is set; run the step that assumes the first role before this one"))
@@ -349,7 +387,7 @@ func (c *Config) parts() ([]Config, error) {
 			hops[j] = strings.TrimSpace(hops[j])
 		}
 		part := *c
-		part.Roles, part.RoleARN, part.Profile, part.chain = nil, hops[0], name, hops[1:]
+		part.Roles, part.RoleARN, part.Profile, part.chain, part.ofRoles = nil, hops[0], name, hops[1:], true
 		if len(part.chain) == 0 {
 			// Only chained hops call sts:AssumeRole, which takes it.
 			part.RoleExternalID = ""

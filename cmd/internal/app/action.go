@@ -32,11 +32,14 @@ func (c *actionConfig) unsetCurrent() bool {
 
 // readActionConfig reads the common inputs and the provider's through
 // their tables, and builds the provider, which validates its settings
-// once; every bad input is reported at once.
-func readActionConfig(ctx context.Context, getenv func(string) string, client *http.Client, logger *slog.Logger) (*actionConfig, error) {
+// once; every bad input is reported at once. prepare, when not nil, may
+// complete the provider's settings first (refresh's command line).
+func readActionConfig(ctx context.Context, getenv func(string) string, client *http.Client, logger *slog.Logger,
+	prepare func(*actionConfig, *providers.Config) error) (*actionConfig, error) {
 	src := actionSource(getenv)
 	cfg := &actionConfig{}
 	errs := []error{input.Apply(&cfg.common, commonInputs(), src, getenv)}
+	errs = append(errs, cfg.resolveIssuer(getenv))
 	if cfg.provider != "" {
 		pc, err := providers.ReadConfig(cfg.provider, src, getenv)
 		errs = append(errs, err)
@@ -44,13 +47,15 @@ func readActionConfig(ctx context.Context, getenv func(string) string, client *h
 		if cfg.provider == providers.AWS && pc.AWS.RoleChaining {
 			pc.AWS.SourceCredentials = sourceCredentials(getenv)
 		}
-		cfg.providerCfg = pc
 		cfg.audience, err = providers.Audience(cfg.provider, pc, cfg.audience)
 		errs = append(errs, err)
+		if prepare != nil && errors.Join(errs...) == nil {
+			errs = append(errs, prepare(cfg, &pc))
+		}
+		cfg.providerCfg = pc
 		cfg.impls, err = providers.NewAll(ctx, cfg.provider, pc)
 		errs = append(errs, err)
 	}
-	errs = append(errs, cfg.resolveIssuer(getenv))
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -148,7 +153,12 @@ func runAction(ctx context.Context, e *env, post bool) error {
 		}
 	}
 
-	cfg, err := readActionConfig(ctx, e.getenv, client, logger)
+	cfg, err := readActionConfig(ctx, e.getenv, client, logger, func(cfg *actionConfig, pc *providers.Config) error {
+		if cfg.provider != providers.AWS || !pc.AWS.Refresh {
+			return nil
+		}
+		return prepareRefresh(e, edge, logger, cfg, &pc.AWS)
+	})
 	if err != nil {
 		return reportAction(e, logger, err)
 	}

@@ -122,7 +122,7 @@ func TestReadActionConfig(t *testing.T) {
 				vars[k] = v
 			}
 			getenv := func(k string) string { return vars[k] }
-			c, err := readActionConfig(t.Context(), getenv, nil, nil)
+			c, err := readActionConfig(t.Context(), getenv, nil, nil, nil)
 			if len(tc.wantErr) > 0 {
 				if !errors.Is(err, exchange.ErrInvalidInput) {
 					t.Fatalf("error = %v, want ErrInvalidInput", err)

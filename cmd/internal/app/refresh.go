@@ -1,0 +1,131 @@
+package app
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+
+	"github.com/oidc-exchange/oidc-exchange/ci/github"
+	"github.com/oidc-exchange/oidc-exchange/ci/shell"
+	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/exchange/input"
+	"github.com/oidc-exchange/oidc-exchange/providers"
+	awsprovider "github.com/oidc-exchange/oidc-exchange/providers/aws"
+)
+
+// refreshSkipped are the settings a refreshing profile's command does not
+// repeat: the ones that shape this step's export rather than an exchange
+// (profiles, outputs), and the ones the command receives resolved
+// (the role per profile, the audience, the issuer, the audit log).
+var refreshSkipped = []string{
+	"provider", "roles", "aws-profile", "overwrite-aws-profile", "refresh", "role-to-assume",
+	"audience", "oidc-issuer", "oidc-enterprise-slug", "audit-log",
+}
+
+// refreshCommand is the credential_process of a refreshing profile: the
+// installed copy of this program running `aws --format
+// credential-process` with this step's settings, one flag per setting the
+// job gave (the tables name them), so each refresh exchanges exactly what
+// the step did. The SDKs run it with sh -c, so every word is quoted.
+func refreshCommand(bin, roleARN, audience, issuer, auditLog string, src input.Source, getenv func(string) string) (string, error) {
+	if runtime.GOOS == "windows" {
+		return "", exchange.InputError("refresh", "is not supported on Windows runners yet (credential_process there runs under cmd.exe, whose quoting differs); use a Linux or macOS runner, or keys that outlive the job's longest step")
+	}
+	words := []string{bin, "aws", "--format", string(shell.FormatCredentialProcess),
+		"--role-arn", roleARN, "--audience", audience, "--oidc-issuer", issuer}
+	if auditLog != "" {
+		words = append(words, "--audit-log", auditLog)
+	}
+	specs := append(slices.Clone(input.Specs(commonInputs())), providers.Inputs(providers.AWS)...)
+	for i := range specs {
+		s := &specs[i]
+		if s.Flag == "" || s.Secret || slices.Contains(refreshSkipped, s.Label()) {
+			continue
+		}
+		v, ok, err := input.Value(s, src, getenv)
+		if err != nil {
+			return "", err
+		}
+		if !ok || v == "" || v == s.Default {
+			continue
+		}
+		for _, item := range flagValues(s.Kind, v) {
+			words = append(words, "--"+s.Flag, item)
+		}
+	}
+	quoted := make([]string, len(words))
+	for i, w := range words {
+		quoted[i] = shell.Quote(w)
+	}
+	return strings.Join(quoted, " "), nil
+}
+
+// flagValues splits a setting's value into the uses of its flag: one per
+// line or item for the repeating kinds.
+func flagValues(k input.Kind, v string) []string {
+	switch k {
+	case input.Lines:
+		var out []string
+		for _, l := range strings.Split(v, "\n") {
+			if strings.TrimSpace(l) != "" {
+				out = append(out, l)
+			}
+		}
+		return out
+	case input.List:
+		return input.SplitList(v)
+	default:
+		return []string{v}
+	}
+}
+
+// refreshAuditFile is where a refreshing profile's records go when the job
+// names no audit-log: beside the installed copy, in the runner temp
+// directory, so that every refresh leaves a record.
+const refreshAuditFile = "oidc-exchange-audit.jsonl"
+
+// prepareRefresh installs the copy of this program that later steps run
+// as credential_process, and gives the provider the command line of each
+// role's profile.
+func prepareRefresh(e *env, edge *github.Edge, logger *slog.Logger, cfg *actionConfig, aws *awsprovider.Config) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("refresh: locating this program: %w", err)
+	}
+	inst, err := edge.InstallExecutable(exe)
+	if err != nil {
+		return fmt.Errorf("refresh: %w", err)
+	}
+	logger.Info(fmt.Sprintf("oidc-exchange: refreshing profiles run %s (sha256 %s)", inst.Host, inst.SHA256))
+	// The records of later refreshes go to the same file as this step's,
+	// under the path later steps see.
+	if cfg.auditLog == "" {
+		cfg.auditLog = filepath.Join(filepath.Dir(inst.Container), refreshAuditFile)
+	}
+	audit, err := edge.AuditFile(cfg.auditLog)
+	if err != nil {
+		return err
+	}
+	hostAudit, err := edge.HostPath(audit.Path)
+	if err != nil {
+		return fmt.Errorf("refresh: the audit log's path for later steps: %w", err)
+	}
+	src := actionSource(e.getenv)
+	render := func(role string) (string, error) {
+		return refreshCommand(inst.Host, role, cfg.audience, cfg.issuer.String(), hostAudit, src, e.getenv)
+	}
+	// Render once to report a setting that cannot be passed on; the
+	// provider renders each role's line again.
+	if _, err := render(aws.RoleARN); err != nil {
+		return err
+	}
+	aws.CredentialProcess = func(role string) string {
+		line, _ := render(role)
+		return line
+	}
+	return nil
+}
