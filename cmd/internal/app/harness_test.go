@@ -45,6 +45,9 @@ type harness struct {
 	lastRun time.Duration
 	// realRetry is harnessOptions.realRetry.
 	realRetry bool
+	// executable is what refresh installs (the release binary); empty
+	// means the test binary, which cannot serve as credential_process.
+	executable string
 }
 
 type harnessOptions struct {
@@ -196,8 +199,9 @@ func (h *harness) exec(step *githubtest.StepEnv) (stdout, stderr []byte, err err
 	retry := fastRetry
 	hk := &hooks{retry: &retry}
 	if h.realRetry {
-		hk = nil
+		hk = &hooks{}
 	}
+	hk.executable = h.executable
 	err = realMain(context.Background(), &env{
 		args:   append([]string{argv0}, step.Args...),
 		getenv: step.Getenv,

@@ -3,7 +3,6 @@ package app
 import (
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -92,7 +91,7 @@ const refreshAuditFile = "oidc-exchange-audit.jsonl"
 // as credential_process, and gives the provider the command line of each
 // role's profile.
 func prepareRefresh(e *env, edge *github.Edge, logger *slog.Logger, cfg *actionConfig, aws *awsprovider.Config) error {
-	exe, err := os.Executable()
+	exe, err := e.executable()
 	if err != nil {
 		return fmt.Errorf("refresh: locating this program: %w", err)
 	}

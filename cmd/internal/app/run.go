@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -25,6 +26,17 @@ type hooks struct {
 	now       func() time.Time
 	retry     *httpclient.Policy
 	transport http.RoundTripper
+	// executable replaces os.Executable as what refresh installs: tests
+	// run in-process, where that is the test binary.
+	executable string
+}
+
+// executable is the program refresh copies for later steps.
+func (e *env) executable() (string, error) {
+	if e.hooks != nil && e.hooks.executable != "" {
+		return e.hooks.executable, nil
+	}
+	return os.Executable()
 }
 
 func (e *env) now() func() time.Time {
