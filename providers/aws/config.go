@@ -266,7 +266,7 @@ func (c *Config) resolve() (resolved, error) {
 	if c.RoleExternalID != "" {
 		if !chained {
 			add(exchange.InputError("role-external-id", "is sent with sts:AssumeRole, and web identity has none; it applies with role-chaining or a chained role in roles (\"profile=role-arn > role-arn\"); remove it otherwise"))
-		} else if !externalIDRE().MatchString(c.RoleExternalID) {
+		} else if n := len(c.RoleExternalID); n < 2 || n > 1224 || !externalIDRE().MatchString(c.RoleExternalID) {
 			add(exchange.InputError("role-external-id", "must be 2–1224 characters of letters, digits and +=,.@:/-"))
 		}
 	}
@@ -320,7 +320,9 @@ var (
 	// Profile names: what the AWS config format can hold as a section
 	// name and a file-free name, as configure-aws-credentials accepts.
 	profileNameRE = lazyre.New(`^[^\s\[\]/\\=>]{1,64}$`)
-	externalIDRE  = lazyre.New(`^[\w+=,.@:/-]{2,1224}$`)
+	// External ids are 2–1224 of these; RE2 bounds repetition at 1000,
+	// so the length is checked apart.
+	externalIDRE = lazyre.New(`^[\w+=,.@:/-]+$`)
 )
 
 func validateProfileName(input, name string) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,22 +45,26 @@ type testEnv struct {
 	fake   *stsfake.Server
 	srv    *httptest.Server
 	now    time.Time
+	skew   *atomic.Int64
 	logs   *exchangetest.SyncBuffer
 }
 
-func newTestEnv(t *testing.T, mutate func(*stsfake.Config)) *testEnv {
+func newTestEnv(t *testing.T, mutate ...func(*stsfake.Config)) *testEnv {
 	t.Helper()
 	is := exchangetest.StartIssuer(t, "")
 	now := time.Now().UTC().Truncate(time.Second)
+	skew := new(atomic.Int64)
 	cfg := stsfake.Config{
 		Issuer:  is.URL,
 		KeySet:  is.KeySet(t.Context()),
 		RoleARN: testRole,
 		Trust:   stsfake.TrustPolicy{Audience: testAudience, Subjects: []string{testSubject}},
-		Now:     func() time.Time { return now },
+		Now:     func() time.Time { return now.Add(time.Duration(skew.Load())) },
 	}
-	if mutate != nil {
-		mutate(&cfg)
+	for _, m := range mutate {
+		if m != nil {
+			m(&cfg)
+		}
 	}
 	fake, err := stsfake.New(cfg)
 	if err != nil {
@@ -67,8 +72,11 @@ func newTestEnv(t *testing.T, mutate func(*stsfake.Config)) *testEnv {
 	}
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
-	return &testEnv{issuer: is, fake: fake, srv: srv, now: now, logs: &exchangetest.SyncBuffer{}}
+	return &testEnv{issuer: is, fake: fake, srv: srv, now: now, skew: skew, logs: &exchangetest.SyncBuffer{}}
 }
+
+// advance moves the fake STS's clock, not the tokens'.
+func (e *testEnv) advance(d time.Duration) { e.skew.Add(int64(d)) }
 
 // config is a valid configuration pointing at the fake.
 func (e *testEnv) config() Config {
