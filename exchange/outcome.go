@@ -3,6 +3,7 @@ package exchange
 import (
 	"context"
 	"errors"
+	"slices"
 )
 
 // Exit codes of the program, one per [Class], so scripts can branch on
@@ -73,6 +74,38 @@ var outcomes = []Outcome{
 	{Err: ErrExport, Class: ClassInternal, Code: "ExportFailed", Exit: ExitInternal},
 	{Err: context.DeadlineExceeded, Class: ClassInternal, Code: "Timeout", Exit: ExitInternal},
 	{Err: context.Canceled, Class: ClassInternal, Code: "Cancelled", Exit: ExitInternal},
+}
+
+// classSummaries says in a few words what each class's exit code means,
+// for the usage text's line of exit codes ([ExitCodes]).
+var classSummaries = map[Class]string{
+	ClassNone:        "ok",
+	ClassInternal:    "internal",
+	ClassInput:       "bad input",
+	ClassToken:       "token or verification",
+	ClassDenied:      "denied",
+	ClassUnavailable: "unavailable",
+}
+
+// ExitCode is one exit code of the program and what it means.
+type ExitCode struct {
+	Code    int
+	Class   Class
+	Summary string
+}
+
+// ExitCodes lists the exit codes the outcome table gives, success
+// included, in ascending order: the usage text lists them from here, so
+// it cannot drift from the table.
+func ExitCodes() []ExitCode {
+	codes := []ExitCode{{Code: ExitOK, Class: ClassNone, Summary: classSummaries[ClassNone]}}
+	for _, o := range slices.Concat(outcomes, []Outcome{internal}) {
+		if !slices.ContainsFunc(codes, func(c ExitCode) bool { return c.Code == o.Exit }) {
+			codes = append(codes, ExitCode{Code: o.Exit, Class: o.Class, Summary: classSummaries[o.Class]})
+		}
+	}
+	slices.SortFunc(codes, func(a, b ExitCode) int { return a.Code - b.Code })
+	return codes
 }
 
 // internal is the outcome of an error no row matches: a bug, or a failure

@@ -12,6 +12,7 @@ import (
 
 	"github.com/oidc-exchange/oidc-exchange/ci"
 	"github.com/oidc-exchange/oidc-exchange/ci/github"
+	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
 	"github.com/oidc-exchange/oidc-exchange/internal/version"
 )
@@ -63,8 +64,22 @@ Usage:
   oidc-exchange version              print the version
 
 Run 'oidc-exchange <command> --help' for a command's flags.
-Exit codes: 0 ok, 1 internal, 2 bad input, 3 token or verification, 4 denied, 5 unavailable.
 `
+
+// usage is the program's help: usageText, then the exit codes as
+// exchange's outcome table gives them, so the two cannot drift.
+func usage() string {
+	var b strings.Builder
+	b.WriteString(usageText + "Exit codes:")
+	for i, c := range exchange.ExitCodes() {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, " %d %s", c.Code, c.Summary)
+	}
+	b.WriteString(".\n")
+	return b.String()
+}
 
 func run(ctx context.Context, e *env) error {
 	args := e.args[1:]
@@ -78,7 +93,7 @@ func run(ctx context.Context, e *env) error {
 		return runAction(ctx, e, github.IsPost(e.getenv))
 	}
 	if len(args) == 0 {
-		fmt.Fprint(e.stderr, usageText)
+		fmt.Fprint(e.stderr, usage())
 		return &usageError{msg: "no command given"}
 	}
 	switch args[0] {
@@ -103,10 +118,10 @@ func run(ctx context.Context, e *env) error {
 	case "version", "--version":
 		return runVersion(e, args[1:])
 	case "help", "-h", "--help":
-		fmt.Fprint(e.stdout, usageText)
+		fmt.Fprint(e.stdout, usage())
 		return nil
 	default:
-		fmt.Fprint(e.stderr, usageText)
+		fmt.Fprint(e.stderr, usage())
 		return &usageError{msg: fmt.Sprintf("unknown command %q", args[0])}
 	}
 }
