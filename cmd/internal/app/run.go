@@ -13,6 +13,7 @@ import (
 	"github.com/oidc-exchange/oidc-exchange/ci"
 	"github.com/oidc-exchange/oidc-exchange/ci/github"
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/exchange/input"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
 	"github.com/oidc-exchange/oidc-exchange/internal/version"
 )
@@ -142,7 +143,7 @@ func newFlagSet(e *env, name, summary string) *flag.FlagSet {
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "Usage: oidc-exchange %s [flags]\n\n%s\n\nFlags:\n", name, summary)
-		fs.PrintDefaults()
+		input.PrintDefaults(fs)
 	}
 	return fs
 }
