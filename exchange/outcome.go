@@ -56,13 +56,13 @@ var outcomes = []Outcome{
 	{Err: ErrProviderDenied, Class: ClassDenied, Code: "ProviderDenied", Exit: ExitDenied},
 
 	{Err: ErrTokenPermission, Class: ClassToken, Code: "TokenUnavailable", Exit: ExitToken,
-		Hint: "add `permissions: id-token: write` to the job; pull requests from forks never receive an OIDC token"},
+		Hint: "add `permissions: id-token: write` to the job (pull requests from forks never receive an OIDC token), or read a token from a file with web-identity-token-file"},
 	{Err: ErrTokenExpired, Class: ClassToken, Code: "TokenExpired", Exit: ExitToken,
 		Hint: "the token expired before it was used; check the runner's clock and retry the job"},
 	{Err: ErrAudienceMismatch, Class: ClassToken, Code: "AudienceMismatch", Exit: ExitToken,
 		Hint: "request the audience the cloud expects (input audience), and check the token source"},
 	{Err: ErrIssuerMismatch, Class: ClassToken, Code: "IssuerMismatch", Exit: ExitToken,
-		Hint: "set oidc-issuer (or oidc-enterprise-slug) to the issuer of your GitHub deployment"},
+		Hint: "set oidc-issuer to the token's issuer: your GitHub deployment's (or set oidc-enterprise-slug) or, with web-identity-token-file, the file's (an EKS cluster's, say)"},
 	{Err: ErrTokenUnavailable, Class: ClassToken, Code: "TokenUnavailable", Exit: ExitToken},
 	{Err: ErrTokenInvalid, Class: ClassToken, Code: "TokenInvalid", Exit: ExitToken},
 
