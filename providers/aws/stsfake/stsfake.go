@@ -1,22 +1,21 @@
 package stsfake
 
 import (
-	"context"
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,7 +23,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/coreos/go-oidc/v3/oidc"
 
-	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpfake"
 )
 
@@ -34,7 +32,13 @@ const Namespace = "https://sts.amazonaws.com/doc/2011-06-15/"
 // APIVersion is the only Version the fake accepts.
 const APIVersion = "2011-06-15"
 
-// Limits STS documents for AssumeRoleWithWebIdentity.
+// The actions the fake answers.
+const (
+	ActionAssumeRoleWithWebIdentity = "AssumeRoleWithWebIdentity"
+	ActionAssumeRole                = "AssumeRole"
+)
+
+// Limits STS documents for AssumeRoleWithWebIdentity and AssumeRole.
 const (
 	// MinDurationSeconds and MaxDurationSeconds bound DurationSeconds; a
 	// role's MaxSessionDuration may lower the upper bound further.
@@ -43,6 +47,10 @@ const (
 	// DefaultMaxSessionDuration is IAM's default MaxSessionDuration for a
 	// new role: one hour.
 	DefaultMaxSessionDuration = 3600
+	// ChainedMaxSeconds is the longest session AssumeRole grants a caller
+	// that is itself a role session (role chaining), whatever the target
+	// role's MaxSessionDuration.
+	ChainedMaxSeconds = 3600
 	// defaultDurationSeconds is the session length when the request
 	// names none.
 	defaultDurationSeconds = 3600
@@ -52,10 +60,14 @@ const (
 	maxPolicyARNs = 10
 	// maxTokenLength is the documented length limit of WebIdentityToken.
 	maxTokenLength = 20000
-	// maxBodySize bounds a request body: a token, a policy and ten ARNs
-	// fit in well under 64 KiB.
+	// maxBodySize bounds a request body: a token, a policy, ten ARNs and
+	// fifty tags fit in well under 64 KiB.
 	maxBodySize = 64 << 10
 )
+
+// IssuedSessionName is the RoleSessionName of the sessions [Server.Issue]
+// mints; it appears in their ARN and in AccessDenied messages.
+const IssuedSessionName = "stsfake-issued"
 
 // Error codes the fake answers with, as STS spells them.
 const (
@@ -72,15 +84,28 @@ const (
 	CodeInternalFailure         = "InternalFailure"
 	CodeServiceUnavailable      = "ServiceUnavailable"
 	CodeInvalidAction           = "InvalidAction"
+
+	// The codes of a signed call whose signature or credentials fail.
+	// ExpiredToken (not ExpiredTokenException) is an expired session
+	// that signed the call; ExpiredTokenException an expired web
+	// identity token.
+	CodeExpiredSecurityToken       = "ExpiredToken"
+	CodeIncompleteSignature        = "IncompleteSignature"
+	CodeInvalidClientTokenID       = "InvalidClientTokenId"
+	CodeMissingAuthenticationToken = "MissingAuthenticationToken"
+	CodeSignatureDoesNotMatch      = "SignatureDoesNotMatch"
 )
 
 // StatusFor returns the HTTP status STS answers a code with: 403 for
-// AccessDenied, IDPRejectedClaim and RegionDisabledException, 500 for
-// InternalFailure, 503 for ServiceUnavailable and 400 for everything else
-// (Throttling included: STS throttles with 400, not 429).
+// AccessDenied, IDPRejectedClaim, RegionDisabledException,
+// InvalidClientTokenId, SignatureDoesNotMatch and
+// MissingAuthenticationToken, 500 for InternalFailure, 503 for
+// ServiceUnavailable and 400 for everything else (Throttling included: STS
+// throttles with 400, not 429).
 func StatusFor(code string) int {
 	switch code {
-	case CodeAccessDenied, CodeIDPRejectedClaim, CodeRegionDisabled:
+	case CodeAccessDenied, CodeIDPRejectedClaim, CodeRegionDisabled,
+		CodeInvalidClientTokenID, CodeSignatureDoesNotMatch, CodeMissingAuthenticationToken:
 		return http.StatusForbidden
 	case CodeInternalFailure:
 		return http.StatusInternalServerError
@@ -91,11 +116,15 @@ func StatusFor(code string) int {
 	}
 }
 
-// TrustPolicy is the role's trust policy, reduced to what a GitHub trust
-// policy usually checks: the audience and the subject.
+// TrustPolicy is the web-identity part of a role's trust policy, reduced
+// to what a GitHub trust policy usually checks: the audience and the
+// subject.
 type TrustPolicy struct {
 	// Audience is the exact aud the token must carry (StringEquals on
-	// "<issuer>:aud"). It is also the client id the token is verified for.
+	// "<issuer>:aud"). Every role's Audience is also a client id of the
+	// issuer's IAM OIDC provider: a token for none of them is an
+	// InvalidIdentityToken, one for another role's audience AccessDenied.
+	// "" admits no web identity.
 	Audience string
 	// Subjects are glob patterns for sub, as with StringLike on
 	// "<issuer>:sub": * matches any run of characters, ? one character.
@@ -104,25 +133,52 @@ type TrustPolicy struct {
 	Subjects []string
 }
 
+// Role is a role of the accounts the fake simulates. Roles may be in
+// different accounts; a session's ARN carries its role's account.
+type Role struct {
+	// ARN is the role's ARN, arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME.
+	ARN string
+	// Trust admits web identities (AssumeRoleWithWebIdentity); its zero
+	// value admits none.
+	Trust TrustPolicy
+	// TrustedRoles are the role ARNs whose sessions may call AssumeRole
+	// on this role: role chaining. They stand for trust policy statements
+	// with "Principal": {"AWS": ARN} and "Action": "sts:AssumeRole".
+	TrustedRoles []string
+	// ExternalID, when set, is the sts:ExternalId condition of those
+	// statements: AssumeRole must send exactly it.
+	ExternalID string
+	// MaxSessionDuration is the role's maximum session in seconds;
+	// 0 means [DefaultMaxSessionDuration].
+	MaxSessionDuration int
+}
+
 // Config configures a [Server].
 type Config struct {
 	// Issuer is the exact iss of accepted tokens, the URL of the "IAM OIDC
-	// identity provider" the role trusts.
+	// identity provider" the roles trust.
 	Issuer string
 	// KeySet verifies token signatures, e.g. oidc.NewRemoteKeySet on the
 	// issuer's /keys. Required.
 	KeySet oidc.KeySet
-	// RoleARN is the one role that exists; any other RoleArn is answered
-	// with AccessDenied, as STS does for a role that does not exist or does
-	// not trust the caller. Its account is the account of the session.
+	// RoleARN, Trust and MaxSessionDuration describe the first role, the
+	// one [Server.RoleARN] and [Server.AccountID] name; Trust.Audience is
+	// then required. RoleARN may be empty when Roles lists every role;
+	// the first of Roles is then the first role.
+	//
+	// Any role not configured is answered with AccessDenied, as STS does
+	// for a role that does not exist or does not trust the caller.
 	RoleARN string
-	// Trust is the role's trust policy.
+	// Trust is the first role's trust policy.
 	Trust TrustPolicy
-	// MaxSessionDuration is the role's maximum session in seconds;
+	// MaxSessionDuration is the first role's maximum session in seconds;
 	// 0 means [DefaultMaxSessionDuration].
 	MaxSessionDuration int
-	// Now is the clock for token expiry and credential expiration; nil
-	// means time.Now.
+	// Roles are more roles, with ARNs distinct from RoleARN's and each
+	// other's.
+	Roles []Role
+	// Now is the clock for token expiry, credential expiration and the
+	// expiry of the sessions that sign AssumeRole; nil means time.Now.
 	Now func() time.Time
 }
 
@@ -136,9 +192,14 @@ type Failure struct {
 	// Type fills Error/Type, "Sender" or "Receiver"; "" derives it from
 	// the status (Receiver for 5xx).
 	Type string
+	// Action, when set, makes the failure wait for the next request whose
+	// Action parameter it is, e.g. [ActionAssumeRole] to fail the
+	// chained call and not the web-identity call before it. "" answers
+	// the next request, whatever it is.
+	Action string
 }
 
-// Credentials are the temporary credentials the fake issued for a request.
+// Credentials are temporary credentials the fake issued.
 type Credentials struct {
 	AccessKeyID     string
 	SecretAccessKey string
@@ -154,29 +215,63 @@ type Request struct {
 	Header http.Header
 	// Form is the parsed form body, WebIdentityToken included.
 	Form url.Values
+	// Action and RoleARN are the form's Action and RoleArn.
+	Action  string
+	RoleARN string
+	// Region is the region of an AssumeRole signature's credential scope,
+	// CallerAccessKeyID its access key id, and SourceRoleARN the role of
+	// the session that key belongs to; each is "" until the fake got that
+	// far (no signature, a malformed one, an unknown key).
+	Region            string
+	CallerAccessKeyID string
+	SourceRoleARN     string
 	// Code is the error code answered, "" on success.
 	Code string
 	// Issued holds the credentials returned, nil on failure.
 	Issued *Credentials
 }
 
-// Server is an http.Handler speaking STS AssumeRoleWithWebIdentity. It is
-// safe for concurrent use.
+// Server is an http.Handler speaking STS AssumeRoleWithWebIdentity and
+// AssumeRole. It is safe for concurrent use.
 type Server struct {
-	cfg      Config
-	role     arn.ARN
-	roleName string
-	roleID   string
-	verifier *oidc.IDTokenVerifier
-	// anyAudience verifies everything but the audience, to tell a wrong
-	// audience apart from a bad token as STS's messages do.
-	anyAudience *oidc.IDTokenVerifier
+	cfg   Config
+	first *role
+	roles map[string]*role
+	// audiences are the client ids of the issuer's IAM OIDC provider:
+	// every role's Trust.Audience.
+	audiences []string
+	verifier  *oidc.IDTokenVerifier
 
 	script httpfake.Script[Failure]
 
 	mu       sync.Mutex
 	requests []Request
+	// sessions are every session issued, by access key id: the
+	// credentials that may sign AssumeRole.
+	sessions map[string]*session
 	shape    func(*Answer)
+}
+
+// role is a configured role, resolved.
+type role struct {
+	Role
+	arn  arn.ARN
+	name string
+	// id is the role's unique id, AROA…: stable, so derived from the ARN.
+	id string
+}
+
+// sessionARN is the ARN of the role's session named session.
+func (r *role) sessionARN(session string) string {
+	return fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", r.arn.Partition, r.arn.AccountID, r.name, session)
+}
+
+// session is a set of credentials the fake issued and what they stand for.
+type session struct {
+	creds          Credentials
+	role           *role
+	name           string
+	sourceIdentity string
 }
 
 // Answer is the content of a successful answer, which [Server.ShapeAnswers]
@@ -199,9 +294,10 @@ type AssumedRoleUser struct {
 	AssumedRoleID string
 }
 
-// ShapeAnswers makes every later successful answer pass through shape
-// first; nil restores the real STS's answers. Requests record what was
-// sent, so Issued holds the shaped credentials.
+// ShapeAnswers makes every later successful answer, of either action,
+// pass through shape first; nil restores the real STS's answers. Requests
+// record what was sent, so Issued holds the shaped credentials, and those
+// are the credentials that may sign AssumeRole.
 func (s *Server) ShapeAnswers(shape func(*Answer)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -224,43 +320,111 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("stsfake: Issuer is required")
 	case cfg.KeySet == nil:
 		return nil, errors.New("stsfake: KeySet is required")
-	case cfg.Trust.Audience == "":
+	case cfg.RoleARN != "" && cfg.Trust.Audience == "":
 		return nil, errors.New("stsfake: Trust.Audience is required")
+	case cfg.RoleARN == "" && len(cfg.Roles) == 0:
+		return nil, errors.New("stsfake: RoleARN or Roles is required")
 	}
-	role, err := arn.Parse(cfg.RoleARN)
-	if err != nil || role.Service != "iam" || !strings.HasPrefix(role.Resource, "role/") || !accountRE.MatchString(role.AccountID) {
-		return nil, fmt.Errorf("stsfake: RoleARN %q is not an IAM role ARN", cfg.RoleARN)
-	}
-	if cfg.MaxSessionDuration == 0 {
-		cfg.MaxSessionDuration = DefaultMaxSessionDuration
-	}
-	if cfg.MaxSessionDuration < MinDurationSeconds || cfg.MaxSessionDuration > MaxDurationSeconds {
-		return nil, fmt.Errorf("stsfake: MaxSessionDuration %d is outside %d–%d", cfg.MaxSessionDuration, MinDurationSeconds, MaxDurationSeconds)
+	all := cfg.Roles
+	if cfg.RoleARN != "" {
+		all = append([]Role{{ARN: cfg.RoleARN, Trust: cfg.Trust, MaxSessionDuration: cfg.MaxSessionDuration}}, cfg.Roles...)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, role: role}
-	s.roleName = role.Resource[strings.LastIndex(role.Resource, "/")+1:]
-	// A role's unique id is stable, so derive it from the ARN.
-	sum := sha256.Sum256([]byte(cfg.RoleARN))
-	s.roleID = "AROA" + base32.StdEncoding.EncodeToString(sum[:])[:17]
-	algs := []string{oidc.RS256}
+	s := &Server{cfg: cfg, roles: make(map[string]*role, len(all)), sessions: map[string]*session{}}
+	for _, r := range all {
+		resolved, err := resolveRole(r)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := s.roles[r.ARN]; dup {
+			return nil, fmt.Errorf("stsfake: role %q is configured twice", r.ARN)
+		}
+		s.roles[r.ARN] = resolved
+		if s.first == nil {
+			s.first = resolved
+		}
+		if a := r.Trust.Audience; a != "" && !slices.Contains(s.audiences, a) {
+			s.audiences = append(s.audiences, a)
+		}
+	}
 	s.verifier = oidc.NewVerifier(cfg.Issuer, cfg.KeySet, &oidc.Config{
-		ClientID: cfg.Trust.Audience, SupportedSigningAlgs: algs, Now: cfg.Now,
-	})
-	s.anyAudience = oidc.NewVerifier(cfg.Issuer, cfg.KeySet, &oidc.Config{
-		// Used only after the audience check failed, to pick the message.
-		SkipClientIDCheck: true, SupportedSigningAlgs: algs, Now: cfg.Now,
+		// The audience is checked in verify, against every role's
+		// Trust.Audience: the provider's list of client ids.
+		SkipClientIDCheck: true, SupportedSigningAlgs: []string{oidc.RS256}, Now: cfg.Now,
 	})
 	return s, nil
 }
 
-// AccountID is the account of the configured role.
-func (s *Server) AccountID() string { return s.role.AccountID }
+// resolveRole validates a configured role.
+func resolveRole(r Role) (*role, error) {
+	a, ok := parseRoleARN(r.ARN)
+	if !ok {
+		return nil, fmt.Errorf("stsfake: RoleARN %q is not an IAM role ARN", r.ARN)
+	}
+	if r.MaxSessionDuration == 0 {
+		r.MaxSessionDuration = DefaultMaxSessionDuration
+	}
+	if r.MaxSessionDuration < MinDurationSeconds || r.MaxSessionDuration > MaxDurationSeconds {
+		return nil, fmt.Errorf("stsfake: role %q: MaxSessionDuration %d is outside %d–%d", r.ARN, r.MaxSessionDuration, MinDurationSeconds, MaxDurationSeconds)
+	}
+	if r.Trust.Audience == "" && len(r.Trust.Subjects) > 0 {
+		return nil, fmt.Errorf("stsfake: role %q: Trust.Subjects without Trust.Audience", r.ARN)
+	}
+	for _, t := range r.TrustedRoles {
+		if _, ok := parseRoleARN(t); !ok {
+			return nil, fmt.Errorf("stsfake: role %q: trusted role %q is not an IAM role ARN", r.ARN, t)
+		}
+	}
+	if r.ExternalID != "" && checkExternalID(r.ExternalID) != nil {
+		return nil, fmt.Errorf("stsfake: role %q: ExternalID must be 2–1224 characters of [\\w+=,.@:/-]", r.ARN)
+	}
+	sum := sha256.Sum256([]byte(r.ARN))
+	return &role{
+		Role: r,
+		arn:  a,
+		name: a.Resource[strings.LastIndex(a.Resource, "/")+1:],
+		id:   "AROA" + base32.StdEncoding.EncodeToString(sum[:])[:17],
+	}, nil
+}
 
-// RoleARN is the configured role.
-func (s *Server) RoleARN() string { return s.cfg.RoleARN }
+// parseRoleARN parses an IAM role ARN.
+func parseRoleARN(s string) (arn.ARN, bool) {
+	a, err := arn.Parse(s)
+	if err != nil || a.Service != "iam" || !strings.HasPrefix(a.Resource, "role/") || !accountRE.MatchString(a.AccountID) {
+		return arn.ARN{}, false
+	}
+	return a, true
+}
+
+// AccountID is the account of the first role.
+func (s *Server) AccountID() string { return s.first.arn.AccountID }
+
+// RoleARN is the first role.
+func (s *Server) RoleARN() string { return s.first.ARN }
+
+// Issue mints a session of the role roleARN that expires d from now, as
+// if an earlier step had obtained it, and returns its credentials: for
+// tests of role chaining from credentials found in the environment. Its
+// session name is [IssuedSessionName]. It records no request.
+func (s *Server) Issue(roleARN string, d time.Duration) (Credentials, error) {
+	r, ok := s.roles[roleARN]
+	if !ok {
+		return Credentials{}, fmt.Errorf("stsfake: no role %q is configured", roleARN)
+	}
+	if d <= 0 {
+		return Credentials{}, fmt.Errorf("stsfake: session duration %v is not positive", d)
+	}
+	creds, err := newCredentials(s.cfg.Now().Add(d))
+	if err != nil {
+		return Credentials{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sessions[creds.AccessKeyID] = &session{creds: creds, role: r, name: IssuedSessionName}
+	return creds, nil
+}
 
 // Requests returns a copy of every request received so far, in order.
 func (s *Server) Requests() []Request {
@@ -280,7 +444,8 @@ func (s *Server) Requests() []Request {
 }
 
 // FailNext queues failures; each of the next requests is answered with the
-// next one, after being recorded and before any other processing.
+// next one whose Action matches it, after being recorded and before any
+// other processing.
 func (s *Server) FailNext(f ...Failure) { s.script.FailNext(f...) }
 
 // SetLatency makes every answer take d in all, to model a remote endpoint.
@@ -291,15 +456,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	reqID := newRequestID()
 	rec := Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone()}
-	r.Body = http.MaxBytesReader(w, r.Body, maxBodySize)
-	var formErr error
+	var (
+		body    []byte
+		formErr error
+	)
 	if r.Method == http.MethodPost {
-		formErr = r.ParseForm()
+		// The body is kept: a signature covers its hash.
+		body, formErr = io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodySize))
+		if formErr == nil {
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			formErr = r.ParseForm()
+		}
 		rec.Form = httpfake.CloneValues(r.PostForm)
+		rec.Action, rec.RoleARN = r.PostForm.Get("Action"), r.PostForm.Get("RoleArn")
 	}
 
 	s.mu.Lock()
-	scripted, latency := s.script.Next(nil)
+	scripted, latency := s.script.Next(func(f Failure) bool { return f.Action == "" || f.Action == rec.Action })
 	index := len(s.requests)
 	s.requests = append(s.requests, rec)
 	s.mu.Unlock()
@@ -307,6 +480,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var (
 		res  *result
 		fail *Failure
+		call caller
 	)
 	switch {
 	case scripted != nil:
@@ -316,16 +490,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case formErr != nil:
 		fail = validation("the request body is not a valid form")
 	default:
-		res, fail = s.assume(r.Context(), r.Header, r.PostForm)
+		res, fail = s.dispatch(r, body, &call)
 	}
 
 	var answer *Answer
 	s.mu.Lock()
+	got := &s.requests[index]
+	got.Region, got.CallerAccessKeyID = call.region, call.accessKeyID
+	if call.session != nil {
+		got.SourceRoleARN = call.session.role.ARN
+	}
 	if fail != nil {
-		s.requests[index].Code = fail.Code
+		got.Code = fail.Code
 	} else {
 		answer = &Answer{
-			AssumedRoleUser: &AssumedRoleUser{Arn: res.arn, AssumedRoleID: res.roleID},
+			AssumedRoleUser: &AssumedRoleUser{Arn: res.role.sessionARN(res.session), AssumedRoleID: res.role.id + ":" + res.session},
 			AccessKeyID:     res.creds.AccessKeyID, SecretAccessKey: res.creds.SecretAccessKey,
 			SessionToken: res.creds.SessionToken, Expiration: res.creds.Expiration.Format(time.RFC3339),
 		}
@@ -334,7 +513,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		c := Credentials{AccessKeyID: answer.AccessKeyID, SecretAccessKey: answer.SecretAccessKey, SessionToken: answer.SessionToken,
 			Expiration: res.creds.Expiration}
-		s.requests[index].Issued = &c
+		got.Issued = &c
+		if c.AccessKeyID != "" {
+			s.sessions[c.AccessKeyID] = &session{creds: c, role: res.role, name: res.session, sourceIdentity: res.sourceIdentity}
+		}
 	}
 	s.mu.Unlock()
 
@@ -348,6 +530,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeResult(w, res, answer, reqID)
+}
+
+// dispatch checks what every action shares, then hands the request to its
+// action.
+func (s *Server) dispatch(r *http.Request, body []byte, call *caller) (*result, *Failure) {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, validation("the request must have Content-Type application/x-www-form-urlencoded")
+	}
+	form := r.PostForm
+	action, version := form.Get("Action"), form.Get("Version")
+	if action == "" {
+		return nil, validation("the Action parameter is required")
+	}
+	if version == APIVersion {
+		switch action {
+		case ActionAssumeRoleWithWebIdentity:
+			return s.assumeRoleWithWebIdentity(r.Context(), r.Header, form)
+		case ActionAssumeRole:
+			return s.assumeRole(r, body, call)
+		}
+	}
+	return nil, &Failure{Code: CodeInvalidAction, Message: fmt.Sprintf("Could not find operation %s for version %s", action, version)}
 }
 
 var (
@@ -364,167 +568,25 @@ func validation(msg string) *Failure {
 	return &Failure{Code: CodeValidationError, Message: msg}
 }
 
+func internalFailure() *Failure {
+	return &Failure{Code: CodeInternalFailure, Message: "An internal error occurred."}
+}
+
+func seconds(n int) time.Duration { return time.Duration(n) * time.Second }
+
 // result is what a successful call returns.
 type result struct {
-	creds    Credentials
+	action string
+	creds  Credentials
+	role   *role
+	// session is the RoleSessionName.
+	session        string
+	sourceIdentity string
+	packed         int
+	// For AssumeRoleWithWebIdentity only.
 	subject  string
 	audience string
 	issuer   string
-	arn      string
-	roleID   string
-	packed   int
-}
-
-// assume processes a request in the order STS does: protocol, parameters,
-// token, trust.
-func (s *Server) assume(ctx context.Context, h http.Header, form url.Values) (*result, *Failure) {
-	if h.Get("Authorization") != "" || form.Has("X-Amz-Signature") {
-		return nil, validation("AssumeRoleWithWebIdentity must not be signed: the web identity token is the credential")
-	}
-	if mt, _, err := mime.ParseMediaType(h.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, validation("the request must have Content-Type application/x-www-form-urlencoded")
-	}
-	action, version := form.Get("Action"), form.Get("Version")
-	if action == "" {
-		return nil, validation("the Action parameter is required")
-	}
-	if action != "AssumeRoleWithWebIdentity" || version != APIVersion {
-		return nil, &Failure{Code: CodeInvalidAction, Message: fmt.Sprintf("Could not find operation %s for version %s", action, version)}
-	}
-	for _, field := range []string{"RoleArn", "RoleSessionName", "WebIdentityToken"} {
-		if form.Get(field) == "" {
-			name := strings.ToLower(field[:1]) + field[1:]
-			return nil, validation(validationMessage("null", name, "Member must not be null"))
-		}
-	}
-	for name, values := range form {
-		if len(values) != 1 {
-			return nil, validation(fmt.Sprintf("parameter %s is given %d times", name, len(values)))
-		}
-	}
-
-	session := form.Get("RoleSessionName")
-	switch {
-	case len(session) < 2 || len(session) > 64:
-		return nil, validation(validationMessage(session, "roleSessionName", "Member must have length between 2 and 64"))
-	case !sessionNameRE.MatchString(session):
-		return nil, validation(validationMessage(session, "roleSessionName", `Member must satisfy regular expression pattern: [\w+=,.@-]*`))
-	}
-
-	duration := defaultDurationSeconds
-	if v := form.Get("DurationSeconds"); v != "" {
-		d, err := strconv.Atoi(v)
-		switch {
-		case err != nil:
-			return nil, validation(fmt.Sprintf("DurationSeconds %q is not an integer", v))
-		case d < MinDurationSeconds:
-			return nil, validation(validationMessage(v, "durationSeconds", "Member must have value greater than or equal to 900"))
-		case d > MaxDurationSeconds:
-			return nil, validation(validationMessage(v, "durationSeconds", "Member must have value less than or equal to 43200"))
-		case d > s.cfg.MaxSessionDuration:
-			return nil, validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
-		}
-		duration = d
-	}
-
-	roleARN := form.Get("RoleArn")
-	if len(roleARN) < 20 || len(roleARN) > 2048 {
-		return nil, validation(validationMessage(roleARN, "roleArn", "Member must have length between 20 and 2048"))
-	}
-	if _, err := arn.Parse(roleARN); err != nil {
-		return nil, validation(roleARN + " is invalid")
-	}
-
-	packed, fail := checkPolicies(form)
-	if fail != nil {
-		return nil, fail
-	}
-
-	token := form.Get("WebIdentityToken")
-	if len(token) > maxTokenLength {
-		return nil, validation(validationMessage("(token)", "webIdentityToken", "Member must have length less than or equal to 20000"))
-	}
-	idt, fail := s.verify(ctx, token)
-	if fail != nil {
-		return nil, fail
-	}
-
-	if roleARN != s.cfg.RoleARN || !slices.ContainsFunc(s.cfg.Trust.Subjects, func(p string) bool { return exchange.Glob(p, idt.Subject) }) {
-		return nil, &Failure{Code: CodeAccessDenied, Message: "Not authorized to perform sts:AssumeRoleWithWebIdentity"}
-	}
-
-	creds, err := newCredentials(s.cfg.Now().Add(time.Duration(duration) * time.Second))
-	if err != nil {
-		return nil, &Failure{Code: CodeInternalFailure, Message: "An internal error occurred."}
-	}
-	return &result{
-		creds:    creds,
-		subject:  idt.Subject,
-		audience: s.cfg.Trust.Audience,
-		issuer:   idt.Issuer,
-		arn:      fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", s.role.Partition, s.role.AccountID, s.roleName, session),
-		roleID:   s.roleID + ":" + session,
-		packed:   packed,
-	}, nil
-}
-
-// checkPolicies validates Policy and PolicyArns.member.N.arn and returns a
-// packed-size percentage, 0 when there are no session policies.
-func checkPolicies(form url.Values) (int, *Failure) {
-	size := 0
-	if p := form.Get("Policy"); p != "" {
-		if len(p) > maxPolicyLength {
-			return 0, validation(validationMessage("(policy)", "policy", "Member must have length less than or equal to 2048"))
-		}
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal([]byte(p), &obj); err != nil {
-			return 0, &Failure{Code: CodeMalformedPolicyDocument, Message: "The policy is not in the valid JSON format."}
-		}
-		size += len(p)
-	}
-	n := 0
-	for key, values := range form {
-		if !strings.HasPrefix(key, "PolicyArns.") {
-			continue
-		}
-		rest, ok := strings.CutPrefix(key, "PolicyArns.member.")
-		idx, field, _ := strings.Cut(rest, ".")
-		if i, err := strconv.Atoi(idx); !ok || err != nil || i < 1 || field != "arn" {
-			return 0, validation(fmt.Sprintf("parameter %s is not a valid PolicyArns member", key))
-		}
-		a, err := arn.Parse(values[0])
-		if err != nil || a.Service != "iam" || !strings.HasPrefix(a.Resource, "policy/") {
-			return 0, validation(fmt.Sprintf("policy ARN %s is invalid", values[0]))
-		}
-		n++
-		size += len(values[0])
-	}
-	if n > maxPolicyARNs {
-		return 0, validation(validationMessage("(policyArns)", "policyArns", "Member must have length less than or equal to 10"))
-	}
-	if size == 0 {
-		return 0, nil
-	}
-	// A stand-in for STS's packing: the share of the plaintext limit used.
-	return max(1, size*100/maxPolicyLength), nil
-}
-
-// verify checks the token and maps failures to STS's codes.
-func (s *Server) verify(ctx context.Context, token string) (*oidc.IDToken, *Failure) {
-	idt, err := s.verifier.Verify(ctx, token)
-	if err == nil {
-		return idt, nil
-	}
-	var expired *oidc.TokenExpiredError
-	if errors.As(err, &expired) {
-		return nil, &Failure{Code: CodeExpiredToken, Message: fmt.Sprintf(
-			"Token expired: current date/time %d must be before the expiration date/time %d",
-			s.cfg.Now().Unix(), expired.Expiry.Unix())}
-	}
-	if _, aerr := s.anyAudience.Verify(ctx, token); aerr == nil {
-		return nil, &Failure{Code: CodeInvalidIdentityToken, Message: "Incorrect token audience"}
-	}
-	return nil, &Failure{Code: CodeInvalidIdentityToken, Message: "The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request."}
 }
 
 // Base32 without padding is the alphabet of real access key ids.
@@ -562,33 +624,11 @@ func newRequestID() string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-// The XML documents, in the element order of STS's documented samples.
-
-type successResponse struct {
-	XMLName  xml.Name         `xml:"https://sts.amazonaws.com/doc/2011-06-15/ AssumeRoleWithWebIdentityResponse"`
-	Result   successResult    `xml:"AssumeRoleWithWebIdentityResult"`
-	Metadata responseMetadata `xml:"ResponseMetadata"`
-}
-
-type successResult struct {
-	SubjectFromWebIdentityToken string           `xml:"SubjectFromWebIdentityToken"`
-	Audience                    string           `xml:"Audience"`
-	AssumedRoleUser             *assumedRoleUser `xml:"AssumedRoleUser"`
-	Credentials                 xmlCredentials   `xml:"Credentials"`
-	Provider                    string           `xml:"Provider"`
-	PackedPolicySize            int              `xml:"PackedPolicySize,omitempty"`
-}
+// The XML documents every action shares; each action's own are beside it.
 
 type assumedRoleUser struct {
 	Arn           string `xml:"Arn"`
 	AssumedRoleID string `xml:"AssumedRoleId"`
-}
-
-type xmlCredentials struct {
-	SessionToken    string `xml:"SessionToken"`
-	SecretAccessKey string `xml:"SecretAccessKey"`
-	Expiration      string `xml:"Expiration"`
-	AccessKeyID     string `xml:"AccessKeyId"`
 }
 
 type responseMetadata struct {
@@ -612,23 +652,12 @@ func writeResult(w http.ResponseWriter, res *result, a *Answer, reqID string) {
 	if a.AssumedRoleUser != nil {
 		user = &assumedRoleUser{Arn: a.AssumedRoleUser.Arn, AssumedRoleID: a.AssumedRoleUser.AssumedRoleID}
 	}
-	doc := successResponse{
-		Result: successResult{
-			SubjectFromWebIdentityToken: res.subject,
-			Audience:                    res.audience,
-			AssumedRoleUser:             user,
-			Credentials: xmlCredentials{
-				SessionToken:    a.SessionToken,
-				SecretAccessKey: a.SecretAccessKey,
-				Expiration:      a.Expiration,
-				AccessKeyID:     a.AccessKeyID,
-			},
-			Provider:         res.issuer,
-			PackedPolicySize: res.packed,
-		},
-		Metadata: responseMetadata{RequestID: reqID},
+	meta := responseMetadata{RequestID: reqID}
+	if res.action == ActionAssumeRole {
+		writeXML(w, http.StatusOK, assumeRoleDocument(res, user, a, meta))
+		return
 	}
-	writeXML(w, http.StatusOK, doc)
+	writeXML(w, http.StatusOK, webIdentityDocument(res, user, a, meta))
 }
 
 func writeError(w http.ResponseWriter, f *Failure, reqID string) {
