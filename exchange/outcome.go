@@ -3,6 +3,7 @@ package exchange
 import (
 	"context"
 	"errors"
+	"slices"
 )
 
 // Exit codes of the program, one per [Class], so scripts can branch on
@@ -55,13 +56,13 @@ var outcomes = []Outcome{
 	{Err: ErrProviderDenied, Class: ClassDenied, Code: "ProviderDenied", Exit: ExitDenied},
 
 	{Err: ErrTokenPermission, Class: ClassToken, Code: "TokenUnavailable", Exit: ExitToken,
-		Hint: "add `permissions: id-token: write` to the job; pull requests from forks never receive an OIDC token"},
+		Hint: "add `permissions: id-token: write` to the job (pull requests from forks never receive an OIDC token), or read a token from a file with web-identity-token-file"},
 	{Err: ErrTokenExpired, Class: ClassToken, Code: "TokenExpired", Exit: ExitToken,
 		Hint: "the token expired before it was used; check the runner's clock and retry the job"},
 	{Err: ErrAudienceMismatch, Class: ClassToken, Code: "AudienceMismatch", Exit: ExitToken,
 		Hint: "request the audience the cloud expects (input audience), and check the token source"},
 	{Err: ErrIssuerMismatch, Class: ClassToken, Code: "IssuerMismatch", Exit: ExitToken,
-		Hint: "set oidc-issuer (or oidc-enterprise-slug) to the issuer of your GitHub deployment"},
+		Hint: "set oidc-issuer to the token's issuer: your GitHub deployment's (or set oidc-enterprise-slug) or, with web-identity-token-file, the file's (an EKS cluster's, say)"},
 	{Err: ErrTokenUnavailable, Class: ClassToken, Code: "TokenUnavailable", Exit: ExitToken},
 	{Err: ErrTokenInvalid, Class: ClassToken, Code: "TokenInvalid", Exit: ExitToken},
 
@@ -73,6 +74,38 @@ var outcomes = []Outcome{
 	{Err: ErrExport, Class: ClassInternal, Code: "ExportFailed", Exit: ExitInternal},
 	{Err: context.DeadlineExceeded, Class: ClassInternal, Code: "Timeout", Exit: ExitInternal},
 	{Err: context.Canceled, Class: ClassInternal, Code: "Cancelled", Exit: ExitInternal},
+}
+
+// classSummaries says in a few words what each class's exit code means,
+// for the usage text's line of exit codes ([ExitCodes]).
+var classSummaries = map[Class]string{
+	ClassNone:        "ok",
+	ClassInternal:    "internal",
+	ClassInput:       "bad input",
+	ClassToken:       "token or verification",
+	ClassDenied:      "denied",
+	ClassUnavailable: "unavailable",
+}
+
+// ExitCode is one exit code of the program and what it means.
+type ExitCode struct {
+	Code    int
+	Class   Class
+	Summary string
+}
+
+// ExitCodes lists the exit codes the outcome table gives, success
+// included, in ascending order: the usage text lists them from here, so
+// it cannot drift from the table.
+func ExitCodes() []ExitCode {
+	codes := []ExitCode{{Code: ExitOK, Class: ClassNone, Summary: classSummaries[ClassNone]}}
+	for _, o := range slices.Concat(outcomes, []Outcome{internal}) {
+		if !slices.ContainsFunc(codes, func(c ExitCode) bool { return c.Code == o.Exit }) {
+			codes = append(codes, ExitCode{Code: o.Exit, Class: o.Class, Summary: classSummaries[o.Class]})
+		}
+	}
+	slices.SortFunc(codes, func(a, b ExitCode) int { return a.Code - b.Code })
+	return codes
 }
 
 // internal is the outcome of an error no row matches: a bug, or a failure

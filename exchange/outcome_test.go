@@ -198,3 +198,25 @@ func TestREADMETroubleshooting(t *testing.T) {
 func allOutcomes() []Outcome {
 	return append(append(make([]Outcome, 0, len(outcomes)+1), outcomes...), internal)
 }
+
+// TestExitCodes pins the usage text's line of exit codes, which comes from
+// the table: every exit code once, in order, each with a summary.
+func TestExitCodes(t *testing.T) {
+	t.Parallel()
+	want := []ExitCode{
+		{ExitOK, ClassNone, "ok"},
+		{ExitInternal, ClassInternal, "internal"},
+		{ExitInput, ClassInput, "bad input"},
+		{ExitToken, ClassToken, "token or verification"},
+		{ExitDenied, ClassDenied, "denied"},
+		{ExitUnavailable, ClassUnavailable, "unavailable"},
+	}
+	if diff := cmp.Diff(want, ExitCodes()); diff != "" {
+		t.Errorf("ExitCodes() (-want +got):\n%s", diff)
+	}
+	for _, o := range allOutcomes() {
+		if classSummaries[o.Class] == "" {
+			t.Errorf("class %q (exit %d) has no summary", o.Class, o.Exit)
+		}
+	}
+}

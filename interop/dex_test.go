@@ -178,7 +178,7 @@ func newDexWorld(t *testing.T) (*exchangetest.Issuer, *dexPeer) {
 func dexConfig(d *dexPeer) broker.Config {
 	return broker.Config{
 		URL: d.tokenEndpoint(), ClientID: clientID, ClientSecret: exchange.NewSecret(clientSecret),
-		SubjectTokenType: broker.TokenTypeIDToken, ExtraParams: []broker.Param{{Key: "connector_id", Value: dexConnector}},
+		SubjectTokenType: broker.TokenTypeIDToken, ExtraParams: "connector_id=" + dexConnector,
 		RetryMaxAttempts: 1,
 	}
 }
@@ -297,7 +297,7 @@ func TestDexRefuses(t *testing.T) {
 		},
 		{
 			name:       "missing connector_id",
-			cfg:        func(c *broker.Config) { c.ExtraParams = nil },
+			cfg:        func(c *broker.Config) { c.ExtraParams = "" },
 			wantStatus: 400, wantCode: "invalid_request", wantKind: exchange.ErrProviderRejected,
 			wantInErr: []string{"connector_id"},
 		},

@@ -3,9 +3,7 @@ package github
 import (
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
-	"strings"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 )
@@ -33,34 +31,15 @@ func (e *Edge) AuditFile(p string) (*exchange.AuditFile, error) {
 	if e.native {
 		return f, nil
 	}
-	mounts := []struct{ variable, literal string }{
-		{"GITHUB_WORKSPACE", ContainerWorkspace},
-		{"HOME", ContainerHome},
-		{"RUNNER_TEMP", ContainerRunnerTemp},
+	clean, _, ok, err := inMounts(e.getenv, "audit-log", p)
+	if err != nil {
+		return nil, err
 	}
-	// The variables hold container paths; a simulated container root
-	// (package githubtest) only adds a prefix, as in fileDir.
-	var dirs []string
-	for _, m := range mounts {
-		d := path.Clean(strings.TrimSpace(e.getenv(m.variable)))
-		if path.IsAbs(d) && strings.HasSuffix(d, m.literal) {
-			dirs = append(dirs, d)
-		}
+	if !ok {
+		return nil, exchange.InputError("audit-log", "%q is not in the workspace, %s or %s: the action runs in a container, "+
+			"where a file anywhere else is lost when the step ends (%s is mounted by runner v2.331.0 and later)",
+			clean, ContainerHome, ContainerRunnerTemp, ContainerRunnerTemp)
 	}
-	if !path.IsAbs(p) {
-		if len(dirs) == 0 || !strings.HasSuffix(dirs[0], ContainerWorkspace) {
-			return nil, exchange.InputError("audit-log", "%q is relative, and GITHUB_WORKSPACE is not the container's workspace", p)
-		}
-		p = path.Join(dirs[0], p)
-	}
-	p = path.Clean(p)
-	for _, d := range dirs {
-		if p != d && strings.HasPrefix(p, d+"/") {
-			f.Path = p
-			return f, nil
-		}
-	}
-	return nil, exchange.InputError("audit-log", "%q is not in the workspace, %s or %s: the action runs in a container, "+
-		"where a file anywhere else is lost when the step ends (%s is mounted by runner v2.331.0 and later)",
-		p, ContainerHome, ContainerRunnerTemp, ContainerRunnerTemp)
+	f.Path = clean
+	return f, nil
 }

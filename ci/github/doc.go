@@ -17,7 +17,9 @@
 // describes the runner's token endpoint (request URL with the audience, the
 // bearer request token, JSON field "value") so that a credential file — a
 // GCP external_account configuration — can fetch fresh OIDC tokens by itself
-// for the rest of the job.
+// for the rest of the job. A job that reads its token from a file instead
+// (web-identity-token-file) gets the file's paths from [Edge.TokenFile],
+// which holds a container action to its mounts as [Edge.AuditFile] does.
 //
 // [Edge.Cleanup] is the post step: it blanks the exported variables and
 // removes files the main step created. [NewLogHandler] turns log/slog

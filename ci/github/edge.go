@@ -60,6 +60,11 @@ type Config struct {
 	// Export needs it only for credential files, to export their host
 	// path; empty means the fallbacks of [NewPaths]. Ignored with Native.
 	HostRunnerTemp string
+	// HostWorkspace is the host path of the workspace, as the action
+	// receives it through its args (${{ github.workspace }}, untranslated
+	// there). [Edge.TokenFile] needs it only for a token file in the
+	// workspace, to name it by its host path. Ignored with Native.
+	HostWorkspace string
 	// Native means the program runs as a step of its own on the runner
 	// host, or inside the job container (the native action, which runs
 	// the release binary from a node action), not as a container action.
@@ -85,6 +90,8 @@ type Edge struct {
 	random io.Reader
 	// hostRunnerTemp is Config.HostRunnerTemp.
 	hostRunnerTemp string
+	// hostWorkspace is Config.HostWorkspace.
+	hostWorkspace string
 	// native is Config.Native.
 	native bool
 	// eol ends the lines of file commands; see [lineEnding].
@@ -136,6 +143,7 @@ func New(cfg Config) (*Edge, error) {
 		logger:         cfg.Logger,
 		random:         cfg.Random,
 		hostRunnerTemp: cfg.HostRunnerTemp,
+		hostWorkspace:  cfg.HostWorkspace,
 		native:         cfg.Native,
 		eol:            lineEnding(runtime.GOOS),
 	}, nil

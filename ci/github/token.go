@@ -80,7 +80,9 @@ func (e *Edge) Token(ctx context.Context, audience string) (exchange.Secret, err
 // variable, with the fix.
 func missingRequestVar(name string) error {
 	return fmt.Errorf("%s is not set, so this job cannot request an OIDC token: add `permissions: id-token: write` "+
-		"to the job or workflow (pull requests from forks never receive an OIDC token, whatever the permissions): %w",
+		"to the job or workflow (pull requests from forks never receive an OIDC token, whatever the permissions), "+
+		"or, on a self-hosted runner that has a token of its own, read it from a file with web-identity-token-file "+
+		"(the CLI's --token-file): %w",
 		name, exchange.ErrTokenPermission)
 }
 

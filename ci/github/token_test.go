@@ -120,7 +120,7 @@ func TestToken(t *testing.T) {
 			body: `{"count":1,"value":"` + strings.Repeat("a", 2<<20) + `"}`, wantErr: httpclient.ErrResponseTooLarge,
 			wantRequests: 1},
 		{name: "missing request variables", getenv: func(string) map[string]string { return map[string]string{} },
-			wantErr: exchange.ErrTokenUnavailable, wantMsg: []string{"id-token: write", "fork"}},
+			wantErr: exchange.ErrTokenUnavailable, wantMsg: []string{"id-token: write", "fork", "web-identity-token-file"}},
 		{name: "missing request token", getenv: func(u string) map[string]string {
 			return map[string]string{requestURLVar: u}
 		}, wantErr: exchange.ErrTokenUnavailable, wantMsg: []string{requestTokenVar, "id-token: write"}},

@@ -39,7 +39,10 @@
 // because the token's audience is whatever its issuer put in it; the
 // verifier checks aud against the configured audience before any provider
 // sees the token. [FileTokenSource] also implements
-// [exchange.CredentialSourcer] with the file's absolute path, so a
+// [exchange.CredentialSourcer] with the file's absolute path (its
+// SharedPath, when other processes see the file elsewhere), so a
 // credential file can re-read a rotated token by itself;
 // [ReaderTokenSource] does not, since standard input cannot be read twice.
+// The action's web-identity-token-file, the CLI's --token-file, is read by
+// a [FileTokenSource] too, with the GitHub edge as its masker.
 package shell

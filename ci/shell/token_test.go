@@ -74,6 +74,24 @@ func TestFileTokenSource(t *testing.T) {
 	}
 }
 
+// TestFileTokenSourceMasksEveryForm: the token is registered in every
+// form the program may print, as the CI platform's own source does.
+func TestFileTokenSourceMasksEveryForm(t *testing.T) {
+	t.Parallel()
+	const tok = "FAKE.<claims>&more.FAKE-SIGNATURE"
+	m := &exchangetest.RecordingMasker{}
+	if _, err := (&FileTokenSource{Path: writeFile(t, tok), Masker: m}).Token(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
+	want := exchange.MaskForms(exchange.NewSecret(tok))
+	if len(want) < 2 {
+		t.Fatalf("the test token has %d forms; it should have an escaped one too", len(want))
+	}
+	if diff := cmp.Diff(want, m.Values); diff != "" {
+		t.Errorf("masked values mismatch (-want +got):\n%s", diff)
+	}
+}
+
 func TestFileTokenSourceErrors(t *testing.T) {
 	t.Parallel()
 	missing := &FileTokenSource{Path: filepath.Join(t.TempDir(), "nope")}
@@ -204,6 +222,15 @@ func TestFileTokenSourceCredentialSource(t *testing.T) {
 		if diff := cmp.Diff(&exchange.CredentialSource{File: want}, got); diff != "" {
 			t.Errorf("%q (-want +got):\n%s", in, diff)
 		}
+	}
+	// A container action opens the file by its container path; later
+	// steps on the host read it by the host path.
+	got, err := (&FileTokenSource{Path: "/github/runner_temp/token", SharedPath: "/home/runner/work/_temp/token"}).CredentialSource("aud")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(&exchange.CredentialSource{File: "/home/runner/work/_temp/token"}, got); diff != "" {
+		t.Errorf("SharedPath (-want +got):\n%s", diff)
 	}
 	if _, err := (&FileTokenSource{}).CredentialSource("aud"); !errors.Is(err, exchange.ErrInvalidInput) {
 		t.Errorf("no path: %v", err)

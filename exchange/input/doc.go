@@ -5,8 +5,9 @@
 //
 // One table then drives every way a value arrives: [Apply] fills a config
 // from any [Source] (the runner's INPUT_* variables, or the flags a
-// [FlagSet] collected), [FlagSet.Bind] declares the flags and their help,
-// and tests hold action.yml and the README against the same table. So an
+// [FlagSet] collected), [Bind] declares the flags and their help
+// ([PrintDefaults] names each flag's kind of value), and tests hold
+// action.yml and the README against the same table. So an
 // input is added in one place, and it cannot exist under one name in the
 // action and another in the CLI by accident.
 //

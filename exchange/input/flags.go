@@ -3,6 +3,7 @@ package input
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -20,31 +21,69 @@ type FlagSet struct {
 
 // Bind declares the flags of specs on fs, with help from their doc lines.
 // A secret gets only its FileFlag: argv is visible to every process.
+// [PrintDefaults] names their values by kind.
 func Bind(fs *flag.FlagSet, specs ...[]Spec) *FlagSet {
 	b := &FlagSet{values: map[string]func() string{}, files: map[string]*string{}}
 	for _, list := range specs {
 		for i := range list {
 			s := &list[i]
 			if s.Flag != "" && !s.Secret {
-				if s.Kind == Bool || s.Kind == List || s.Kind == Lines {
-					v := &flagValue{kind: s.Kind}
-					b.values[s.Label()] = v.value
-					fs.Var(v, s.Flag, usage(s))
-				} else {
-					// A plain string flag, so that the help shows
-					// "-region string"; Apply parses the value.
-					p := fs.String(s.Flag, "", usage(s))
-					b.values[s.Label()] = func() string { return *p }
-				}
+				v := &flagValue{kind: s.Kind}
+				b.values[s.Label()] = v.value
+				fs.Var(v, s.Flag, usage(s))
 			}
 			if s.FileFlag != "" {
 				p := new(string)
 				b.files[s.Label()] = p
-				fs.StringVar(p, s.FileFlag, "", "file holding the "+s.Doc+envNote(s))
+				// The back quotes name the value in the help: "-x-file file".
+				fs.StringVar(p, s.FileFlag, "", "`file` holding the "+s.Doc+envNote(s))
 			}
 		}
 	}
 	return b
+}
+
+// PrintDefaults prints fs's flags as [flag.FlagSet.PrintDefaults] does,
+// but names the value of each setting's flag by its [Kind] ("-timeout
+// duration"): the flag package calls the value of any flag type it does
+// not know "value", and [Bind]'s flags keep the raw text for [Apply].
+func PrintDefaults(fs *flag.FlagSet) {
+	out := fs.Output()
+	var buf strings.Builder
+	fs.SetOutput(&buf)
+	fs.PrintDefaults()
+	fs.SetOutput(out)
+	for line := range strings.Lines(buf.String()) {
+		// A flag's first line is "  -name value"; its usage lines start
+		// with four spaces and a tab.
+		if rest, ok := strings.CutPrefix(line, "  -"); ok {
+			name, _, _ := strings.Cut(strings.TrimSuffix(rest, "\n"), " ")
+			if f := fs.Lookup(name); f != nil {
+				if v, ok := f.Value.(*flagValue); ok && v.kind != Bool {
+					line = "  -" + name + " " + v.kind.valueName() + "\n"
+				}
+			}
+		}
+		_, _ = io.WriteString(out, line)
+	}
+}
+
+// valueName names a flag's value in the help; a Bool flag takes none.
+func (k Kind) valueName() string {
+	switch k {
+	case Text:
+		return "text|@file"
+	case Lines, List:
+		return "value" // the usage says "(repeatable)"
+	case Bool:
+		return ""
+	case Int:
+		return "int"
+	case Duration:
+		return "duration"
+	default:
+		return "string"
+	}
 }
 
 func usage(s *Spec) string {

@@ -144,6 +144,36 @@ func TestFlagSet(t *testing.T) {
 	}
 }
 
+// TestPrintDefaults: each setting's flag names its kind, and flags that
+// are not settings print as the flag package prints them.
+func TestPrintDefaults(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.SetOutput(&out)
+	ins := append(table(), input.Input[config]{Spec: input.Spec{Flag: "policy", Kind: input.Text, Doc: "a policy"}})
+	input.Bind(fs, input.Specs(ins))
+	fs.String("format", "env", "output `format`")
+	fs.Bool("v", false, "verbose")
+	input.PrintDefaults(fs)
+	var heads []string
+	for line := range strings.Lines(out.String()) {
+		if !strings.HasPrefix(line, "    \t") {
+			heads = append(heads, strings.TrimSuffix(line, "\n"))
+		}
+	}
+	want := []string{
+		"  -count int", "  -format format", "  -item value", "  -line value", "  -n string", "  -on",
+		"  -policy text|@file", "  -secret-file file", "  -timeout duration", "  -v\tverbose",
+	}
+	if diff := cmp.Diff(want, heads); diff != "" {
+		t.Errorf("flag lines (-want +got):\n%s\n%s", diff, out.String())
+	}
+	if !strings.Contains(out.String(), "(default \"env\")") || !strings.Contains(out.String(), "(repeatable)") {
+		t.Errorf("defaults or usage lost:\n%s", out.String())
+	}
+}
+
 func TestTextFromFile(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "policy.json")

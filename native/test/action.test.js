@@ -1,6 +1,7 @@
 'use strict';
 // native/action.yml mirrors the inputs and outputs of ../action.yml, less
-// the container action's internal runner-temp input.
+// the container action's internal inputs, which pass host paths through
+// its args.
 
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -22,13 +23,17 @@ function iface(text) {
   return body;
 }
 
-test('native/action.yml has the inputs and outputs of ../action.yml except runner-temp', () => {
-  const root = iface(fs.readFileSync(path.join(h.NATIVE, '..', 'action.yml'), 'utf8'));
-  const rt = root.indexOf('  runner-temp:');
-  assert.ok(rt > 0, 'the root action has runner-temp');
-  let end = rt + 1;
-  while (root[end].startsWith('    ')) end++;
-  const want = [...root.slice(0, rt), ...root.slice(end)];
+const internalInputs = ['runner-temp', 'github-workspace'];
+
+test('native/action.yml has the inputs and outputs of ../action.yml except the internal ones', () => {
+  let want = iface(fs.readFileSync(path.join(h.NATIVE, '..', 'action.yml'), 'utf8'));
+  for (const name of internalInputs) {
+    const at = want.indexOf(`  ${name}:`);
+    assert.ok(at > 0, `the root action has ${name}`);
+    let end = at + 1;
+    while (want[end].startsWith('    ')) end++;
+    want = [...want.slice(0, at), ...want.slice(end)];
+  }
   const got = iface(fs.readFileSync(path.join(h.NATIVE, 'action.yml'), 'utf8'));
   assert.deepEqual(got, want);
   assert.ok(got.length > 100, 'compared the whole interface');
@@ -38,5 +43,5 @@ test('native/action.yml runs main.js and post.js on node24, post always', () => 
   const text = fs.readFileSync(path.join(h.NATIVE, 'action.yml'), 'utf8');
   assert.match(text, /^name: oidc-exchange \(native\)$/m);
   assert.match(text, /^runs:\n  using: node24\n  main: main\.js\n  post: post\.js\n  post-if: always\(\)\n$/m);
-  assert.doesNotMatch(text, /^  runner-temp:/m);
+  for (const name of internalInputs) assert.doesNotMatch(text, new RegExp(`^  ${name}:`, 'm'));
 });

@@ -48,6 +48,7 @@ type Provider struct {
 	subjectType   string
 	scope         string
 	exportEnv     string
+	extraParams   []Param
 	// issuer is the discovery issuer, nil when URL is configured.
 	issuer *url.URL
 	now    func() time.Time
@@ -77,7 +78,6 @@ func New(cfg Config) (*Provider, error) {
 	}
 	// Copied, so a caller changing its slices later cannot change requests.
 	cfg.Audiences, cfg.Resources = slices.Clone(cfg.Audiences), slices.Clone(cfg.Resources)
-	cfg.ExtraParams = slices.Clone(cfg.ExtraParams)
 	post := *client
 	post.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
@@ -103,7 +103,7 @@ func New(cfg Config) (*Provider, error) {
 			p.auth = ClientAuthBasic
 		}
 	}
-	p.endpoint, p.issuer = r.endpoint, r.issuer
+	p.endpoint, p.issuer, p.extraParams = r.endpoint, r.issuer, r.extraParams
 	p.retrier = upstream.NewRetrier("broker", cmp.Or(cfg.RetryMaxAttempts, DefaultRetryMaxAttempts), cfg.DisableRetry, p.logger)
 	return p, nil
 }
@@ -145,8 +145,8 @@ func (p *Provider) Exchange(ctx context.Context, id *exchange.Identity, req *exc
 	if err != nil {
 		return nil, err
 	}
-	extraKeys := make([]string, 0, len(p.cfg.ExtraParams))
-	for _, e := range p.cfg.ExtraParams {
+	extraKeys := make([]string, 0, len(p.extraParams))
+	for _, e := range p.extraParams {
 		extraKeys = append(extraKeys, e.Key)
 	}
 	p.logger.Debug("exchanging the token at the broker", "target", display(endpoint), "format", p.format,
@@ -216,7 +216,7 @@ func (p *Provider) params(subject string) []Param {
 			}
 		}
 	}
-	return append(ps, p.cfg.ExtraParams...)
+	return append(ps, p.extraParams...)
 }
 
 // encodeBody renders the parameters in the configured format and returns

@@ -31,7 +31,7 @@ func TestExchange(t *testing.T) {
 	cfg.Scope = "  deploy   read "
 	cfg.SubjectTokenType = TokenTypeIDToken
 	cfg.ClientID, cfg.ClientSecret = testClientID, exchange.NewSecret(testClientSecret)
-	cfg.ExtraParams = []Param{{"connector_id", "github-actions"}}
+	cfg.ExtraParams = "connector_id=github-actions"
 	cfg.ExportEnv = "DEPLOY_TOKEN"
 	p := e.provider(t, cfg)
 	id, token := e.identity()
@@ -152,7 +152,7 @@ func TestRequestBodies(t *testing.T) {
 		c.Scope = "deploy read:all"
 		c.ClientID = "fake-client"
 		c.ClientSecret = exchange.NewSecret("fake-secret")
-		c.ExtraParams = []Param{{"connector_id", "github-actions"}, {"tag", "a"}, {"tag", "b&c"}}
+		c.ExtraParams = "connector_id=github-actions\ntag=a\ntag=b&c"
 	}
 	tests := []struct {
 		name        string

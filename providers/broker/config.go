@@ -164,8 +164,9 @@ type Config struct {
 	// means [ClientAuthBasic] with a secret and [ClientAuthNone] without.
 	ClientAuth ClientAuth
 	// ExtraParams (broker-extra-params) are sent after the RFC's
-	// parameters, e.g. Dex's connector_id; see [ParseExtraParams].
-	ExtraParams []Param
+	// parameters, e.g. Dex's connector_id: one key=value a line, as
+	// [ParseExtraParams] reads them.
+	ExtraParams string
 	// ExportEnv (export-env) names the environment variable that carries
 	// the token to later steps; "" means [DefaultExportEnv].
 	ExportEnv string
@@ -228,9 +229,10 @@ func (c *Config) Validate() error {
 
 // resolved holds what validation parsed, so that nothing parses it again:
 // the token endpoint (URL) or the issuer whose metadata names it
-// (Discovery), exactly one of them.
+// (Discovery), exactly one of them, and the extra parameters.
 type resolved struct {
 	endpoint, issuer *url.URL
+	extraParams      []Param
 }
 
 // resolve validates c like [Config.Validate] and returns what it parsed.
@@ -283,7 +285,9 @@ func (c *Config) resolve() (resolved, error) {
 		add(exchange.InputError("broker-request-format", "unknown format %q, valid formats are %q", exchange.Sanitize(string(f)), RequestFormats()))
 	}
 	add(c.validateClient())
-	add(validateParams(c.ExtraParams))
+	var err error
+	r.extraParams, err = ParseExtraParams(c.ExtraParams)
+	add(err)
 	add(validateExportEnv(c.ExportEnv))
 	if c.RetryMaxAttempts < 0 {
 		add(exchange.InputError("retry-max-attempts", "%d must be at least 1 (use %s to make a single call)", c.RetryMaxAttempts, exchange.Setting("disable-retry")))
@@ -400,19 +404,6 @@ func ParseExtraParams(text string) ([]Param, error) {
 		return nil, exchange.InputError("broker-extra-params", "%d parameters given; at most %d are accepted", len(out), MaxExtraParams)
 	}
 	return out, nil
-}
-
-func validateParams(ps []Param) error {
-	if len(ps) > MaxExtraParams {
-		return exchange.InputError("broker-extra-params", "%d parameters given; at most %d are accepted", len(ps), MaxExtraParams)
-	}
-	var errs []error
-	for _, p := range ps {
-		if err := validateParam(p, ""); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
 }
 
 func validateParam(p Param, where string) error {

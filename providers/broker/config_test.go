@@ -32,7 +32,7 @@ func TestValidate(t *testing.T) {
 			c.SubjectTokenType = TokenTypeIDToken
 			c.RequestFormat = FormatJSONCamel
 			c.ClientID, c.ClientSecret, c.ClientAuth = "client", secret, ClientAuthPost
-			c.ExtraParams = []Param{{"connector_id", "github"}, {"provider_name", ""}}
+			c.ExtraParams = "connector_id=github\nprovider_name="
 			c.ExportEnv = "PULUMI_ACCESS_TOKEN"
 			c.RetryMaxAttempts = 5
 		}, ""},
@@ -86,13 +86,14 @@ func TestValidate(t *testing.T) {
 		{"auth unknown", func(c *Config) { c.ClientID, c.ClientSecret, c.ClientAuth = "c", secret, "private_key_jwt" }, "broker-client-auth"},
 		{"client id with newline", func(c *Config) { c.ClientID = "c\n" }, "broker-client-id"},
 
-		{"extra reserved", func(c *Config) { c.ExtraParams = []Param{{"audience", "x"}} }, "broker-extra-params"},
-		{"extra reserved camel", func(c *Config) { c.ExtraParams = []Param{{"subjectToken", "x"}} }, "broker-extra-params"},
-		{"extra bad key", func(c *Config) { c.ExtraParams = []Param{{"a b", "x"}} }, "broker-extra-params"},
-		{"extra newline value", func(c *Config) { c.ExtraParams = []Param{{"k", "a\nb"}} }, "broker-extra-params"},
+		{"extra reserved", func(c *Config) { c.ExtraParams = "audience=x" }, "broker-extra-params"},
+		{"extra reserved camel", func(c *Config) { c.ExtraParams = "subjectToken=x" }, "broker-extra-params"},
+		{"extra bad key", func(c *Config) { c.ExtraParams = "a b=x" }, "broker-extra-params"},
+		{"extra control character in a value", func(c *Config) { c.ExtraParams = "k=a\x7fb" }, "broker-extra-params"},
+		{"extra not key=value", func(c *Config) { c.ExtraParams = "k=v\nconnector_id" }, "broker-extra-params"},
 		{"extra too many", func(c *Config) {
 			for i := range MaxExtraParams + 1 {
-				c.ExtraParams = append(c.ExtraParams, Param{fmt.Sprintf("k%d", i), "v"})
+				c.ExtraParams += fmt.Sprintf("k%d=v\n", i)
 			}
 		}, "broker-extra-params"},
 

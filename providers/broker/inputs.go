@@ -54,7 +54,7 @@ func Inputs() []input.Input[Config] {
 			Set: func(c *Config, v string) error { c.ClientAuth = ClientAuth(v); return nil }},
 		{Spec: input.Spec{Name: "broker-extra-params", Flag: "extra-param", Kind: input.Lines,
 			Doc: "extra key=value parameters, one per line, e.g. connector_id=github-actions"},
-			Set: func(c *Config, v string) (err error) { c.ExtraParams, err = ParseExtraParams(v); return err }},
+			Set: input.ToString(func(c *Config) *string { return &c.ExtraParams })},
 		{Spec: input.Spec{Name: "export-env", Flag: "export-env", Default: DefaultExportEnv,
 			Doc: "name of the environment variable that carries the token to later steps (and --format env)"},
 			Set: input.ToString(func(c *Config) *string { return &c.ExportEnv })},

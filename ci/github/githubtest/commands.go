@@ -35,25 +35,19 @@ type Command struct {
 // Property returns the value of a property, matching its name
 // case-insensitively as the runner does.
 func (c *Command) Property(name string) (string, bool) {
-	for k, v := range c.Properties {
+	k, ok := foldKey(c.Properties, name)
+	return c.Properties[k], ok
+}
+
+// foldKey finds the key of m equal to name ignoring case, as the runner's
+// OrdinalIgnoreCase dictionaries match names.
+func foldKey[V any](m map[string]V, name string) (string, bool) {
+	for k := range m {
 		if strings.EqualFold(k, name) {
-			return v, true
+			return k, true
 		}
 	}
 	return "", false
-}
-
-// setProperty keeps one entry per case-insensitive name, the last one
-// written, like the runner's OrdinalIgnoreCase dictionary (which keeps the
-// first spelling of the name).
-func (c *Command) setProperty(name, value string) {
-	for k := range c.Properties {
-		if strings.EqualFold(k, name) {
-			c.Properties[k] = value
-			return
-		}
-	}
-	c.Properties[name] = value
 }
 
 // stopCommandName pauses command processing until "::<token>::".
@@ -80,75 +74,46 @@ func ParseCommand(line string, registered map[string]bool) *Command {
 	if registered == nil {
 		registered = registeredCommands()
 	}
-	isRegistered := func(name string) bool {
-		for k := range registered {
-			if strings.EqualFold(k, name) {
-				return true
+	if msg, ok := strings.CutPrefix(strings.TrimLeftFunc(line, unicode.IsSpace), "::"); ok {
+		if info, data, ok := strings.Cut(msg, "::"); ok {
+			// The runner trims the properties of this form only.
+			name, props, _ := strings.Cut(info, " ")
+			if c := newCommand(registered, name, strings.TrimSpace(props), ",", unescapeProperty); c != nil {
+				c.Data = unescapeData(data)
+				return c
 			}
 		}
-		return false
 	}
-	if c := parseV2(line, isRegistered); c != nil {
-		return c
+	_, legacy, ok := strings.Cut(line, "##[")
+	if info, data, ok2 := strings.Cut(legacy, "]"); ok && ok2 {
+		name, props, _ := strings.Cut(info, " ")
+		if c := newCommand(registered, name, props, ";", unescapeLegacy); c != nil {
+			c.Data, c.Legacy = unescapeLegacy(data), true
+			return c
+		}
 	}
-	return parseLegacy(line, isRegistered)
+	return nil
 }
 
-func parseV2(line string, isRegistered func(string) bool) *Command {
-	const key = "::"
-	msg := strings.TrimLeftFunc(line, unicode.IsSpace)
-	if !strings.HasPrefix(msg, key) {
-		return nil
-	}
-	end := strings.Index(msg[len(key):], key)
-	if end < 0 {
-		return nil
-	}
-	end += len(key)
-	info := msg[len(key):end]
-	name, props, hasProps := strings.Cut(info, " ")
-	if !isRegistered(name) {
+// newCommand is a command with its properties, sep-separated k=v pairs;
+// nil when name is not registered. An empty name (the line had a space
+// first, where the runner parses no properties) is never registered.
+func newCommand(registered map[string]bool, name, props, sep string, unescape func(string) string) *Command {
+	if _, ok := foldKey(registered, name); !ok {
 		return nil
 	}
 	c := &Command{Name: name, Properties: map[string]string{}}
-	// The runner parses properties only when the space is not the first
-	// character ("spaceIndex > 0"); an empty name is never registered.
-	if hasProps {
-		for _, p := range splitRemoveEmpty(strings.TrimSpace(props), ",") {
-			if pair := splitTwoRemoveEmpty(p, '='); len(pair) == 2 {
-				c.setProperty(pair[0], unescapeProperty(pair[1]))
+	for _, p := range splitRemoveEmpty(props, sep) {
+		if pair := splitTwoRemoveEmpty(p, '='); len(pair) == 2 {
+			// One entry per name ignoring case, the last value under the
+			// first spelling, like the runner's dictionary.
+			k, ok := foldKey(c.Properties, pair[0])
+			if !ok {
+				k = pair[0]
 			}
+			c.Properties[k] = unescape(pair[1])
 		}
 	}
-	c.Data = unescapeData(msg[end+len(key):])
-	return c
-}
-
-func parseLegacy(line string, isRegistered func(string) bool) *Command {
-	const prefix = "##["
-	i := strings.Index(line, prefix)
-	if i < 0 {
-		return nil
-	}
-	rb := strings.IndexByte(line[i:], ']')
-	if rb < 0 {
-		return nil
-	}
-	rb += i
-	info := line[i+len(prefix) : rb]
-	name, props, hasProps := strings.Cut(info, " ")
-	if !isRegistered(name) {
-		return nil
-	}
-	c := &Command{Name: name, Properties: map[string]string{}, Legacy: true}
-	if hasProps {
-		for _, p := range splitRemoveEmpty(props, ";") {
-			if pair := splitTwoRemoveEmpty(p, '='); len(pair) == 2 {
-				c.setProperty(pair[0], unescapeLegacy(pair[1]))
-			}
-		}
-	}
-	c.Data = unescapeLegacy(line[rb+1:])
 	return c
 }
 
@@ -171,17 +136,6 @@ func replaceInOrder(s string, oldNew ...string) string {
 		s = strings.ReplaceAll(s, oldNew[i], oldNew[i+1])
 	}
 	return s
-}
-
-// EscapeData escapes a command's data as actions/toolkit does, the inverse
-// of the runner's unescaping.
-func EscapeData(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
-}
-
-// EscapeProperty escapes a command property value as actions/toolkit does.
-func EscapeProperty(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
 }
 
 // splitRemoveEmpty is .NET's Split(sep, RemoveEmptyEntries).

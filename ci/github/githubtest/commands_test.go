@@ -2,6 +2,7 @@ package githubtest
 
 import (
 	"encoding/base64"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -99,7 +100,7 @@ func TestSplitLines(t *testing.T) {
 
 func TestMasker(t *testing.T) {
 	t.Parallel()
-	var m SecretMasker
+	var m secretMasker
 	if m.AddMask("  \n ") {
 		t.Error("white-space mask accepted")
 	}
@@ -120,12 +121,12 @@ func TestMasker(t *testing.T) {
 		{"FAKE-SECRETFAKE-SECRET", "***"},
 	}
 	for _, tt := range tests {
-		if got := m.Mask(tt.in); got != tt.want {
+		if got := m.MaskAt(m.Len(), tt.in); got != tt.want {
 			t.Errorf("Mask(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 	// MaskAt sees only what was registered earlier.
-	var early SecretMasker
+	var early secretMasker
 	early.AddMask("first-secret")
 	n := early.Len()
 	early.AddMask("second-secret")
@@ -150,4 +151,15 @@ func TestRunnerEncodings(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("runnerEncodings mismatch (-want +got):\n%s", diff)
 	}
+}
+
+// EscapeData escapes a command's data as actions/toolkit does, the inverse
+// of the runner's unescaping.
+func EscapeData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+// EscapeProperty escapes a command property value as actions/toolkit does.
+func EscapeProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
 }

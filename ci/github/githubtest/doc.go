@@ -11,10 +11,9 @@
 // translation). [Options.RunnerUser] gives the runner's files to the runner
 // user, as on a hosted runner where the container runs as root.
 //
-// The package deliberately imports nothing from this module except
-// exchange and exchange/exchangetest: it models the runner
-// (actions/runner, src/Runner.Worker), not our code, so a bug shared by the
-// simulation and the code under test cannot hide itself.
+// The package deliberately imports nothing from this module: it models
+// the runner (actions/runner, src/Runner.Worker), not our code, so a bug
+// shared by the simulation and the code under test cannot hide itself.
 //
 // # A job in four calls
 //
@@ -40,21 +39,21 @@
 // A hosted runner keeps its files under <work> (/home/runner/work) and
 // bind-mounts parts of it into the action's container:
 //
-//	host (Runner.WorkDir()/…)          container (/…)                     simulated container path
-//	_temp/_github_home                 /github/home                       ContainerRoot()/github/home
-//	_temp/_github_workflow             /github/workflow                   ContainerRoot()/github/workflow
-//	_temp/_runner_file_commands        /github/file_commands              ContainerRoot()/github/file_commands
-//	<repo>/<repo> (the workspace)      /github/workspace                  ContainerRoot()/github/workspace
-//	_temp (Options.MountRunnerTemp)    /github/runner_temp                ContainerRoot()/github/runner_temp
+//	host (<work>/…)                    container (/…)                     simulated container path
+//	_temp/_github_home                 /github/home                       <root>/github/home
+//	_temp/_github_workflow             /github/workflow                   <root>/github/workflow
+//	_temp/_runner_file_commands        /github/file_commands              <root>/github/file_commands
+//	<repo>/<repo> (the workspace)      /github/workspace                  <root>/github/workspace
+//	_temp (Options.MountRunnerTemp)    /github/runner_temp                <root>/github/runner_temp
 //
-// Tests cannot mount anything at /github, so [Runner.ContainerRoot] is a
-// separate temporary directory standing in for the container's "/", and
-// each mount is a symbolic link from ContainerRoot()/github/<name> to its
+// Tests cannot mount anything at /github, so the container root <root> is
+// a separate temporary directory standing in for the container's "/", and
+// each mount is a symbolic link from <root>/github/<name> to its
 // host directory: a file the code under test writes through a container
 // path appears at the host path, exactly as through a bind mount. Every
 // environment value the runner translates (it rewrites any value equal to
-// or under a mounted host directory, see [Runner.TranslateToContainerPath])
-// therefore reads ContainerRoot()+"/github/…" rather than "/github/…"; code
+// or under a mounted host directory, as ContainerInfo.TranslateToContainerPath
+// does) therefore reads <root>/github/… rather than /github/…; code
 // that compares paths with the literal "/github/…" needs a seam for the
 // root. [Runner.ContainerPath] maps a literal container path into the
 // simulation and [Runner.HostPath] maps either form back to the host.

@@ -1,6 +1,7 @@
 package githubtest
 
 import (
+	"maps"
 	"slices"
 	"strings"
 )
@@ -54,12 +55,7 @@ func (r *Runner) DockerRunArgs(step *StepEnv, o DockerRunOptions) []string {
 		"--workdir", "/github/workspace",
 		"--rm",
 	}
-	keys := make([]string, 0, len(step.Env))
-	for k := range step.Env {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(step.Env)) {
 		args = append(args, "-e", k)
 	}
 	args = append(args, "-e", "GITHUB_ACTIONS=true")

@@ -9,16 +9,9 @@ import (
 	"testing"
 )
 
-// MaxSummaryBytes is the runner's step-summary limit; a larger summary is
+// maxSummaryBytes is the runner's step-summary limit; a larger summary is
 // not uploaded and the step gets an error annotation.
-const MaxSummaryBytes = 1 << 20
-
-// commandState is the part of the runner's ActionCommandManager that
-// outlives a step: ::stop-commands:: pauses processing until its token.
-type commandState struct {
-	stopped bool
-	token   string
-}
+const maxSummaryBytes = 1 << 20
 
 // logLine is one line of output as the runner processed it.
 type logLine struct {
@@ -64,7 +57,7 @@ type StepResult struct {
 	// refused variables, disabled commands, host writes outside mounts.
 	Problems []string
 
-	view       SecretMasker // the job masker at step start plus stdout's masks
+	view       secretMasker // the job masker at step start plus stdout's masks
 	lines      []logLine
 	envText    string
 	envEntries []envEntry
@@ -132,20 +125,20 @@ func (r *Runner) Finish(step *StepEnv, stdout, stderr []byte) *StepResult {
 // process handles one output line like ActionCommandManager
 // .TryProcessCommand and returns the command it processed, if any. view,
 // when set, also receives the masks (stdout's own view).
-func (r *Runner) process(res *StepResult, stream Stream, no int, line string, view *SecretMasker) *Command {
+func (r *Runner) process(res *StepResult, stream Stream, no int, line string, view *secretMasker) *Command {
 	registered := registeredCommands()
-	if r.commands.stopped {
-		registered[r.commands.token] = true
+	if r.stopToken != "" {
+		registered[r.stopToken] = true
 	}
 	c := ParseCommand(line, registered)
 	if c == nil {
 		return nil
 	}
-	if r.commands.stopped {
+	if r.stopToken != "" {
 		// Only the token resumes; every other line, commands included, is
 		// plain output.
-		if strings.EqualFold(c.Name, r.commands.token) {
-			r.commands = commandState{}
+		if strings.EqualFold(c.Name, r.stopToken) {
+			r.stopToken = ""
 		}
 		return nil
 	}
@@ -161,12 +154,12 @@ func (r *Runner) process(res *StepResult, stream Stream, no int, line string, vi
 	switch strings.ToLower(c.Name) {
 	case stopCommandName:
 		token := c.Data
-		if token == "" || isRegistered(token) || strings.EqualFold(token, "pause-logging") {
+		if _, known := foldKey(registeredCommands(), token); known || token == "" || strings.EqualFold(token, "pause-logging") {
 			// ValidateStopToken throws: the step fails and processing goes on.
 			res.problem("%s: ::stop-commands:: with invalid token %q", where, token)
 			break
 		}
-		r.commands = commandState{stopped: true, token: token}
+		r.stopToken = token
 		if len(token) > 6 {
 			// A long token is treated as a secret so a log reader cannot
 			// use it to resume processing.
@@ -194,26 +187,14 @@ func (r *Runner) process(res *StepResult, stream Stream, no int, line string, vi
 	return c
 }
 
-func isRegistered(name string) bool {
-	for k := range registeredCommands() {
-		if strings.EqualFold(k, name) {
-			return true
-		}
-	}
-	return false
-}
-
 // saveState stores intra-action state; keys are case-insensitive and keep
 // their first spelling, like the runner's dictionary.
 func (r *Runner) saveState(res *StepResult, key, value string) {
 	if r.state == nil {
 		r.state = map[string]string{}
 	}
-	for k := range r.state {
-		if strings.EqualFold(k, key) {
-			key = k
-			break
-		}
+	if k, ok := foldKey(r.state, key); ok {
+		key = k
 	}
 	r.state[key] = value
 	res.State[key] = value
@@ -221,77 +202,54 @@ func (r *Runner) saveState(res *StepResult, key, value string) {
 
 // processFiles is FileCommandManager.ProcessFiles.
 func (r *Runner) processFiles(res *StepResult, step *StepEnv) {
-	read := func(name string) (string, bool) {
-		b, err := os.ReadFile(step.files[name])
-		if err != nil {
-			// The runner skips a file the step deleted.
-			return "", false
-		}
-		return decodeText(string(b)), true
+	// The runner skips a file the step deleted; it reads as empty here.
+	read := func(name string) string {
+		b, _ := os.ReadFile(step.files[name])
+		return decodeText(string(b))
 	}
-	fail := func(name string, err error) {
-		res.problem("unable to process file command %s successfully: %v", name, err)
-	}
-
-	if text, ok := read("GITHUB_ENV"); ok {
-		res.envText = text
+	parse := func(name, command string) (string, []envEntry) {
+		text := read(name)
 		entries, err := parseEnvFile(text, false)
-		res.envEntries = entries
-		for _, e := range entries {
-			switch {
-			case strings.EqualFold(e.Key, "NODE_OPTIONS"):
-				res.problem("can't store NODE_OPTIONS output parameter using '$GITHUB_ENV' command")
-			case e.Key == "":
-				res.problem("GITHUB_ENV entry with an empty name")
-			default:
-				res.Env[e.Key] = e.Value
-				r.env[e.Key] = e.Value
-			}
-		}
 		if err != nil {
-			fail("env", err)
+			res.problem("unable to process file command %s successfully: %v", command, err)
+		}
+		return text, entries
+	}
+	res.envText, res.envEntries = parse("GITHUB_ENV", "env")
+	for _, e := range res.envEntries {
+		switch {
+		case strings.EqualFold(e.Key, "NODE_OPTIONS"):
+			res.problem("can't store NODE_OPTIONS output parameter using '$GITHUB_ENV' command")
+		case e.Key == "":
+			res.problem("GITHUB_ENV entry with an empty name")
+		default:
+			res.Env[e.Key] = e.Value
+			r.env[e.Key] = e.Value
 		}
 	}
-	if text, ok := read("GITHUB_OUTPUT"); ok {
-		res.outText = text
-		entries, err := parseEnvFile(text, false)
-		res.outEntries = entries
-		for _, e := range entries {
-			res.Outputs[e.Key] = e.Value
-		}
-		if err != nil {
-			fail("output", err)
+	res.outText, res.outEntries = parse("GITHUB_OUTPUT", "output")
+	for _, e := range res.outEntries {
+		res.Outputs[e.Key] = e.Value
+	}
+	var state []envEntry
+	res.stateText, state = parse("GITHUB_STATE", "state")
+	for _, e := range state {
+		r.saveState(res, e.Key, e.Value)
+	}
+	res.pathText = read("GITHUB_PATH")
+	for _, line := range SplitLines([]byte(res.pathText)) {
+		if line != "" {
+			res.Path = append(res.Path, line)
 		}
 	}
-	if text, ok := read("GITHUB_STATE"); ok {
-		res.stateText = text
-		entries, err := parseEnvFile(text, false)
-		for _, e := range entries {
-			r.saveState(res, e.Key, e.Value)
-		}
-		if err != nil {
-			fail("state", err)
-		}
-	}
-	if text, ok := read("GITHUB_PATH"); ok {
-		res.pathText = text
-		for _, line := range SplitLines([]byte(text)) {
-			if line != "" {
-				res.Path = append(res.Path, line)
-			}
-		}
-	}
-	if text, ok := read("GITHUB_STEP_SUMMARY"); ok {
-		res.Summary = text
-		if len(text) > MaxSummaryBytes {
-			res.problem("$GITHUB_STEP_SUMMARY supports content up a size of %dk got %dk", MaxSummaryBytes/1024, len(text)/1024)
-		}
+	if res.Summary = read("GITHUB_STEP_SUMMARY"); len(res.Summary) > maxSummaryBytes {
+		res.problem("$GITHUB_STEP_SUMMARY supports content up a size of %dk got %dk", maxSummaryBytes/1024, len(res.Summary)/1024)
 	}
 }
 
 // clone copies the masker, so a step's stdout view can grow on its own.
-func (m *SecretMasker) clone() SecretMasker {
-	return SecretMasker{
+func (m *secretMasker) clone() secretMasker {
+	return secretMasker{
 		originals: maps.Clone(m.originals),
 		values:    slices.Clone(m.values),
 		seen:      maps.Clone(m.seen),

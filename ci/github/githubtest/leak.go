@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -22,21 +23,12 @@ type leakForm struct {
 	value string
 }
 
-// LeakForms returns the strings whose presence reveals secret, each with a
-// description: the value, each trimmed line of a multi-line value, its
+// leakForms returns the strings whose presence reveals secret, each with
+// a description: the value, each trimmed line of a multi-line value, its
 // base64 and base64url encodings (also embedded at any byte alignment in a
 // larger encoded blob), its JSON string escapes (Go's and the runner's),
-// its URL encodings and its hex encodings. Derived forms shorter than eight
-// characters are left out.
-func LeakForms(secret string) []string {
-	forms := leakForms(secret)
-	out := make([]string, 0, len(forms))
-	for _, f := range forms {
-		out = append(out, f.value)
-	}
-	return out
-}
-
+// its URL encodings and its hex encodings. Derived forms shorter than
+// minFormLen are left out.
 func leakForms(secret string) []leakForm {
 	var out []leakForm
 	seen := map[string]bool{}
@@ -101,7 +93,7 @@ func (res *StepResult) WithFiles(paths ...string) *StepResult {
 }
 
 // AssertNoLeak fails the test for every place a secret (in any of its
-// [LeakForms]) appears where the runner or a later reader would reveal it:
+// [leakForms]) appears where the runner or a later reader would reveal it:
 //
 //   - a stdout line the runner displays, unless masks registered before
 //     it (by earlier steps or earlier stdout lines) cover that occurrence
@@ -178,11 +170,7 @@ func (res *StepResult) leaks(secrets []string) []string {
 	find("GITHUB_PATH", res.pathText, strict)
 	for name, value := range res.Outputs {
 		find(fmt.Sprintf("the name of output %q", name), name, strict)
-		isSecret := false
-		for _, s := range secrets {
-			isSecret = isSecret || value == s
-		}
-		if !isSecret {
+		if !slices.Contains(secrets, value) {
 			find(fmt.Sprintf("output %q", name), value, strict)
 		}
 	}
@@ -218,15 +206,10 @@ func outsideValues(text string, entries []envEntry) string {
 // text that hidden does not excuse.
 func firstOccurrence(text string, forms []leakForm, hidden func(start, end int) bool) (string, bool) {
 	for _, f := range forms {
-		for i := 0; i+len(f.value) <= len(text); {
-			j := strings.Index(text[i:], f.value)
-			if j < 0 {
-				break
-			}
-			if !hidden(i+j, i+j+len(f.value)) {
+		for _, i := range indexAll(text, f.value) {
+			if !hidden(i, i+len(f.value)) {
 				return f.kind, true
 			}
-			i += j + 1
 		}
 	}
 	return "", false
@@ -239,11 +222,7 @@ func firstOccurrence(text string, forms []leakForm, hidden func(start, end int) 
 func (res *StepResult) AssertNoInjectedCommands(t testing.TB, allowed ...string) {
 	t.Helper()
 	for _, c := range res.Commands {
-		ok := false
-		for _, a := range allowed {
-			ok = ok || strings.EqualFold(a, c.Name)
-		}
-		if !ok {
+		if !slices.ContainsFunc(allowed, func(a string) bool { return strings.EqualFold(a, c.Name) }) {
 			t.Errorf("%s step: %s line %d: the runner processed a %q workflow command (legacy form: %v); allowed: %q",
 				res.Stage, c.Stream, c.Line, c.Name, c.Legacy, allowed)
 		}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -241,7 +242,7 @@ func TestAssertNoInjectedCommands(t *testing.T) {
 		t.Errorf("::set-output:: should still set outputs, got %q", res.Outputs)
 	}
 	// The legacy add-mask registered "main" job-wide.
-	if got := r.masker.Mask("main"); got != "***" {
+	if got := r.masker.MaskAt(r.masker.Len(), "main"); got != "***" {
 		t.Errorf("legacy add-mask not registered job-wide: %q", got)
 	}
 }
@@ -340,25 +341,20 @@ func TestHelperProcess(t *testing.T) {
 func TestLeakForms(t *testing.T) {
 	t.Parallel()
 	secret := "{\n  \"private_key\": \"FAKE-KEY-MATERIAL\"\n}"
-	forms := LeakForms(secret)
+	forms := leakForms(secret)
 	has := func(s string) bool {
-		for _, f := range forms {
-			if f == s {
-				return true
-			}
-		}
-		return false
+		return slices.ContainsFunc(forms, func(f leakForm) bool { return f.value == s })
 	}
 	for _, want := range []string{secret, `"private_key": "FAKE-KEY-MATERIAL"`, hex.EncodeToString([]byte(secret))} {
 		if !has(want) {
-			t.Errorf("LeakForms lacks %q", want)
+			t.Errorf("leakForms lacks %q", want)
 		}
 	}
 	// Short lines like "{" would match innocent output.
 	if has("{") || has("}") {
-		t.Errorf("LeakForms includes a one-character line: %q", forms)
+		t.Errorf("leakForms includes a one-character line: %q", forms)
 	}
-	if got := LeakForms("ab"); len(got) != 1 {
-		t.Errorf("LeakForms of a short secret = %q, want only the value", got)
+	if got := leakForms("ab"); len(got) != 1 {
+		t.Errorf("leakForms of a short secret = %q, want only the value", got)
 	}
 }

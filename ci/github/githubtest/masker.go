@@ -7,11 +7,11 @@ import (
 	"strings"
 )
 
-// SecretMasker is a port of the runner's job-wide SecretMasker
+// secretMasker is a port of the runner's job-wide SecretMasker
 // (actions/runner src/Sdk/DTLogging/Logging/SecretMasker.cs) with the value
 // encoders HostContext registers. It is append-only, so a prefix of its
 // values is the masker as it was earlier; the zero value masks nothing.
-type SecretMasker struct {
+type secretMasker struct {
 	originals map[string]bool
 	values    []string
 	seen      map[string]bool
@@ -21,7 +21,7 @@ type SecretMasker struct {
 // encoded variant (base64 at three byte offsets, JSON string escape,
 // Uri.EscapeDataString, XML escape, expression escape, and the value
 // without surrounding double quotes). Empty values are ignored.
-func (m *SecretMasker) AddValue(v string) {
+func (m *secretMasker) AddValue(v string) {
 	if v == "" || m.originals[v] {
 		return
 	}
@@ -37,7 +37,7 @@ func (m *SecretMasker) AddValue(v string) {
 	}
 }
 
-func (m *SecretMasker) add(v string) {
+func (m *secretMasker) add(v string) {
 	if !m.seen[v] {
 		m.seen[v] = true
 		m.values = append(m.values, v)
@@ -49,7 +49,7 @@ func (m *SecretMasker) add(v string) {
 // v2.286.0, each trimmed non-empty line of a multi-line value, which is
 // what actually hides it because masking works line by line. It reports
 // whether anything was registered.
-func (m *SecretMasker) AddMask(data string) bool {
+func (m *secretMasker) AddMask(data string) bool {
 	if strings.TrimSpace(data) == "" {
 		return false
 	}
@@ -65,14 +65,11 @@ func (m *SecretMasker) AddMask(data string) bool {
 }
 
 // Len is the number of registered strings, variants included; pass it to
-// [SecretMasker.MaskAt] to mask as the masker was at that point.
-func (m *SecretMasker) Len() int { return len(m.values) }
-
-// Mask replaces every registered value in s with "***".
-func (m *SecretMasker) Mask(s string) string { return m.MaskAt(m.Len(), s) }
+// [secretMasker.MaskAt] to mask as the masker was at that point.
+func (m *secretMasker) Len() int { return len(m.values) }
 
 // MaskAt masks s with the first n registered strings.
-func (m *SecretMasker) MaskAt(n int, s string) string {
+func (m *secretMasker) MaskAt(n int, s string) string {
 	var b strings.Builder
 	last := 0
 	for _, r := range m.ranges(n, s) {
@@ -89,16 +86,11 @@ type span struct{ start, end int }
 
 // ranges returns the merged ranges the first n values cover in s. Like the
 // runner, touching or overlapping occurrences merge into one "***".
-func (m *SecretMasker) ranges(n int, s string) []span {
+func (m *secretMasker) ranges(n int, s string) []span {
 	var found []span
 	for _, v := range m.values[:min(n, len(m.values))] {
-		for i := 0; i+len(v) <= len(s); {
-			j := strings.Index(s[i:], v)
-			if j < 0 {
-				break
-			}
-			found = append(found, span{i + j, i + j + len(v)})
-			i += j + 1
+		for _, i := range indexAll(s, v) {
+			found = append(found, span{i, i + len(v)})
 		}
 	}
 	if len(found) == 0 {
@@ -115,6 +107,20 @@ func (m *SecretMasker) ranges(n int, s string) []span {
 		merged = append(merged, f)
 	}
 	return merged
+}
+
+// indexAll returns where v occurs in s, overlapping occurrences included.
+func indexAll(s, v string) []int {
+	var out []int
+	for i := 0; v != "" && i+len(v) <= len(s); {
+		j := strings.Index(s[i:], v)
+		if j < 0 {
+			break
+		}
+		out = append(out, i+j)
+		i += j + 1
+	}
+	return out
 }
 
 // covered reports whether [start, end) lies within one masked range.

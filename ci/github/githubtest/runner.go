@@ -29,7 +29,7 @@ type Mode int
 // Modes.
 const (
 	// SimulatedContainer is a container action whose container is
-	// simulated: its "/" is [Runner.ContainerRoot], each mount a symbolic
+	// simulated: its "/" is a temporary directory, each mount a symbolic
 	// link, and translated paths carry that root as a prefix.
 	SimulatedContainer Mode = iota
 	// RealContainer is a container action run by a real container runtime
@@ -110,15 +110,17 @@ type Runner struct {
 	// Token is the job's ID-token endpoint.
 	Token *TokenEndpoint
 
-	owner, repo  string
-	work         string
-	hostTemp     string
-	workspace    string
-	croot        string
-	mounts       []mount
-	githubToken  string
-	masker       SecretMasker
-	commands     commandState
+	owner, repo string
+	work        string
+	hostTemp    string
+	workspace   string
+	croot       string // the container's "/" in SimulatedContainer mode
+	mounts      []mount
+	githubToken string
+	masker      secretMasker
+	// stopToken, while set, pauses command processing
+	// (::stop-commands::) until a line "::<stopToken>::", across steps.
+	stopToken    string
 	env          map[string]string
 	state        map[string]string
 	lastInputs   map[string]string
@@ -218,7 +220,7 @@ func New(t testing.TB, opts Options) *Runner {
 	if opts.Mode == Native {
 		r.containerWS = r.workspace
 	}
-	r.Token = NewTokenEndpoint(t, TokenEndpointOptions{Mint: opts.Mint, DefaultAudience: opts.ServerURL + "/" + owner})
+	r.Token = newTokenEndpoint(t, opts.Mint, opts.ServerURL+"/"+owner)
 	// The runner masks the job's tokens and secrets before any step runs.
 	r.masker.AddMask(r.Token.RequestToken())
 	r.masker.AddMask(r.githubToken)
@@ -228,10 +230,6 @@ func New(t testing.TB, opts Options) *Runner {
 	return r
 }
 
-// WorkDir is the host's <work> directory (/home/runner/work on hosted
-// runners).
-func (r *Runner) WorkDir() string { return r.work }
-
 // HostTemp is the host's runner temp directory, <work>/_temp: the prefix
 // of any path exported for later steps (see §2.7 of the runtime notes).
 func (r *Runner) HostTemp() string { return r.hostTemp }
@@ -239,20 +237,9 @@ func (r *Runner) HostTemp() string { return r.hostTemp }
 // HostWorkspace is the host's workspace, <work>/<repo>/<repo>.
 func (r *Runner) HostWorkspace() string { return r.workspace }
 
-// ContainerRoot is the directory that stands in for the container's "/".
-func (r *Runner) ContainerRoot() string { return r.croot }
-
-// ContainerTemp is where RUNNER_TEMP points inside the container on
-// runners that mount it (ContainerRoot()/github/runner_temp). It exists
-// only with Options.MountRunnerTemp.
-func (r *Runner) ContainerTemp() string { return r.ContainerPath("/github/runner_temp") }
-
-// GitHubToken is the fake ${{ github.token }}, masked from the start.
-func (r *Runner) GitHubToken() string { return r.githubToken }
-
 // ContainerPath maps a path as the container sees it ("/github/home/x")
-// into the simulation (ContainerRoot()+"/github/home/x"). Paths already
-// under ContainerRoot are returned unchanged. With a real container it
+// into the simulation (<container root>/github/home/x). Paths already
+// under the container root are returned unchanged. With a real container it
 // returns the clean literal path.
 func (r *Runner) ContainerPath(p string) string {
 	if r.croot == "" {
@@ -285,11 +272,11 @@ func (r *Runner) chownToRunner(p string) {
 	}
 }
 
-// TranslateToContainerPath is the runner's ContainerInfo
-// .TranslateToContainerPath with simulated container paths: a host path
-// equal to or under a mounted directory becomes the matching path under
-// ContainerRoot; anything else is returned unchanged.
-func (r *Runner) TranslateToContainerPath(hostPath string) string {
+// toContainerPath is the runner's ContainerInfo.TranslateToContainerPath
+// with simulated container paths: a host path equal to or under a mounted
+// directory becomes the matching path under the container root; anything
+// else is returned unchanged.
+func (r *Runner) toContainerPath(hostPath string) string {
 	for _, m := range r.mounts {
 		if hostPath == m.host {
 			return r.ContainerPath(m.container)
@@ -302,7 +289,7 @@ func (r *Runner) TranslateToContainerPath(hostPath string) string {
 }
 
 // HostPath maps a container path, literal ("/github/home/x") or simulated
-// (under ContainerRoot), to the host path of the same file, like the
+// (under the container root), to the host path of the same file, like the
 // runner's TranslateToHostPath. Paths outside every mount are returned
 // unchanged.
 func (r *Runner) HostPath(containerPath string) string {
@@ -373,12 +360,6 @@ func (s *StepEnv) FileCommands() map[string]string { return maps.Clone(s.files) 
 // Getenv is os.Getenv over Env, for realMain-style injection.
 func (s *StepEnv) Getenv(key string) string { return s.Env[key] }
 
-// LookupEnv is os.LookupEnv over Env.
-func (s *StepEnv) LookupEnv(key string) (string, bool) {
-	v, ok := s.Env[key]
-	return v, ok
-}
-
 // Environ is Env as sorted "KEY=value" pairs, for exec.Cmd.Env.
 func (s *StepEnv) Environ() []string {
 	out := make([]string, 0, len(s.Env))
@@ -436,7 +417,7 @@ func (r *Runner) Step(stage Stage, inputs map[string]string) *StepEnv {
 	host := r.hostEnv(step)
 	step.Env = make(map[string]string, len(host))
 	for k, v := range host {
-		step.Env[k] = r.TranslateToContainerPath(v)
+		step.Env[k] = r.toContainerPath(v)
 	}
 	if r.opts.Mode == Native {
 		// Only container actions get HOME=_github_home; a native step
@@ -460,10 +441,8 @@ func (r *Runner) effectiveInputs(with map[string]string) map[string]string {
 			}
 			// Input names are case-insensitive; with: overrides a default
 			// whatever its spelling.
-			for existing := range out {
-				if strings.EqualFold(existing, k) {
-					delete(out, existing)
-				}
+			if existing, ok := foldKey(out, k); ok {
+				delete(out, existing)
 			}
 			out[k] = ev
 		}
@@ -479,12 +458,8 @@ func (r *Runner) evaluateArgs(inputs map[string]string) []string {
 			if ctx != "inputs" {
 				return "", fmt.Errorf("runs.args may use only the inputs context, not %s.%s", ctx, name)
 			}
-			for k, v := range inputs {
-				if strings.EqualFold(k, name) {
-					return v, nil
-				}
-			}
-			return "", nil // an undeclared input evaluates to "" on the runner
+			k, _ := foldKey(inputs, name)
+			return inputs[k], nil // an undeclared input evaluates to "" on the runner
 		})
 		if err != nil {
 			r.t.Fatalf("githubtest: runs.args: %v", err)

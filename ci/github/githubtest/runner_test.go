@@ -15,10 +15,10 @@ func TestLayout(t *testing.T) {
 	for _, mounted := range []bool{false, true} {
 		r := New(t, Options{MountRunnerTemp: mounted})
 		for _, p := range []string{
-			filepath.Join(r.WorkDir(), "_temp", "_github_home"),
-			filepath.Join(r.WorkDir(), "_temp", "_github_workflow"),
-			filepath.Join(r.WorkDir(), "_temp", "_runner_file_commands"),
-			filepath.Join(r.WorkDir(), "octo-repo", "octo-repo"),
+			filepath.Join(r.work, "_temp", "_github_home"),
+			filepath.Join(r.work, "_temp", "_github_workflow"),
+			filepath.Join(r.work, "_temp", "_runner_file_commands"),
+			filepath.Join(r.work, "octo-repo", "octo-repo"),
 		} {
 			if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
 				t.Errorf("host directory %s missing: %v", p, err)
@@ -30,11 +30,11 @@ func TestLayout(t *testing.T) {
 		// Each simulated mount shows the host directory.
 		for _, name := range []string{"home", "workflow", "file_commands", "workspace"} {
 			c := r.ContainerPath("/github/" + name)
-			if !strings.HasPrefix(c, r.ContainerRoot()) {
+			if !strings.HasPrefix(c, r.croot) {
 				t.Errorf("ContainerPath(/github/%s) = %s, not under the container root", name, c)
 			}
 			host := r.HostPath(c)
-			if got := r.TranslateToContainerPath(host); got != c {
+			if got := r.toContainerPath(host); got != c {
 				t.Errorf("round trip of %s via %s gave %s", c, host, got)
 			}
 			if err := os.WriteFile(filepath.Join(c, "probe"), []byte(name), 0o600); err != nil {
@@ -44,7 +44,7 @@ func TestLayout(t *testing.T) {
 				t.Errorf("write through %s not visible at %s: %v", c, host, err)
 			}
 		}
-		_, err := os.Stat(r.ContainerTemp())
+		_, err := os.Stat(r.ContainerPath("/github/runner_temp"))
 		if mounted && err != nil {
 			t.Errorf("runner temp not mounted: %v", err)
 		}
@@ -73,7 +73,7 @@ func TestStepEnv(t *testing.T) {
 			check: func(t *testing.T, r *Runner, s *StepEnv) {
 				want := map[string]string{
 					"RUNNER_TEMP":       r.HostTemp(), // unmounted: the host path, meaningless inside
-					"RUNNER_WORKSPACE":  filepath.Join(r.WorkDir(), "octo-repo"),
+					"RUNNER_WORKSPACE":  filepath.Join(r.work, "octo-repo"),
 					"INPUT_RUNNER-TEMP": r.HostTemp(),
 				}
 				for k, v := range want {
@@ -82,7 +82,7 @@ func TestStepEnv(t *testing.T) {
 					}
 				}
 				for _, k := range []string{"ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "RUNNER_DEBUG"} {
-					if v, ok := s.LookupEnv(k); ok {
+					if v, ok := s.Env[k]; ok {
 						t.Errorf("%s is set (%q)", k, v)
 					}
 				}
@@ -93,9 +93,9 @@ func TestStepEnv(t *testing.T) {
 			opts: Options{MountRunnerTemp: true, IDTokenPermission: true, Debug: true},
 			check: func(t *testing.T, r *Runner, s *StepEnv) {
 				want := map[string]string{
-					"RUNNER_TEMP":                    r.ContainerTemp(),
-					"RUNNER_WORKSPACE":               filepath.Join(r.WorkDir(), "octo-repo"),
-					"INPUT_RUNNER-TEMP":              r.ContainerTemp(),
+					"RUNNER_TEMP":                    r.ContainerPath("/github/runner_temp"),
+					"RUNNER_WORKSPACE":               filepath.Join(r.work, "octo-repo"),
+					"INPUT_RUNNER-TEMP":              r.ContainerPath("/github/runner_temp"),
 					"RUNNER_DEBUG":                   "1",
 					"ACTIONS_ID_TOKEN_REQUEST_URL":   r.Token.URL(),
 					"ACTIONS_ID_TOKEN_REQUEST_TOKEN": r.Token.RequestToken(),
@@ -118,7 +118,7 @@ func TestStepEnv(t *testing.T) {
 					"GITHUB_SERVER_URL": "https://ghes.example.com",
 					"GITHUB_API_URL":    "https://ghes.example.com/api/v3",
 					"GITHUB_REPOSITORY": "org/app",
-					"RUNNER_WORKSPACE":  filepath.Join(r.WorkDir(), "app"),
+					"RUNNER_WORKSPACE":  filepath.Join(r.work, "app"),
 				}
 				for k, v := range want {
 					if s.Env[k] != v {
@@ -148,7 +148,7 @@ func TestStepEnv(t *testing.T) {
 				"INPUT_ROLE-TO-ASSUME": "arn:aws:iam::123456789012:role/x",
 				"INPUT_AUDIENCE":       "override",
 				"INPUT_MY_INPUT":       "",
-				"INPUT_TOKEN":          r.GitHubToken(),
+				"INPUT_TOKEN":          r.githubToken,
 				"GITHUB_ACTIONS":       "true",
 				"CI":                   "true",
 				"HOME":                 r.ContainerPath("/github/home"),
@@ -311,7 +311,7 @@ func TestHostWritesOutsideMounts(t *testing.T) {
 		}
 		// A later container action sees the translated path.
 		next := r.Step(Main, nil)
-		if got, want := next.Env["CREDS_FILE"], filepath.Join(r.ContainerTemp(), "creds"); got != want {
+		if got, want := next.Env["CREDS_FILE"], filepath.Join(r.ContainerPath("/github/runner_temp"), "creds"); got != want {
 			t.Errorf("CREDS_FILE in a later container = %q, want %q", got, want)
 		}
 	})
@@ -324,7 +324,7 @@ func TestReadFromHostStepRejects(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ path, want string }{
-		{filepath.Join(r.ContainerTemp(), "creds"), "container path"},
+		{filepath.Join(r.ContainerPath("/github/runner_temp"), "creds"), "container path"},
 		{"/github/runner_temp/creds", "container path"},
 		{"creds", "not absolute"},
 		{filepath.Join(r.HostWorkspace(), "creds"), "not under the runner temp"},

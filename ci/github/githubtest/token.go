@@ -19,10 +19,10 @@ import (
 const tokenPath = "/00000000-0000-0000-0000-000000000000/_apis/distributedtask/hubs/Actions/plans/" +
 	"11111111-1111-1111-1111-111111111111/jobs/22222222-2222-2222-2222-222222222222/idtoken"
 
-// OversizedBodyBytes is the size of the body [Fault.OversizedBody] sends:
+// oversizedBodyBytes is the size of the body [Fault.OversizedBody] sends:
 // far above go-githubactions' 64,000-byte read cap and the 64 KiB–1 MiB caps
 // of our HTTP client, so only a capped reader fails cleanly on it.
-const OversizedBodyBytes = 2 << 20
+const oversizedBodyBytes = 2 << 20
 
 // Fault is one scripted misbehaviour of the token endpoint. The zero Fault
 // is a normal answer.
@@ -40,7 +40,7 @@ type Fault struct {
 	// "" and a nil error for it).
 	EmptyValue bool
 	// OversizedBody answers 200 with a valid JSON body of
-	// OversizedBodyBytes whose value comes after the padding.
+	// oversizedBodyBytes whose value comes after the padding.
 	OversizedBody bool
 }
 
@@ -54,19 +54,6 @@ type TokenRequest struct {
 	Authorized bool
 	// Status is the HTTP status answered.
 	Status int
-}
-
-// TokenEndpointOptions configures [NewTokenEndpoint].
-type TokenEndpointOptions struct {
-	// Mint returns the JWT for an audience; nil mints an unsigned fake
-	// JWT, good enough for code that does not verify.
-	Mint func(audience string) string
-	// RequestToken is the Bearer token the endpoint requires; "" generates
-	// a random fake one.
-	RequestToken string
-	// DefaultAudience is used when a request has no audience parameter, as
-	// GitHub uses https://github.com/<owner>.
-	DefaultAudience string
 }
 
 // TokenEndpoint is an httptest server on 127.0.0.1 that behaves like the
@@ -89,23 +76,20 @@ type TokenEndpoint struct {
 	issued   []string
 }
 
-// NewTokenEndpoint starts an endpoint, closed when the test ends.
-func NewTokenEndpoint(t testing.TB, opts TokenEndpointOptions) *TokenEndpoint {
+// newTokenEndpoint starts an endpoint, closed when the test ends. mint
+// returns the JWT for an audience (nil mints an unsigned fake); a request
+// without an audience gets defaultAud, as GitHub gives
+// https://github.com/<owner>.
+func newTokenEndpoint(t testing.TB, mint func(audience string) string, defaultAud string) *TokenEndpoint {
 	t.Helper()
 	e := &TokenEndpoint{
-		requestToken: opts.RequestToken,
-		mint:         opts.Mint,
-		defaultAud:   opts.DefaultAudience,
+		requestToken: "FAKE-ACTIONS-RUNTIME-TOKEN-" + randomHex(t, 16),
+		mint:         mint,
+		defaultAud:   defaultAud,
 		done:         make(chan struct{}),
-	}
-	if e.requestToken == "" {
-		e.requestToken = "FAKE-ACTIONS-RUNTIME-TOKEN-" + randomHex(t, 16)
 	}
 	if e.mint == nil {
 		e.mint = fakeJWT
-	}
-	if e.defaultAud == "" {
-		e.defaultAud = "https://github.com/octo-org"
 	}
 	e.server = httptest.NewServer(http.HandlerFunc(e.serve))
 	t.Cleanup(func() {
@@ -229,7 +213,7 @@ func (e *TokenEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if fault.OversizedBody && status == http.StatusOK {
 		// Padding first, value last: a reader that truncates sees no value.
-		body = map[string]any{"count": body["count"], "padding": strings.Repeat("A", OversizedBodyBytes), "value": body["value"]}
+		body = map[string]any{"count": body["count"], "padding": strings.Repeat("A", oversizedBodyBytes), "value": body["value"]}
 	}
 	writeJSON(w, status, body)
 }

@@ -19,10 +19,9 @@ func testClient() *http.Client { return &http.Client{Timeout: 10 * time.Second} 
 
 func newEndpoint(t *testing.T) *TokenEndpoint {
 	t.Helper()
-	return NewTokenEndpoint(t, TokenEndpointOptions{
-		Mint:         func(aud string) string { return "FAKE-JWT-for-" + aud },
-		RequestToken: "FAKE-REQUEST-TOKEN",
-	})
+	e := newTokenEndpoint(t, func(aud string) string { return "FAKE-JWT-for-" + aud }, "https://github.com/octo-org")
+	e.requestToken = "FAKE-REQUEST-TOKEN"
+	return e
 }
 
 func get(t *testing.T, rawURL, auth string) (int, http.Header, string) {

@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/oidc-exchange/oidc-exchange/ci"
 	"github.com/oidc-exchange/oidc-exchange/ci/github"
+	"github.com/oidc-exchange/oidc-exchange/ci/shell"
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/exchange/input"
 	"github.com/oidc-exchange/oidc-exchange/providers"
@@ -109,6 +111,7 @@ func runAction(ctx context.Context, e *env, post bool) error {
 	// args, which the runner does not translate: credential files are
 	// exported by their host path, so host steps can open them.
 	runnerTemp := fs.String("runner-temp", "", "host path of the runner's temp directory (set by action.yml)")
+	workspace := fs.String("github-workspace", "", "host path of the workspace (set by action.yml)")
 	native := fs.Bool("native", false, "run as a step of its own on the runner or in the job container (set by native/action.yml)")
 	postFlag := fs.Bool("post", false, "run the post step: clean up what the main step left (set by native/action.yml)")
 	if err := parseFlags(fs, e.args[1:]); err != nil {
@@ -132,6 +135,7 @@ func runAction(ctx context.Context, e *env, post bool) error {
 		Retry:          e.retryPolicy(),
 		Logger:         logger,
 		HostRunnerTemp: *runnerTemp,
+		HostWorkspace:  *workspace,
 		Native:         *native,
 	})
 	if err != nil {
@@ -162,6 +166,16 @@ func runAction(ctx context.Context, e *env, post bool) error {
 	if err != nil {
 		return reportAction(e, logger, err)
 	}
+	var tokens exchange.TokenSource = edge
+	platform := string(ci.GitHubActions)
+	if cfg.tokenFile != "" {
+		if tokens, err = tokenFileSource(edge, cfg.tokenFile); err != nil {
+			return reportAction(e, logger, err)
+		}
+		// The audit record must not credit the runner with a token it
+		// did not issue.
+		platform = platformTokenFile
+	}
 	// One budget for the whole run: every attempt's deadline is the
 	// smaller of its own timeout and what is left of it.
 	ctx, cancel := context.WithTimeout(ctx, cfg.budget())
@@ -185,8 +199,8 @@ func runAction(ctx context.Context, e *env, post bool) error {
 		reporters = append(reporters, audit)
 	}
 	p := exchange.Pipeline{
-		Platform:     "github-actions",
-		Tokens:       edge,
+		Platform:     platform,
+		Tokens:       tokens,
 		Verifier:     verifier,
 		Expectations: cfg.expectations,
 		ProviderName: string(cfg.provider),
@@ -228,6 +242,25 @@ func runExchanges(ctx context.Context, p exchange.Pipeline, impls []exchange.Pro
 	}
 	b := &exchange.Batch{Pipeline: p, Providers: impls, Exporter: p.Exporter}
 	return b.Run(ctx)
+}
+
+// platformTokenFile is the audit record's ci when the action read its
+// token from web-identity-token-file rather than from the runner.
+const platformTokenFile = "token-file"
+
+// tokenFileSource reads the token from web-identity-token-file instead of
+// the runner's token endpoint, whose variables the job then need not have.
+// The edge resolves the path within the container's mounts and masks the
+// token before anything can print it.
+func tokenFileSource(edge *github.Edge, p string) (*shell.FileTokenSource, error) {
+	if p == "-" {
+		return nil, exchange.InputError(shell.TokenFileSetting, "- (standard input) is for the CLI's --token-file; give the path of a file")
+	}
+	open, host, err := edge.TokenFile(p)
+	if err != nil {
+		return nil, err
+	}
+	return &shell.FileTokenSource{Path: open, SharedPath: host, Masker: edge}, nil
 }
 
 // reportAction shows a failure the way the runner displays it: one

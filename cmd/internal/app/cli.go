@@ -48,21 +48,17 @@ func newCLIEdge(ctx context.Context, e *env, tokenFile string, logger *slog.Logg
 	case platformEdge != nil:
 		return &cliEdge{tokens: platformEdge.Tokens, masker: masker, ci: string(platform)}, nil
 	default:
-		return nil, exchange.InputError("token-file", "no token source: pass --token-file (or - for stdin), or run inside GitHub Actions with `permissions: id-token: write`")
+		return nil, exchange.InputError(shell.TokenFileSetting, "no token source: pass --token-file (or - for stdin), or run inside GitHub Actions with `permissions: id-token: write`")
 	}
 }
 
-// tokenFlagDoc is the help of --token-file, which every token-taking
-// command has: where the token comes from is not an action input.
-const tokenFlagDoc = "read the token from this file, or - for stdin (default: ask the CI platform)"
-
 // setupToken resolves the issuer and builds the token edge and the
 // verifier every token-taking command needs.
-func setupToken(ctx context.Context, e *env, cm *common, tokenFile string, logger *slog.Logger, client *http.Client) (*cliEdge, *exchange.Verifier, error) {
+func setupToken(ctx context.Context, e *env, cm *common, logger *slog.Logger, client *http.Client) (*cliEdge, *exchange.Verifier, error) {
 	if err := cm.resolveIssuer(e.getenv); err != nil {
 		return nil, nil, err
 	}
-	edge, err := newCLIEdge(ctx, e, tokenFile, logger, client)
+	edge, err := newCLIEdge(ctx, e, cm.tokenFile, logger, client)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -78,22 +74,19 @@ func setupToken(ctx context.Context, e *env, cm *common, tokenFile string, logge
 // providerCommand is a CLI command that exchanges the token with one
 // provider. Its flags come from the common table and the provider's, so
 // they are the action's inputs under their CLI names; only how the output
-// is written (--format, --output) and where the token comes from
-// (--token-file) are the CLI's own.
+// is written (--format, --output) is the CLI's own.
 type providerCommand struct {
-	e         *env
-	fs        *flag.FlagSet
-	pt        providers.Type
-	flags     *input.FlagSet
-	format    string
-	tokenFile string
+	e      *env
+	fs     *flag.FlagSet
+	pt     providers.Type
+	flags  *input.FlagSet
+	format string
 }
 
 func newProviderCommand(e *env, pt providers.Type, summary string, format shell.Format, formatDoc string) *providerCommand {
 	c := &providerCommand{e: e, fs: newFlagSet(e, string(pt), summary), pt: pt}
 	c.flags = input.Bind(c.fs, input.Specs(commonInputs()), providers.Inputs(pt))
 	c.fs.StringVar(&c.format, "format", string(format), "output format: "+formatDoc)
-	c.fs.StringVar(&c.tokenFile, "token-file", "", tokenFlagDoc)
 	return c
 }
 
@@ -128,7 +121,7 @@ func (c *providerCommand) run(ctx context.Context, adjust func(*providers.Config
 	}
 	ctx, cancel := context.WithTimeout(ctx, cm.budget())
 	defer cancel()
-	edge, verifier, err := setupToken(ctx, e, &cm, c.tokenFile, logger, client)
+	edge, verifier, err := setupToken(ctx, e, &cm, logger, client)
 	if err != nil {
 		return err
 	}
@@ -162,9 +155,8 @@ func runAWS(ctx context.Context, e *env, args []string) error {
 func runVerify(ctx context.Context, e *env, args []string) (err error) {
 	fs := newFlagSet(e, "verify", "Verify a CI OIDC token (signature, issuer, audience, expiry) and print its claims as JSON.\n"+
 		"The audience defaults, inside GitHub Actions, to https://github.com/<owner>.")
-	ins := only(commonInputs(), "audience", "oidc-issuer", "oidc-enterprise-slug", "log-level")
+	ins := only(commonInputs(), "audience", "oidc-issuer", "oidc-enterprise-slug", shell.TokenFileSetting, "log-level")
 	flags := input.Bind(fs, input.Specs(ins))
-	tokenFile := fs.String("token-file", "", tokenFlagDoc)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -185,7 +177,7 @@ func runVerify(ctx context.Context, e *env, args []string) (err error) {
 		}
 		cm.audience = strings.TrimSuffix(server, "/") + "/" + owner
 	}
-	edge, verifier, err := setupToken(ctx, e, &cm, *tokenFile, logger, e.httpClient())
+	edge, verifier, err := setupToken(ctx, e, &cm, logger, e.httpClient())
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/oidc-exchange/oidc-exchange/ci/github"
+	"github.com/oidc-exchange/oidc-exchange/ci/shell"
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/exchange/input"
 	"github.com/oidc-exchange/oidc-exchange/providers"
@@ -19,6 +20,7 @@ type common struct {
 	slug         string
 	expectations exchange.Expectations
 	auditLog     string
+	tokenFile    string
 	timeout      time.Duration
 	logLevel     slog.Level
 }
@@ -42,6 +44,9 @@ func commonInputs() []input.Input[common] {
 		{Spec: input.Spec{Name: "expect-claims", Flag: "expect-claim", Kind: input.Lines,
 			Doc: "claim=pattern the token must match before it is sent anywhere"},
 			Set: func(c *common, v string) (err error) { c.expectations, err = exchange.ParseExpectations(v); return err }},
+		{Spec: input.Spec{Name: shell.TokenFileSetting, Flag: "token-file",
+			Doc: "read the OIDC token from this file (re-read on each use), or - for standard input (CLI only), instead of asking the CI platform; verified like any other"},
+			Set: input.ToString(func(c *common) *string { return &c.tokenFile })},
 		{Spec: input.Spec{Name: "audit-log", Flag: "audit-log",
 			Doc: "also append the audit record (one JSON line) to this file"},
 			Set: input.ToString(func(c *common) *string { return &c.auditLog })},

@@ -19,6 +19,9 @@ var runnerOnlyInputs = map[string]bool{
 	// --runner-temp because args, unlike the environment, are not
 	// path-translated. The native action runs on the host and needs none.
 	"runner-temp": true,
+	// The host path of the workspace, passed as --github-workspace for
+	// the same reason: a token file there is named by it.
+	"github-workspace": true,
 }
 
 // declaration is one table's declaration of an input.

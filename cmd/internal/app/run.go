@@ -13,6 +13,8 @@ import (
 
 	"github.com/oidc-exchange/oidc-exchange/ci"
 	"github.com/oidc-exchange/oidc-exchange/ci/github"
+	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/exchange/input"
 	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
 	"github.com/oidc-exchange/oidc-exchange/internal/version"
 )
@@ -75,8 +77,22 @@ Usage:
   oidc-exchange version              print the version
 
 Run 'oidc-exchange <command> --help' for a command's flags.
-Exit codes: 0 ok, 1 internal, 2 bad input, 3 token or verification, 4 denied, 5 unavailable.
 `
+
+// usage is the program's help: usageText, then the exit codes as
+// exchange's outcome table gives them, so the two cannot drift.
+func usage() string {
+	var b strings.Builder
+	b.WriteString(usageText + "Exit codes:")
+	for i, c := range exchange.ExitCodes() {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, " %d %s", c.Code, c.Summary)
+	}
+	b.WriteString(".\n")
+	return b.String()
+}
 
 func run(ctx context.Context, e *env) error {
 	args := e.args[1:]
@@ -90,7 +106,7 @@ func run(ctx context.Context, e *env) error {
 		return runAction(ctx, e, github.IsPost(e.getenv))
 	}
 	if len(args) == 0 {
-		fmt.Fprint(e.stderr, usageText)
+		fmt.Fprint(e.stderr, usage())
 		return &usageError{msg: "no command given"}
 	}
 	switch args[0] {
@@ -115,10 +131,10 @@ func run(ctx context.Context, e *env) error {
 	case "version", "--version":
 		return runVersion(e, args[1:])
 	case "help", "-h", "--help":
-		fmt.Fprint(e.stdout, usageText)
+		fmt.Fprint(e.stdout, usage())
 		return nil
 	default:
-		fmt.Fprint(e.stderr, usageText)
+		fmt.Fprint(e.stderr, usage())
 		return &usageError{msg: fmt.Sprintf("unknown command %q", args[0])}
 	}
 }
@@ -139,7 +155,7 @@ func newFlagSet(e *env, name, summary string) *flag.FlagSet {
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "Usage: oidc-exchange %s [flags]\n\n%s\n\nFlags:\n", name, summary)
-		fs.PrintDefaults()
+		input.PrintDefaults(fs)
 	}
 	return fs
 }
