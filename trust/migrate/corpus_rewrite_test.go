@@ -37,8 +37,8 @@ type corpusRewrite struct {
 }
 
 // TestCorpusRewrite runs the --write path (Scan, then Report.Apply, as
-// the CLI does) over every corpus file, as it is and with CRLF line
-// endings, and checks that every job it rewrites would obtain
+// the CLI does) over every corpus file, as it is, with CRLF line endings
+// and with mixed ones, and checks that every job it rewrites would obtain
 // credentials, that nothing else changed, that actionlint finds nothing
 // new, and that each job's outcome is the manifest's. It skips and fails
 // like TestCorpusDetection, since it reads the same modules.
@@ -81,6 +81,18 @@ func TestCorpusRewrite(t *testing.T) {
 				if want := bytes.ReplaceAll(out, []byte("\n"), []byte("\r\n")); !bytes.Equal(outCRLF, want) {
 					t.Errorf("the CRLF file's rewrite is not the LF file's with CRLF:\n%s", unifiedDiff("want", "got", string(want), string(outCRLF)))
 				}
+				// Nor does the corpus have a file of mixed line endings,
+				// which editors and merges make: each line keeps its own,
+				// and the new lines take those of the lines around them.
+				mixed := mixedEndings(src)
+				jobsMixed, outMixed := rewriteCorpusFile(t, f.Path, repo, mixed)
+				if diff := cmp.Diff(jobs, jobsMixed); diff != "" {
+					t.Errorf("the mixed file's outcomes differ (-LF +mixed):\n%s", diff)
+				}
+				if got := bytes.ReplaceAll(outMixed, []byte("\r\n"), []byte("\n")); !bytes.Equal(got, out) {
+					t.Errorf("the mixed file's rewrite is not the LF file's with its line endings:\n%s", unifiedDiff("want", "got", string(out), string(got)))
+				}
+				checkEndings(t, mixed, outMixed)
 				if diff := cmp.Diff(f.Jobs, jobs); diff != "" {
 					t.Errorf("--write outcomes differ from the manifest's jobs (-manifest +now):\n%s", diff)
 				}

@@ -464,6 +464,11 @@ func checkPreserved(t *testing.T, src, out []byte, edits []srcEdit) {
 	for _, e := range edits {
 		if e.from == "" {
 			at[lineOf(e.off)] = true
+			if e.off == len(src) && e.off > 0 && src[e.off-1] != '\n' {
+				// Lines added after a last line without a line ending
+				// give it one.
+				touched[lineOf(e.off)] = true
+			}
 			continue
 		}
 		for l := lineOf(e.off); l <= lineOf(e.off+len(e.from)-1); l++ {
