@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,6 +48,10 @@ func TestCorpusRewrite(t *testing.T) {
 	c, _ := loadCorpus(t)
 	srcs := corpusFiles(t, c)
 	lintDir := t.TempDir()
+	cache, err := moduleCache(t)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	var (
 		mu      sync.Mutex
@@ -64,11 +69,19 @@ func TestCorpusRewrite(t *testing.T) {
 	})
 	for _, m := range c.Modules {
 		repo := strings.TrimPrefix(m.Repository, "https://github.com/")
+		// The module's workflows that name a file are staged beside it,
+		// as in its repository, so that the callers of a reusable
+		// workflow are found.
+		others := moduleWorkflows(t, filepath.Join(cache, filepath.FromSlash(escapeModule(m.Module))))
 		for _, f := range m.Files {
 			id := m.Module + " " + f.Path
 			t.Run(strings.ReplaceAll(id, "/", "_"), func(t *testing.T) {
 				t.Parallel()
 				src := srcs[id]
+				rewriteCorpusFile := func(t *testing.T, path, repo string, src []byte) ([]corpusJob, []byte) {
+					t.Helper()
+					return rewriteInRepo(t, path, repo, src, others)
+				}
 				// The corpus has no CRLF file but real repositories do:
 				// the same file with CRLF must get the same rewrite, with
 				// CRLF on the new lines too.
@@ -104,26 +117,58 @@ func TestCorpusRewrite(t *testing.T) {
 	}
 }
 
-// rewriteCorpusFile stages src at path in a temporary repository, runs
-// Scan and Apply on it, checks the result and returns each job's outcome
-// and the file as --write left it.
-func rewriteCorpusFile(t *testing.T, path, repo string, src []byte) ([]corpusJob, []byte) {
+// moduleWorkflows reads every workflow file of the module in dir.
+func moduleWorkflows(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
-	dir := t.TempDir()
-	dst := filepath.Join(dir, filepath.FromSlash(path))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		t.Fatal(err)
+	out := map[string][]byte{}
+	for _, pat := range []string{"*.yml", "*.yaml"} {
+		names, err := filepath.Glob(filepath.Join(dir, ".github", "workflows", pat))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range names {
+			b, err := os.ReadFile(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[".github/workflows/"+filepath.Base(n)] = b
+		}
 	}
-	if err := os.WriteFile(dst, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	opts := Options{Repository: repo}
-	r, err := Scan(dir, opts)
-	if errors.Is(err, ErrNoWorkflows) && !strings.HasPrefix(path, ".github/workflows/") {
+	return out
+}
+
+// rewriteInRepo stages src at path in a temporary repository with those
+// of the module's other workflows that name it, runs Scan and Apply on it, checks the result
+// for path and returns the outcome of each of its jobs and the file as
+// --write left it.
+func rewriteInRepo(t *testing.T, path, repo string, src []byte, others map[string][]byte) ([]corpusJob, []byte) {
+	t.Helper()
+	if !strings.HasPrefix(path, ".github/workflows/") {
 		// A composite action is not a workflow: migrate neither reads
 		// nor rewrites it.
 		return nil, src
 	}
+	dir := t.TempDir()
+	// Only the workflows that name the file can call it; scanning the
+	// others for every file and variant would cost more than the rest
+	// of the test.
+	staged := maps.Clone(others)
+	maps.DeleteFunc(staged, func(name string, b []byte) bool {
+		return name == path || !bytes.Contains(b, []byte(path))
+	})
+	staged[path] = src
+	for name, b := range staged {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dst := filepath.Join(dir, filepath.FromSlash(path))
+	opts := Options{Repository: repo}
+	r, err := Scan(dir, opts)
 	if err != nil {
 		t.Fatalf("Scan: %v", err)
 	}
@@ -138,14 +183,14 @@ func rewriteCorpusFile(t *testing.T, path, repo string, src []byte) ([]corpusJob
 
 	var rewritten []*Job
 	for _, j := range r.Jobs {
-		if !j.Rewritable {
+		if !j.Rewritable || j.File != path {
 			continue
 		}
 		rewritten = append(rewritten, j)
 		// Apply reports a job the scan called rewritable but Write left
 		// alone as refused: that must not happen.
 		for _, l := range left.Jobs {
-			if l.Job == j.Job && l.Cloud == j.Cloud {
+			if l.File == j.File && l.Job == j.Job && l.Cloud == j.Cloud {
 				t.Errorf("job %s (%s): scan says rewritable, after --write: %s", j.Job, j.Cloud, l.Reason)
 			}
 		}
@@ -166,17 +211,24 @@ func rewriteCorpusFile(t *testing.T, path, repo string, src []byte) ([]corpusJob
 		for _, p := range semanticCheck(src, out, rewritten) {
 			t.Errorf("semantic check: %s", p)
 		}
+		for _, p := range callerCheck(staged, path, repo, rewritten) {
+			t.Errorf("caller check: %s", p)
+		}
 	}
-	return jobOutcomes(r), out
+	return jobOutcomes(r, path), out
 }
 
-// jobOutcomes is each job's outcome in the order of the report: per job
-// and cloud from its Jobs, and per job for the credential findings of no
-// cloud's migration (deploy tokens, Vault), which are report-only.
-func jobOutcomes(r *Report) []corpusJob {
+// jobOutcomes is the outcome of each job of file in the order of the
+// report: per job and cloud from its Jobs, and per job for the credential
+// findings of no cloud's migration (deploy tokens, Vault), which are
+// report-only.
+func jobOutcomes(r *Report, file string) []corpusJob {
 	var out []corpusJob
 	seen := map[string]bool{}
 	for _, j := range r.Jobs {
+		if j.File != file {
+			continue
+		}
 		o := corpusJob{Job: j.Job, Cloud: string(j.Cloud), Rewrite: "runs"}
 		switch {
 		case !j.Rewritable:
@@ -188,7 +240,7 @@ func jobOutcomes(r *Report) []corpusJob {
 		seen[j.Job] = true
 	}
 	for _, f := range r.Findings {
-		if !slices.Contains(corpusKinds, f.Rule) || seen[f.Job] {
+		if f.File != file || !slices.Contains(corpusKinds, f.Rule) || seen[f.Job] {
 			continue
 		}
 		seen[f.Job] = true
@@ -411,6 +463,71 @@ func hasAWSKeys(env map[string]any) bool {
 		if strings.Contains(str(env[k]), "secrets.") {
 			return true
 		}
+	}
+	return false
+}
+
+// callerCheck returns what is wrong with the warnings of the rewritten
+// jobs of a reusable workflow: each job of the staged workflows that
+// calls it (./.github/workflows/FILE or REPO/.github/workflows/FILE@REF)
+// and does not grant id-token: write (its job's permissions, else its
+// workflow's; write-all grants it, none does not) must be named, and
+// without callers the warnings must say there are none.
+func callerCheck(staged map[string][]byte, path, repo string, rewritten []*Job) []string {
+	var wf map[string]any
+	if yaml.Unmarshal(staged[path], &wf) != nil || !reusableOn(wf["on"]) {
+		return nil
+	}
+	var want []string
+	callers := 0
+	for name, b := range staged {
+		var caller map[string]any
+		if yaml.Unmarshal(b, &caller) != nil {
+			continue
+		}
+		for id, v := range mapOf(caller["jobs"]) {
+			job := mapOf(v)
+			uses := str(job["uses"])
+			local := "./" + path
+			if uses != local && !strings.HasPrefix(strings.ToLower(uses), strings.ToLower(repo)+"/"+path+"@") {
+				continue
+			}
+			callers++
+			perm, ok := job["permissions"]
+			if !ok {
+				perm = caller["permissions"]
+			}
+			if perm == "write-all" || mapOf(perm)["id-token"] == "write" {
+				continue
+			}
+			want = append(want, fmt.Sprintf("job %s of %s", id, name))
+		}
+	}
+	if callers == 0 {
+		want = append(want, "no scanned workflow calls it")
+	}
+	var probs []string
+	for _, j := range rewritten {
+		all := strings.Join(j.Warnings, "\n")
+		for _, w := range want {
+			if !strings.Contains(all, w) {
+				probs = append(probs, fmt.Sprintf("job %s (%s) of a reusable workflow: no warning names %q", j.Job, j.Cloud, w))
+			}
+		}
+	}
+	return probs
+}
+
+// reusableOn reports whether on: has workflow_call, in any of its forms.
+func reusableOn(on any) bool {
+	switch v := on.(type) {
+	case string:
+		return v == "workflow_call"
+	case []any:
+		return slices.Contains(v, any("workflow_call"))
+	case map[string]any:
+		_, ok := v["workflow_call"]
+		return ok
 	}
 	return false
 }

@@ -146,13 +146,16 @@ type Report struct {
 // must not look like a clean result. A file that is not a workflow (not
 // YAML, several documents, not a mapping) is a [RuleWorkflowInvalid]
 // finding, and every job --write would leave as it is a
-// [RuleRewriteRefused] finding with the reason.
+// [RuleRewriteRefused] finding with the reason. A reusable workflow that
+// needs id-token: write after the migration is checked against the jobs
+// of the scanned workflows that call it ([RuleReusableIDToken]).
 func Scan(dir string, opts Options) (*Report, error) {
 	r := &Report{Dir: dir, opts: opts}
 	files, err := workflowFiles(dir)
 	if err != nil {
 		return nil, err
 	}
+	var infos []workflowInfo
 	for _, name := range files {
 		src, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
@@ -167,7 +170,11 @@ func Scan(dir string, opts Options) (*Report, error) {
 		}
 		r.Findings = append(r.Findings, a.findings...)
 		r.Jobs = append(r.Jobs, a.jobs...)
+		infos = append(infos, a.info)
 	}
+	// Reusable workflows are checked against their callers once every
+	// file is read.
+	r.Findings = append(r.Findings, callerChecks(infos, r.Jobs, opts.Repository)...)
 	for _, j := range r.Jobs {
 		buildPlan(j, opts)
 		if !j.Rewritable {
@@ -288,6 +295,8 @@ type analysis struct {
 	// at invalidLine and invalidColumn when known.
 	invalid                    string
 	invalidLine, invalidColumn int
+	// info is what the caller check of reusable workflows needs.
+	info workflowInfo
 }
 
 // candidate is a job of one cloud that the rewrite would migrate.
@@ -389,6 +398,7 @@ func scan(name string, src []byte, o Options) (a *analysis) {
 		a.invalidLine, a.invalidColumn = line(root)
 		return a
 	}
+	a.collectInfo(name, root)
 	ref := refFromOn(onNode(root), o.branch())
 	a.wfEnv = get(root, "env")
 	a.wfAWS = secretEnv(a.wfEnv)
