@@ -254,7 +254,7 @@ func jobOutcomes(r *Report, file string) []corpusJob {
 var (
 	semAWSEnv    = []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
 	semAWSInputs = []string{"aws-access-key-id", "aws-secret-access-key", "aws-session-token"}
-	semMatrixRE  = regexp.MustCompile(`^\$\{\{\s*matrix\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}$`)
+	semMatrixRE  = regexp.MustCompile(`\$\{\{\s*matrix\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}`)
 )
 
 // semanticCheck returns why a rewritten job would not obtain credentials,
@@ -563,8 +563,10 @@ func runnerLabels(job map[string]any) ([]string, bool) {
 			out = append(out, l)
 			continue
 		}
+		// One matrix value in the label, alone or with text around it
+		// (windows-${{ matrix.version }}): each value makes a label.
 		m := semMatrixRE.FindStringSubmatch(l)
-		if m == nil || matrix == nil {
+		if m == nil || matrix == nil || strings.Contains(strings.Replace(l, m[0], "", 1), "${{") {
 			known = false
 			continue
 		}
@@ -573,8 +575,8 @@ func runnerLabels(job map[string]any) ([]string, bool) {
 			known = false
 		}
 		for _, v := range vals {
-			if s, ok := v.(string); ok && !strings.Contains(s, "${{") {
-				out = append(out, s)
+			if _, nested := v.(map[string]any); !nested && !strings.Contains(str(v), "${{") {
+				out = append(out, strings.Replace(l, m[0], str(v), 1))
 			} else {
 				known = false
 			}
@@ -808,6 +810,7 @@ func TestSemanticCheck(t *testing.T) {
 		{"no permissions", "    permissions:\n      contents: read\n      id-token: write\n", "", "no permissions anywhere"},
 		{"macOS", "runs-on: ubuntu-latest\n    permissions", "runs-on: ${{ matrix.os }}\n    strategy:\n      matrix:\n        os: [ubuntu-latest, macos-latest]\n    permissions", "container action on runner macos-latest"},
 		{"unknown runner", "runs-on: ubuntu-latest\n    permissions", "runs-on: ${{ inputs.runner }}\n    permissions", "may not be Linux"},
+		{"Windows through a matrix", "runs-on: ubuntu-latest\n    permissions", "runs-on: windows-${{matrix.version}}\n    strategy:\n      matrix:\n        version: [2019, 2022]\n    permissions", "container action on runner windows-2019"},
 		{"condition lost", "        if: github.ref == 'refs/heads/main'\n        with:", "        with:", "has if <nil>"},
 		{"no region", "          aws-region: eu-west-1\n", "", "no aws-region"},
 		{"placeholder without warning", "eu-west-1", RegionPlaceholder, "placeholder region"},
