@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,8 +38,8 @@ type corpusRewrite struct {
 }
 
 // TestCorpusRewrite runs the --write path (Scan, then Report.Apply, as
-// the CLI does) over every corpus file, as it is and with CRLF line
-// endings, and checks that every job it rewrites would obtain
+// the CLI does) over every corpus file, as it is, with CRLF line endings
+// and with mixed ones, and checks that every job it rewrites would obtain
 // credentials, that nothing else changed, that actionlint finds nothing
 // new, and that each job's outcome is the manifest's. It skips and fails
 // like TestCorpusDetection, since it reads the same modules.
@@ -47,6 +48,10 @@ func TestCorpusRewrite(t *testing.T) {
 	c, _ := loadCorpus(t)
 	srcs := corpusFiles(t, c)
 	lintDir := t.TempDir()
+	cache, err := moduleCache(t)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	var (
 		mu      sync.Mutex
@@ -64,11 +69,19 @@ func TestCorpusRewrite(t *testing.T) {
 	})
 	for _, m := range c.Modules {
 		repo := strings.TrimPrefix(m.Repository, "https://github.com/")
+		// The module's workflows that name a file are staged beside it,
+		// as in its repository, so that the callers of a reusable
+		// workflow are found.
+		others := moduleWorkflows(t, filepath.Join(cache, filepath.FromSlash(escapeModule(m.Module))))
 		for _, f := range m.Files {
 			id := m.Module + " " + f.Path
 			t.Run(strings.ReplaceAll(id, "/", "_"), func(t *testing.T) {
 				t.Parallel()
 				src := srcs[id]
+				rewriteCorpusFile := func(t *testing.T, path, repo string, src []byte) ([]corpusJob, []byte) {
+					t.Helper()
+					return rewriteInRepo(t, path, repo, src, others)
+				}
 				// The corpus has no CRLF file but real repositories do:
 				// the same file with CRLF must get the same rewrite, with
 				// CRLF on the new lines too.
@@ -81,6 +94,18 @@ func TestCorpusRewrite(t *testing.T) {
 				if want := bytes.ReplaceAll(out, []byte("\n"), []byte("\r\n")); !bytes.Equal(outCRLF, want) {
 					t.Errorf("the CRLF file's rewrite is not the LF file's with CRLF:\n%s", unifiedDiff("want", "got", string(want), string(outCRLF)))
 				}
+				// Nor does the corpus have a file of mixed line endings,
+				// which editors and merges make: each line keeps its own,
+				// and the new lines take those of the lines around them.
+				mixed := mixedEndings(src)
+				jobsMixed, outMixed := rewriteCorpusFile(t, f.Path, repo, mixed)
+				if diff := cmp.Diff(jobs, jobsMixed); diff != "" {
+					t.Errorf("the mixed file's outcomes differ (-LF +mixed):\n%s", diff)
+				}
+				if got := bytes.ReplaceAll(outMixed, []byte("\r\n"), []byte("\n")); !bytes.Equal(got, out) {
+					t.Errorf("the mixed file's rewrite is not the LF file's with its line endings:\n%s", unifiedDiff("want", "got", string(out), string(got)))
+				}
+				checkEndings(t, mixed, outMixed)
 				if diff := cmp.Diff(f.Jobs, jobs); diff != "" {
 					t.Errorf("--write outcomes differ from the manifest's jobs (-manifest +now):\n%s", diff)
 				}
@@ -92,26 +117,58 @@ func TestCorpusRewrite(t *testing.T) {
 	}
 }
 
-// rewriteCorpusFile stages src at path in a temporary repository, runs
-// Scan and Apply on it, checks the result and returns each job's outcome
-// and the file as --write left it.
-func rewriteCorpusFile(t *testing.T, path, repo string, src []byte) ([]corpusJob, []byte) {
+// moduleWorkflows reads every workflow file of the module in dir.
+func moduleWorkflows(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
-	dir := t.TempDir()
-	dst := filepath.Join(dir, filepath.FromSlash(path))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		t.Fatal(err)
+	out := map[string][]byte{}
+	for _, pat := range []string{"*.yml", "*.yaml"} {
+		names, err := filepath.Glob(filepath.Join(dir, ".github", "workflows", pat))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range names {
+			b, err := os.ReadFile(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[".github/workflows/"+filepath.Base(n)] = b
+		}
 	}
-	if err := os.WriteFile(dst, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	opts := Options{Repository: repo}
-	r, err := Scan(dir, opts)
-	if errors.Is(err, ErrNoWorkflows) && !strings.HasPrefix(path, ".github/workflows/") {
+	return out
+}
+
+// rewriteInRepo stages src at path in a temporary repository with those
+// of the module's other workflows that name it, runs Scan and Apply on it, checks the result
+// for path and returns the outcome of each of its jobs and the file as
+// --write left it.
+func rewriteInRepo(t *testing.T, path, repo string, src []byte, others map[string][]byte) ([]corpusJob, []byte) {
+	t.Helper()
+	if !strings.HasPrefix(path, ".github/workflows/") {
 		// A composite action is not a workflow: migrate neither reads
 		// nor rewrites it.
 		return nil, src
 	}
+	dir := t.TempDir()
+	// Only the workflows that name the file can call it; scanning the
+	// others for every file and variant would cost more than the rest
+	// of the test.
+	staged := maps.Clone(others)
+	maps.DeleteFunc(staged, func(name string, b []byte) bool {
+		return name == path || !bytes.Contains(b, []byte(path))
+	})
+	staged[path] = src
+	for name, b := range staged {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dst := filepath.Join(dir, filepath.FromSlash(path))
+	opts := Options{Repository: repo}
+	r, err := Scan(dir, opts)
 	if err != nil {
 		t.Fatalf("Scan: %v", err)
 	}
@@ -126,14 +183,14 @@ func rewriteCorpusFile(t *testing.T, path, repo string, src []byte) ([]corpusJob
 
 	var rewritten []*Job
 	for _, j := range r.Jobs {
-		if !j.Rewritable {
+		if !j.Rewritable || j.File != path {
 			continue
 		}
 		rewritten = append(rewritten, j)
 		// Apply reports a job the scan called rewritable but Write left
 		// alone as refused: that must not happen.
 		for _, l := range left.Jobs {
-			if l.Job == j.Job && l.Cloud == j.Cloud {
+			if l.File == j.File && l.Job == j.Job && l.Cloud == j.Cloud {
 				t.Errorf("job %s (%s): scan says rewritable, after --write: %s", j.Job, j.Cloud, l.Reason)
 			}
 		}
@@ -154,17 +211,24 @@ func rewriteCorpusFile(t *testing.T, path, repo string, src []byte) ([]corpusJob
 		for _, p := range semanticCheck(src, out, rewritten) {
 			t.Errorf("semantic check: %s", p)
 		}
+		for _, p := range callerCheck(staged, path, repo, rewritten) {
+			t.Errorf("caller check: %s", p)
+		}
 	}
-	return jobOutcomes(r), out
+	return jobOutcomes(r, path), out
 }
 
-// jobOutcomes is each job's outcome in the order of the report: per job
-// and cloud from its Jobs, and per job for the credential findings of no
-// cloud's migration (deploy tokens, Vault), which are report-only.
-func jobOutcomes(r *Report) []corpusJob {
+// jobOutcomes is the outcome of each job of file in the order of the
+// report: per job and cloud from its Jobs, and per job for the credential
+// findings of no cloud's migration (deploy tokens, Vault), which are
+// report-only.
+func jobOutcomes(r *Report, file string) []corpusJob {
 	var out []corpusJob
 	seen := map[string]bool{}
 	for _, j := range r.Jobs {
+		if j.File != file {
+			continue
+		}
 		o := corpusJob{Job: j.Job, Cloud: string(j.Cloud), Rewrite: "runs"}
 		switch {
 		case !j.Rewritable:
@@ -176,7 +240,7 @@ func jobOutcomes(r *Report) []corpusJob {
 		seen[j.Job] = true
 	}
 	for _, f := range r.Findings {
-		if !slices.Contains(corpusKinds, f.Rule) || seen[f.Job] {
+		if f.File != file || !slices.Contains(corpusKinds, f.Rule) || seen[f.Job] {
 			continue
 		}
 		seen[f.Job] = true
@@ -190,7 +254,7 @@ func jobOutcomes(r *Report) []corpusJob {
 var (
 	semAWSEnv    = []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
 	semAWSInputs = []string{"aws-access-key-id", "aws-secret-access-key", "aws-session-token"}
-	semMatrixRE  = regexp.MustCompile(`^\$\{\{\s*matrix\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}$`)
+	semMatrixRE  = regexp.MustCompile(`\$\{\{\s*matrix\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}`)
 )
 
 // semanticCheck returns why a rewritten job would not obtain credentials,
@@ -403,6 +467,71 @@ func hasAWSKeys(env map[string]any) bool {
 	return false
 }
 
+// callerCheck returns what is wrong with the warnings of the rewritten
+// jobs of a reusable workflow: each job of the staged workflows that
+// calls it (./.github/workflows/FILE or REPO/.github/workflows/FILE@REF)
+// and does not grant id-token: write (its job's permissions, else its
+// workflow's; write-all grants it, none does not) must be named, and
+// without callers the warnings must say there are none.
+func callerCheck(staged map[string][]byte, path, repo string, rewritten []*Job) []string {
+	var wf map[string]any
+	if yaml.Unmarshal(staged[path], &wf) != nil || !reusableOn(wf["on"]) {
+		return nil
+	}
+	var want []string
+	callers := 0
+	for name, b := range staged {
+		var caller map[string]any
+		if yaml.Unmarshal(b, &caller) != nil {
+			continue
+		}
+		for id, v := range mapOf(caller["jobs"]) {
+			job := mapOf(v)
+			uses := str(job["uses"])
+			local := "./" + path
+			if uses != local && !strings.HasPrefix(strings.ToLower(uses), strings.ToLower(repo)+"/"+path+"@") {
+				continue
+			}
+			callers++
+			perm, ok := job["permissions"]
+			if !ok {
+				perm = caller["permissions"]
+			}
+			if perm == "write-all" || mapOf(perm)["id-token"] == "write" {
+				continue
+			}
+			want = append(want, fmt.Sprintf("job %s of %s", id, name))
+		}
+	}
+	if callers == 0 {
+		want = append(want, "no scanned workflow calls it")
+	}
+	var probs []string
+	for _, j := range rewritten {
+		all := strings.Join(j.Warnings, "\n")
+		for _, w := range want {
+			if !strings.Contains(all, w) {
+				probs = append(probs, fmt.Sprintf("job %s (%s) of a reusable workflow: no warning names %q", j.Job, j.Cloud, w))
+			}
+		}
+	}
+	return probs
+}
+
+// reusableOn reports whether on: has workflow_call, in any of its forms.
+func reusableOn(on any) bool {
+	switch v := on.(type) {
+	case string:
+		return v == "workflow_call"
+	case []any:
+		return slices.Contains(v, any("workflow_call"))
+	case map[string]any:
+		_, ok := v["workflow_call"]
+		return ok
+	}
+	return false
+}
+
 // runnerLabels returns the labels the job's runs-on can take, through a
 // matrix, and whether all of them are known.
 func runnerLabels(job map[string]any) ([]string, bool) {
@@ -434,8 +563,10 @@ func runnerLabels(job map[string]any) ([]string, bool) {
 			out = append(out, l)
 			continue
 		}
+		// One matrix value in the label, alone or with text around it
+		// (windows-${{ matrix.version }}): each value makes a label.
 		m := semMatrixRE.FindStringSubmatch(l)
-		if m == nil || matrix == nil {
+		if m == nil || matrix == nil || strings.Contains(strings.Replace(l, m[0], "", 1), "${{") {
 			known = false
 			continue
 		}
@@ -444,8 +575,8 @@ func runnerLabels(job map[string]any) ([]string, bool) {
 			known = false
 		}
 		for _, v := range vals {
-			if s, ok := v.(string); ok && !strings.Contains(s, "${{") {
-				out = append(out, s)
+			if _, nested := v.(map[string]any); !nested && !strings.Contains(str(v), "${{") {
+				out = append(out, strings.Replace(l, m[0], str(v), 1))
 			} else {
 				known = false
 			}
@@ -679,6 +810,7 @@ func TestSemanticCheck(t *testing.T) {
 		{"no permissions", "    permissions:\n      contents: read\n      id-token: write\n", "", "no permissions anywhere"},
 		{"macOS", "runs-on: ubuntu-latest\n    permissions", "runs-on: ${{ matrix.os }}\n    strategy:\n      matrix:\n        os: [ubuntu-latest, macos-latest]\n    permissions", "container action on runner macos-latest"},
 		{"unknown runner", "runs-on: ubuntu-latest\n    permissions", "runs-on: ${{ inputs.runner }}\n    permissions", "may not be Linux"},
+		{"Windows through a matrix", "runs-on: ubuntu-latest\n    permissions", "runs-on: windows-${{matrix.version}}\n    strategy:\n      matrix:\n        version: [2019, 2022]\n    permissions", "container action on runner windows-2019"},
 		{"condition lost", "        if: github.ref == 'refs/heads/main'\n        with:", "        with:", "has if <nil>"},
 		{"no region", "          aws-region: eu-west-1\n", "", "no aws-region"},
 		{"placeholder without warning", "eu-west-1", RegionPlaceholder, "placeholder region"},

@@ -33,6 +33,9 @@ const (
 	// corpusRequiredEnv makes a missing module a failure instead of a
 	// skip; .ci/run downloads the modules and sets it.
 	corpusRequiredEnv = "OIDC_EXCHANGE_CORPUS_REQUIRED"
+	// corpusMinKeyFiles is issue 12's floor: at least 40 public workflow
+	// files that use stored cloud keys, controls not counted.
+	corpusMinKeyFiles = 40
 )
 
 type corpus struct {
@@ -181,7 +184,46 @@ func TestCorpusManifest(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("corpus: %d modules, %d files, %d expected findings", len(c.Modules), files, findings)
+	keyFiles, controls, perKind := corpusCounts(c)
+	if keyFiles < corpusMinKeyFiles {
+		t.Errorf("%d files use stored cloud keys, want at least %d", keyFiles, corpusMinKeyFiles)
+	}
+	for _, m := range c.Modules {
+		for _, f := range m.Files {
+			if slices.Contains(f.Layouts, "control") && len(f.Findings) > 0 {
+				t.Errorf("%s %s: a control with expected findings", m.Module, f.Path)
+			}
+		}
+	}
+	t.Logf("corpus: %d modules, %d files (%d using stored cloud keys, %d others), %d expected findings; files per kind: %v",
+		len(c.Modules), files, keyFiles, controls, findings, perKind)
+}
+
+// corpusCounts counts the files that use stored cloud keys (an expected
+// finding of AWS, GCP or Azure keys, or of a cloud secret in a script),
+// the others (controls, files with deploy or Vault tokens only, and files
+// whose keys are counted where they are passed in), and per kind the
+// files with a finding of it.
+func corpusCounts(c *corpus) (keyFiles, others int, perKind map[string]int) {
+	perKind = map[string]int{}
+	cloud := []string{RuleAWSStaticKeys, RuleGCPCredentialsKey, RuleAzureCreds, RuleSecretInScript}
+	for _, m := range c.Modules {
+		for _, f := range m.Files {
+			seen := map[string]bool{}
+			for _, e := range f.Findings {
+				if !seen[e.Rule] {
+					seen[e.Rule] = true
+					perKind[e.Rule]++
+				}
+			}
+			if slices.ContainsFunc(cloud, func(k string) bool { return seen[k] }) {
+				keyFiles++
+			} else {
+				others++
+			}
+		}
+	}
+	return keyFiles, others, perKind
 }
 
 // moduleCache returns GOMODCACHE as the go command sees it (GOMODCACHE,
@@ -329,7 +371,7 @@ func TestCorpusDetection(t *testing.T) {
 	// which is when the parent's cleanups run.
 	t.Cleanup(func() {
 		if !t.Failed() {
-			detectionTable(t, results)
+			detectionTable(t, c, results)
 		}
 	})
 	for _, m := range c.Modules {
@@ -407,7 +449,7 @@ type corpusResult struct {
 }
 
 // detectionTable writes or checks detection.golden.
-func detectionTable(t *testing.T, results []corpusResult) {
+func detectionTable(t *testing.T, c *corpus, results []corpusResult) {
 	t.Helper()
 	sort.Slice(results, func(i, k int) bool { return results[i].id < results[k].id })
 
@@ -446,7 +488,10 @@ func detectionTable(t *testing.T, results []corpusResult) {
 	b.WriteString("# Detection over the corpus (manifest.json) by the code under test.\n")
 	b.WriteString("# recall = found/expected, precision = found/reported; regenerate with\n")
 	b.WriteString("# go test ./trust/migrate -run TestCorpusDetection -update and review the diff.\n\n")
-	fmt.Fprintf(&b, "%-30s %8s %8s %8s %7s %9s\n", "KIND", "EXPECTED", "REPORTED", "FOUND", "RECALL", "PRECISION")
+	keyFiles, others, perKind := corpusCounts(c)
+	b.WriteString("# A file uses stored cloud keys with an expected finding of AWS, GCP or Azure\n# keys, or of a cloud secret in a script; FILES counts the files per kind.\n\n")
+	fmt.Fprintf(&b, "files: %d; %d use stored cloud keys, %d are controls or have none of their own\n\n", keyFiles+others, keyFiles, others)
+	fmt.Fprintf(&b, "%-30s %5s %8s %8s %8s %7s %9s\n", "KIND", "FILES", "EXPECTED", "REPORTED", "FOUND", "RECALL", "PRECISION")
 	ratio := func(a, b int) string {
 		if b == 0 {
 			return "-"
@@ -457,9 +502,9 @@ func detectionTable(t *testing.T, results []corpusResult) {
 	for _, k := range corpusKinds {
 		n := per[k]
 		tw, tg, tf = tw+n.want, tg+n.got, tf+n.found
-		fmt.Fprintf(&b, "%-30s %8d %8d %8d %7s %9s\n", k, n.want, n.got, n.found, ratio(n.found, n.want), ratio(n.found, n.got))
+		fmt.Fprintf(&b, "%-30s %5d %8d %8d %8d %7s %9s\n", k, perKind[k], n.want, n.got, n.found, ratio(n.found, n.want), ratio(n.found, n.got))
 	}
-	fmt.Fprintf(&b, "%-30s %8d %8d %8d %7s %9s\n", "all", tw, tg, tf, ratio(tf, tw), ratio(tf, tg))
+	fmt.Fprintf(&b, "%-30s %5d %8d %8d %8d %7s %9s\n", "all", keyFiles, tw, tg, tf, ratio(tf, tw), ratio(tf, tg))
 	b.WriteString("\n# Gaps: expected findings not reported, reports not expected, and\n# findings whose secret names differ.\n")
 	b.WriteString(gaps.String())
 	t.Log("\n" + b.String())

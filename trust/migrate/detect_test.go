@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goccy/go-yaml/parser"
+
 	"github.com/oidc-exchange/oidc-exchange/trust/plan"
 )
 
@@ -138,5 +140,30 @@ func TestDeployTokenNotGitHubToken(t *testing.T) {
 				t.Errorf("secrets %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestRunnerAction: the container action only where every runner the job
+// can get is known and neither macOS nor Windows, the text around a
+// matrix value included.
+func TestRunnerAction(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ job, want string }{
+		{"runs-on: ubuntu-latest", Action},
+		{"runs-on: [self-hosted, linux]", Action},
+		{"runs-on: windows-2022", NativeAction},
+		{"runs-on: ${{ matrix.os }}\nstrategy:\n  matrix:\n    os: [ubuntu-latest, macos-latest]", NativeAction},
+		{"runs-on: ${{ matrix.os }}\nstrategy:\n  matrix:\n    os: [ubuntu-22.04, ubuntu-24.04]", Action},
+		{"runs-on: windows-${{matrix.version}}\nstrategy:\n  matrix:\n    version: [2019, 2022]", NativeAction},
+		{"runs-on: ubuntu-${{ matrix.v }}\nstrategy:\n  matrix:\n    v: ['22.04', '24.04']", Action},
+		{"runs-on: ${{ inputs.runner }}", NativeAction},
+	} {
+		f, err := parser.ParseBytes([]byte(tc.job+"\n"), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := runnerAction(f.Docs[0].Body); got != tc.want {
+			t.Errorf("%q: %s, want %s", tc.job, got, tc.want)
+		}
 	}
 }

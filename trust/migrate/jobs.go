@@ -298,6 +298,9 @@ func runnerAction(job ast.Node) string {
 		if len(m) == 0 {
 			return NativeAction
 		}
+		// The text around the expressions counts too: windows-${{
+		// matrix.version }} is a Windows runner whatever the version.
+		all = append(all, exprRE().ReplaceAllString(v, ""))
 		for _, ref := range m {
 			vals := matrixValues(matrix, ref[1])
 			if len(vals) == 0 {
@@ -314,6 +317,9 @@ func runnerAction(job ast.Node) string {
 	}
 	return Action
 }
+
+// exprRE matches a ${{ }} expression.
+var exprRE = lazyre.New(`\$\{\{.*?\}\}`)
 
 // matrixRefRE matches matrix.NAME in an expression.
 var matrixRefRE = lazyre.New(`matrix\.([A-Za-z_][A-Za-z0-9_-]*)`)

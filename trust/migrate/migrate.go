@@ -146,13 +146,16 @@ type Report struct {
 // must not look like a clean result. A file that is not a workflow (not
 // YAML, several documents, not a mapping) is a [RuleWorkflowInvalid]
 // finding, and every job --write would leave as it is a
-// [RuleRewriteRefused] finding with the reason.
+// [RuleRewriteRefused] finding with the reason. A reusable workflow that
+// needs id-token: write after the migration is checked against the jobs
+// of the scanned workflows that call it ([RuleReusableIDToken]).
 func Scan(dir string, opts Options) (*Report, error) {
 	r := &Report{Dir: dir, opts: opts}
 	files, err := workflowFiles(dir)
 	if err != nil {
 		return nil, err
 	}
+	var infos []workflowInfo
 	for _, name := range files {
 		src, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
@@ -167,7 +170,11 @@ func Scan(dir string, opts Options) (*Report, error) {
 		}
 		r.Findings = append(r.Findings, a.findings...)
 		r.Jobs = append(r.Jobs, a.jobs...)
+		infos = append(infos, a.info)
 	}
+	// Reusable workflows are checked against their callers once every
+	// file is read.
+	r.Findings = append(r.Findings, callerChecks(infos, r.Jobs, opts.Repository)...)
 	for _, j := range r.Jobs {
 		buildPlan(j, opts)
 		if !j.Rewritable {
@@ -269,10 +276,10 @@ type analysis struct {
 	findings []Finding
 	jobs     []*Job
 	file     *ast.File
-	// src and lineStarts locate nodes for the in-line edits.
+	// src and lineStarts locate nodes for the in-line edits. src has no
+	// CRLF line ending: analyze maps the edits back to the file's.
 	src        []byte
 	lineStarts []int
-	nl         string
 	// result is the rewritten file when safe, applied the edits that
 	// made it.
 	result  string
@@ -288,6 +295,8 @@ type analysis struct {
 	// at invalidLine and invalidColumn when known.
 	invalid                    string
 	invalidLine, invalidColumn int
+	// info is what the caller check of reusable workflows needs.
+	info workflowInfo
 }
 
 // candidate is a job of one cloud that the rewrite would migrate.
@@ -327,17 +336,27 @@ func actionName(uses string) string {
 // analyze scans one workflow and decides which jobs [rewrite] can migrate
 // (AWS and GCP), and makes the rewrite in memory.
 func analyze(name string, src []byte, o Options) *analysis {
-	if lf, ok := crlfOnly(src); ok {
+	if lf, ends, ok := lfText(src); ok {
 		// The parser's positions are wrong in CRLF text (the lines of
-		// block scalars and plain values are miscounted), so a CRLF file
-		// was refused or, worse, edited at the wrong places. Analyzed as
-		// LF, its rewrite and edits are mapped back: every line ending of
-		// the file is CRLF, so the mapping is exact.
+		// block scalars and plain values are miscounted), so a file with
+		// CRLF line endings, some or all, was refused or, worse, edited at
+		// the wrong places. Analyzed as LF, its edits are mapped back to
+		// the file line by line (restoreEndings).
 		a := analyze(name, lf, o)
-		a.toCRLF()
+		a.restoreEndings(src, ends)
 		return a
 	}
 	a := scan(name, src, o)
+	if loneCR(src) {
+		// A CR alone breaks a line for YAML but not for the line
+		// arithmetic of the edits, which is what went wrong when a job
+		// has another reason already.
+		for _, c := range slices.Concat(a.aws, a.gcp) {
+			c.j.Rewritable = false
+			c.j.Reason = "the file has a carriage return that does not end a line as CRLF; rewrite it by hand"
+		}
+		a.safe = false
+	}
 	if a.safe {
 		a.splice(name, o)
 	}
@@ -366,7 +385,7 @@ func scan(name string, src []byte, o Options) (a *analysis) {
 		}
 		return a
 	}
-	a.file, a.src, a.nl = f, src, newline(src)
+	a.file, a.src = f, src
 	a.lineStarts = []int{0}
 	for i, c := range src {
 		if c == '\n' {
@@ -379,6 +398,7 @@ func scan(name string, src []byte, o Options) (a *analysis) {
 		a.invalidLine, a.invalidColumn = line(root)
 		return a
 	}
+	a.collectInfo(name, root)
 	ref := refFromOn(onNode(root), o.branch())
 	a.wfEnv = get(root, "env")
 	a.wfAWS = secretEnv(a.wfEnv)

@@ -383,6 +383,9 @@ func FuzzScan(f *testing.F) {
 		f.Add(src)
 	}
 	f.Add([]byte("on: [\njobs: &a *a"))
+	// A reusable workflow, CRLF on some lines, without a final line
+	// ending.
+	f.Add([]byte("on:\r\n  workflow_call:\njobs:\n  a:\r\n    runs-on: ubuntu-latest\n    steps:\n      - run: make\r\n        env:\n          AWS_ACCESS_KEY_ID: ${{ secrets.K }}\r\n          AWS_SECRET_ACCESS_KEY: ${{ secrets.S }}"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		a := analyze("w.yml", src, testOpts)
 		for _, j := range a.jobs {
@@ -400,6 +403,18 @@ func FuzzScan(f *testing.F) {
 		if b := analyze("w.yml", []byte(out), testOpts); len(b.gcp) > 0 {
 			t.Fatalf("GCP jobs left after rewrite:\n%s", out)
 		}
+		if bytes.Contains(src, []byte("\r")) {
+			return
+		}
+		// The same file with mixed line endings gets the same rewrite,
+		// each line with its own ending.
+		mixed := mixedEndings(src)
+		m, ok := rewrite("w.yml", mixed, testOpts)
+		if !ok || strings.ReplaceAll(m, "\r\n", "\n") != out {
+			t.Fatalf("with mixed line endings: rewritten %v\n%q\nwant, without CRs,\n%q", ok, m, out)
+		}
+		checkPreserved(t, mixed, []byte(m), analyze("w.yml", mixed, testOpts).applied)
+		checkEndings(t, mixed, []byte(m))
 	})
 }
 
@@ -464,6 +479,11 @@ func checkPreserved(t *testing.T, src, out []byte, edits []srcEdit) {
 	for _, e := range edits {
 		if e.from == "" {
 			at[lineOf(e.off)] = true
+			if e.off == len(src) && e.off > 0 && src[e.off-1] != '\n' {
+				// Lines added after a last line without a line ending
+				// give it one.
+				touched[lineOf(e.off)] = true
+			}
 			continue
 		}
 		for l := lineOf(e.off); l <= lineOf(e.off+len(e.from)-1); l++ {

@@ -72,12 +72,18 @@ func BenchmarkScan(b *testing.B) {
 }
 
 // BenchmarkWrite times Scan and Write of the large workflows, Write's
-// diff included.
+// diff included, and of the AWS one with mixed line endings, whose edits
+// are mapped back line by line.
 func BenchmarkWrite(b *testing.B) {
-	for _, gcp := range []bool{false, true} {
-		name := map[bool]string{false: "aws-200x20", true: "gcp-200x20"}[gcp]
-		b.Run(name, func(b *testing.B) {
-			src := largeWorkflow(200, 20, gcp)
+	for _, bc := range []struct {
+		name       string
+		gcp, mixed bool
+	}{{"aws-200x20", false, false}, {"gcp-200x20", true, false}, {"aws-200x20-mixed", false, true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			src := largeWorkflow(200, 20, bc.gcp)
+			if bc.mixed {
+				src = string(mixedEndings([]byte(src)))
+			}
 			for b.Loop() {
 				b.StopTimer()
 				dir := stageFiles(b, map[string]string{"deploy.yml": src})

@@ -3,8 +3,10 @@ package migrate
 import "github.com/oidc-exchange/oidc-exchange/trust"
 
 // Rule ids, one per kind of long-lived credential, plus the two that make
-// the scan itself loud: a workflow it could not read, and a job --write
-// leaves as it is. Ids are stable; each has a page docs/checks/<id>.md.
+// the scan itself loud (a workflow it could not read, and a job --write
+// leaves as it is) and one for what the migration needs beyond the file
+// it rewrites (callers of a reusable workflow). Ids are stable; each has
+// a page docs/checks/<id>.md.
 const (
 	RuleAWSStaticKeys     = "migrate-aws-static-keys"
 	RuleGCPCredentialsKey = "migrate-gcp-credentials-json"
@@ -14,6 +16,9 @@ const (
 	RuleSecretInScript    = "migrate-secret-in-script"
 	RuleWorkflowInvalid   = "migrate-workflow-invalid"
 	RuleRewriteRefused    = "migrate-rewrite-refused"
+	// RuleReusableIDToken is a warning: a job that calls a reusable
+	// workflow needing id-token: write does not grant it.
+	RuleReusableIDToken = "migrate-reusable-id-token"
 )
 
 // Rule describes one rule id: its default severity, and what the reports
@@ -63,6 +68,9 @@ var Rules = []Rule{
 	{RuleRewriteRefused, "Job not rewritten", trust.Info,
 		"migrate --write leaves this job, and with it its file, as it is; the message gives the reason. The credential findings of the job stay open.",
 		"Migrate the job by hand with the replacement step and trust configuration of the report, or remove what stops the rewrite."},
+	{RuleReusableIDToken, "Caller of a reusable workflow does not grant id-token: write", trust.Medium,
+		"A reusable workflow (on: workflow_call) has a job that gets its credentials by OIDC, after --write or already, so it needs id-token: write, which a called workflow has only when the calling job grants it. Reported on each job of the scanned workflows that calls it (uses: ./.github/workflows/FILE, or OWNER/REPO/.github/workflows/FILE@REF of the scanned repository) without granting it, or on the reusable workflow when no scanned workflow calls it.",
+		"Add id-token: write to the permissions of every job that calls the reusable workflow, in this repository and in others; permissions: write-all grants it, no permissions block does not."},
 }
 
 // ruleByID returns the rule with id; every finding names one of [Rules].

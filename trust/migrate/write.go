@@ -30,8 +30,11 @@ import (
 // without a permissions block gets one with contents: read as well, which
 // restricts its GITHUB_TOKEN to those scopes (jobs that push, comment or
 // publish need more added by hand). Lines the rewrite does not touch are
-// kept byte for byte, comments included; a comment after a removed value
-// goes with it, comment lines above a removed entry stay.
+// kept byte for byte, comments and line endings included; a comment after
+// a removed value goes with it, comment lines above a removed entry stay.
+// A line written ends like the line it replaces or the line before it, so
+// a file of CRLF or mixed line endings keeps them; a file with a CR that
+// ends no line as CRLF is left untouched.
 func (r *Report) Write(dir string) (string, error) {
 	var files []string
 	for _, j := range r.Jobs {

@@ -2,6 +2,8 @@ package migrate
 
 import (
 	"bytes"
+	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
@@ -126,36 +128,115 @@ func secretsIn(s string) []string {
 // writes LF, and every such change lands on lines the migration never
 // meant to touch. Lines are 1-based, as in token positions.
 
-// newline returns the source's line ending: CRLF when its first line ends
-// so, else LF. New lines are written with it, so a CRLF file stays CRLF.
-func newline(src []byte) string {
-	if i := bytes.IndexByte(src, '\n'); i > 0 && src[i-1] == '\r' {
-		return "\r\n"
-	}
-	return "\n"
-}
-
-// crlfOnly returns src with LF line endings when every line of it ends in
-// CRLF and it has no other CR; a file of mixed line endings is not.
-func crlfOnly(src []byte) ([]byte, bool) {
+// lfText returns src with every CRLF line ending made LF, and the ending
+// each of its lines had: "\r\n", "\n", or "" for a last line without one.
+// ok is false when src has no CRLF, or a CR that does not end a line as
+// CRLF (a lone CR is a line break to YAML, which no mapping here keeps).
+func lfText(src []byte) (lf []byte, ends []string, ok bool) {
 	n := bytes.Count(src, []byte("\r\n"))
-	if n == 0 || n != bytes.Count(src, []byte("\n")) || n != bytes.Count(src, []byte("\r")) {
-		return nil, false
+	if n == 0 || n != bytes.Count(src, []byte("\r")) {
+		return nil, nil, false
 	}
-	return bytes.ReplaceAll(src, []byte("\r\n"), []byte("\n")), true
+	for rest := src; ; {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			if len(rest) > 0 {
+				ends = append(ends, "")
+			}
+			break
+		}
+		if i > 0 && rest[i-1] == '\r' {
+			ends = append(ends, "\r\n")
+		} else {
+			ends = append(ends, "\n")
+		}
+		rest = rest[i+1:]
+	}
+	return bytes.ReplaceAll(src, []byte("\r\n"), []byte("\n")), ends, true
 }
 
-// toCRLF maps the rewrite of a file analyzed as LF back to the CRLF file
-// it came from (crlfOnly): the result and the applied edits, whose
-// offsets move by one byte per line ending before them. The AST, src
-// and lineStarts stay those of the LF text.
-func (a *analysis) toCRLF() {
-	crlf := func(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
-	a.result = crlf(a.result)
-	for i, e := range a.applied {
-		a.applied[i].off = e.off + bytes.Count(a.src[:e.off], []byte("\n"))
-		a.applied[i].from, a.applied[i].to = crlf(e.from), crlf(e.to)
+// loneCR reports whether src has a CR that does not end a line as CRLF.
+func loneCR(src []byte) bool {
+	return bytes.Count(src, []byte("\r")) != bytes.Count(src, []byte("\r\n"))
+}
+
+// restoreEndings maps the rewrite of a file analyzed as its LF text
+// (lfText) back to the file it came from, orig, whose lines ended as ends
+// says: every edit moves to its place in orig and removes the bytes there,
+// line endings included, so whatever no edit covers stays byte for byte.
+// The n-th line an edit writes ends like the n-th line it replaces (like
+// the last, past those) or, where it replaces none, like the line before
+// it; so a file of mixed endings keeps them line by line.
+// The AST, src and lineStarts stay those of the LF text.
+func (a *analysis) restoreEndings(orig []byte, ends []string) {
+	if len(a.applied) == 0 {
+		return
 	}
+	// crBefore[l] counts the CRLF endings of the lines before line l
+	// (0-based), which is how far line l's start moves in orig.
+	crBefore := make([]int, len(ends)+1)
+	for l, e := range ends {
+		crBefore[l+1] = crBefore[l]
+		if e == "\r\n" {
+			crBefore[l+1]++
+		}
+	}
+	lineOf := func(off int) int {
+		i, _ := slices.BinarySearch(a.lineStarts, off+1)
+		return i - 1
+	}
+	at := func(off int) int { return off + crBefore[min(lineOf(off), len(ends))] }
+	// around is the ending of a line break written at off where no line
+	// is replaced: the ending of the line before (of off's own line when
+	// off is inside it), else of the nearest line that has one.
+	around := func(off int) string {
+		start := lineOf(off)
+		if off == a.lineStarts[start] {
+			start--
+		}
+		for k := min(start, len(ends)-1); k >= 0; k-- {
+			if ends[k] != "" {
+				return ends[k]
+			}
+		}
+		for k := max(start+1, 0); k < len(ends); k++ {
+			if ends[k] != "" {
+				return ends[k]
+			}
+		}
+		return "\n"
+	}
+	mapped := make([]srcEdit, len(a.applied))
+	for i, e := range a.applied {
+		var replaced []string
+		for k, c := range []byte(e.from) {
+			if c == '\n' {
+				replaced = append(replaced, ends[lineOf(e.off+k)])
+			}
+		}
+		if len(replaced) == 0 {
+			replaced = []string{around(e.off)}
+		}
+		var to strings.Builder
+		n := 0
+		for _, c := range []byte(e.to) {
+			if c != '\n' {
+				to.WriteByte(c)
+				continue
+			}
+			to.WriteString(replaced[min(n, len(replaced)-1)])
+			n++
+		}
+		off, end := at(e.off), at(e.off+len(e.from))
+		mapped[i] = srcEdit{off: off, from: string(orig[off:end]), to: to.String(), why: e.why}
+	}
+	out, err := applyEdits(orig, mapped)
+	if err != nil {
+		a.refuse(fmt.Errorf("mapping the rewrite back to the file's line endings: %w", err))
+		a.result, a.applied = "", nil
+		return
+	}
+	a.result, a.applied = string(out), mapped
 }
 
 // lines returns the number of lines of the source.
@@ -203,11 +284,12 @@ func (a *analysis) entryLines(mv *ast.MappingValueNode) (int, int) {
 	return first, last
 }
 
-// joinLines writes ls with the source's line ending after each.
+// joinLines writes ls with LF after each; analyze gives lines of CRLF
+// files their ending back (restoreEndings).
 func (a *analysis) joinLines(ls []string) string {
 	var b strings.Builder
 	for _, l := range ls {
-		b.WriteString(l + a.nl)
+		b.WriteString(l + "\n")
 	}
 	return b.String()
 }
@@ -219,7 +301,7 @@ func (a *analysis) replaceLines(first, last int, why string, ls ...string) srcEd
 	to := a.joinLines(ls)
 	if end == len(a.src) && to != "" && !bytes.HasSuffix(a.src, []byte("\n")) {
 		// The last line had no line ending; neither has its replacement.
-		to = strings.TrimSuffix(to, a.nl)
+		to = strings.TrimSuffix(to, "\n")
 	}
 	return srcEdit{off: off, from: string(a.src[off:end]), to: to, why: why}
 }
@@ -230,7 +312,7 @@ func (a *analysis) insertLines(l int, why string, ls ...string) srcEdit {
 	off := a.lineStart(l)
 	to := a.joinLines(ls)
 	if off == len(a.src) && off > 0 && a.src[off-1] != '\n' {
-		to = a.nl + strings.TrimSuffix(to, a.nl)
+		to = "\n" + strings.TrimSuffix(to, "\n")
 	}
 	return srcEdit{off: off, to: to, why: why}
 }
