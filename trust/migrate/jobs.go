@@ -238,11 +238,14 @@ const RegionPlaceholder = "REPLACE-WITH-AWS-REGION"
 // awsKeptInputs are the configure-aws-credentials inputs oidc-exchange
 // takes with the same name and meaning (action.yml); the rewrite drops any
 // other input, with a warning, since ours would fail on it or ignore it.
+// role-external-id is dropped too: it goes with sts:AssumeRole from keys,
+// which the rewrite replaces by web identity, which has no external id.
 var awsKeptInputs = []string{
 	"aws-region", "role-to-assume", "role-session-name", "role-duration-seconds", "inline-session-policy",
 	"managed-session-policies", "mask-aws-account-id", "output-credentials", "output-env-credentials",
 	"unset-current-credentials", "allowed-account-ids", "audience", "retry-max-attempts", "disable-retry",
-	"action-timeout-s",
+	"action-timeout-s", "aws-profile", "overwrite-aws-profile", "role-chaining",
+	"role-skip-session-tagging", "web-identity-token-file", "http-proxy", "no-proxy",
 }
 
 // endpointEnv are environment variables that point AWS tools at another

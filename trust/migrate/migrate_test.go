@@ -551,7 +551,7 @@ func TestRewriteReasons(t *testing.T) {
 	}{
 		{"endpoint", "custom endpoint (AWS_ENDPOINT_URL): S3-compatible storage, not AWS", nil},
 		{"pull_request_target", "", []string{"checks out the pull request's code"}},
-		{"flow_multiline", "", []string{"input http-proxy has no oidc-exchange equivalent", "input role-skip-session-tagging has no"}},
+		{"flow_multiline", "", []string{"input special-characters-workaround has no oidc-exchange equivalent", "input use-existing-credentials has no"}},
 		{"crlf", "", []string{"the workflow sets no permissions"}},
 		{"step_keys", "", []string{"the workflow sets no permissions"}},
 	} {
