@@ -76,6 +76,9 @@ type harnessOptions struct {
 	// realRetry runs with the production retry policy instead of
 	// fastRetry, for tests of time bounds.
 	realRetry bool
+	// stsRoles are roles besides apptest.Role, e.g. one that trusts its
+	// sessions (role chaining).
+	stsRoles []stsfake.Role
 	// stsFront, when set, wraps the fake STS's handler, for answers no
 	// STS would give (a body that is not XML, an HTML error page).
 	stsFront func(sts http.Handler) http.Handler
@@ -93,7 +96,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	sts, err := stsfake.New(stsfake.Config{
 		Issuer: is.URL, KeySet: is.KeySet(context.Background()),
 		RoleARN: apptest.Role, Trust: stsfake.TrustPolicy{Audience: apptest.Audience, Subjects: o.trustedSubjects},
-		MaxSessionDuration: o.maxSession,
+		MaxSessionDuration: o.maxSession, Roles: o.stsRoles,
 	})
 	if err != nil {
 		t.Fatal(err)

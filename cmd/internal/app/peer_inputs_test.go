@@ -3,11 +3,14 @@ package app
 import (
 	"bufio"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oidc-exchange/oidc-exchange/ci/github/githubtest"
 	"github.com/oidc-exchange/oidc-exchange/cmd/internal/apptest"
+	"github.com/oidc-exchange/oidc-exchange/providers/aws/stsfake"
 )
 
 // peerInputs reads the inputs of configure-aws-credentials v6, as its
@@ -47,7 +50,13 @@ type peerCase struct {
 	wantInLog string
 	// check inspects a successful run.
 	check func(t *testing.T, h *harness, res *githubtest.StepResult)
+	// opts sets up the job.
+	opts harnessOptions
 }
+
+// chainedRole trusts sessions of apptest.Role: a production account's
+// deploy role, say.
+const chainedRole = "arn:aws:iam::444455556666:role/prod-deploy"
 
 // peerCases answers every input of configure-aws-credentials v6.
 func peerCases() map[string]peerCase {
@@ -83,6 +92,45 @@ func peerCases() map[string]peerCase {
 		"force-skip-oidc":               refused("true"),
 		// Without a chained hop there is no sts:AssumeRole to send it with.
 		"role-external-id": {value: "deploy-ext-id", wantExit: exitInput, wantInLog: "role-chaining"},
+		"role-chaining": {
+			// An earlier step assumed the first role and exported its keys.
+			value: "true", extra: map[string]string{"role-to-assume": chainedRole}, wantExit: exitOK,
+			opts: harnessOptions{stsRoles: []stsfake.Role{{ARN: chainedRole, TrustedRoles: []string{apptest.Role}}}},
+			prepare: func(t *testing.T, h *harness, _ map[string]string) {
+				if res, err := h.run(githubtest.Main, nil); err != nil {
+					t.Fatalf("the first step: %v\n%s", err, res.MaskedStdout)
+				}
+			},
+			check: func(t *testing.T, h *harness, res *githubtest.StepResult) {
+				reqs := h.sts.Requests()
+				last := reqs[len(reqs)-1]
+				if last.Action != stsfake.ActionAssumeRole || last.CallerAccessKeyID != reqs[0].Issued.AccessKeyID ||
+					res.Env["AWS_ACCESS_KEY_ID"] != last.Issued.AccessKeyID {
+					t.Error("the step did not chain from the first step's session into the exported one")
+				}
+			},
+		},
+		"web-identity-token-file": {
+			// A token an earlier step (or the kubelet) wrote, relative
+			// to the workspace; the job has no id-token permission.
+			value: "oidc/token", wantExit: exitOK, opts: harnessOptions{noIDToken: true},
+			prepare: func(t *testing.T, h *harness, _ map[string]string) {
+				writeToken(t, filepath.Join(h.runner.HostWorkspace(), "oidc", "token"), h.issuer.Mint(apptest.Audience, time.Now(), nil))
+			},
+		},
+		"aws-profile": {
+			value: "dev", wantExit: exitOK,
+			check: func(t *testing.T, h *harness, res *githubtest.StepResult) {
+				if _, ok := res.Env["AWS_ACCESS_KEY_ID"]; ok {
+					t.Error("aws-profile exported keys to the environment")
+				}
+				creds := string(h.runner.ReadFromHostStep(t, res.Env["AWS_SHARED_CREDENTIALS_FILE"]))
+				if !strings.Contains(creds, "[dev]") {
+					t.Errorf("the credentials file has no [dev] profile")
+				}
+			},
+		},
+		"overwrite-aws-profile": {value: "true", extra: map[string]string{"aws-profile": "dev"}, wantExit: exitOK},
 	}
 }
 
@@ -122,7 +170,7 @@ func TestPeerInputsAnswered(t *testing.T) {
 			if refused && c.wantExit != exitInput {
 				t.Errorf("%s is refused, but its case expects exit %d", name, c.wantExit)
 			}
-			h := newHarness(t, harnessOptions{})
+			h := newHarness(t, c.opts)
 			inputs := map[string]string{}
 			if c.value != "" {
 				inputs[name] = c.value
