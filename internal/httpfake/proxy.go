@@ -68,9 +68,6 @@ func NewProxy(t interface {
 	return p
 }
 
-// Close stops the proxy: later requests through it find no one listening.
-func (p *Proxy) Close() { p.server.Close() }
-
 // Host is the proxy's 127.0.0.1:PORT.
 func (p *Proxy) Host() string { return strings.TrimPrefix(p.URL, "http://") }
 
