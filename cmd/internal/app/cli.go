@@ -163,7 +163,8 @@ func runAWS(ctx context.Context, e *env, args []string) error {
 func runVerify(ctx context.Context, e *env, args []string) (err error) {
 	fs := newFlagSet(e, "verify", "Verify a CI OIDC token (signature, issuer, audience, expiry) and print its claims as JSON.\n"+
 		"The audience defaults, inside GitHub Actions, to https://github.com/<owner>.")
-	ins := only(commonInputs(), "audience", "oidc-issuer", "oidc-enterprise-slug", "http-proxy", "no-proxy", "log-level")
+	ins := only(commonInputs(), "audience", "oidc-issuer", "oidc-enterprise-slug", "log-level")
+	ins = append(ins, only(commonInputs(), "http-proxy", "no-proxy")...)
 	flags := input.Bind(fs, input.Specs(ins))
 	tokenFile := fs.String("token-file", "", tokenFlagDoc)
 	if err := parseFlags(fs, args); err != nil {
