@@ -242,7 +242,7 @@ var awsKeptInputs = []string{
 	"aws-region", "role-to-assume", "role-session-name", "role-duration-seconds", "inline-session-policy",
 	"managed-session-policies", "mask-aws-account-id", "output-credentials", "output-env-credentials",
 	"unset-current-credentials", "allowed-account-ids", "audience", "retry-max-attempts", "disable-retry",
-	"action-timeout-s",
+	"action-timeout-s", "http-proxy", "no-proxy",
 }
 
 // endpointEnv are environment variables that point AWS tools at another

@@ -48,7 +48,7 @@ func readActionConfig(ctx context.Context, getenv func(string) string, client *h
 		cfg.impl, err = providers.New(ctx, cfg.provider, pc)
 		errs = append(errs, err)
 	}
-	errs = append(errs, cfg.resolveIssuer(getenv))
+	errs = append(errs, cfg.resolveIssuer(getenv), cfg.resolveProxy(getenv))
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -95,7 +95,7 @@ func runAction(ctx context.Context, e *env, post bool) error {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(github.NewLogHandler(e.stdout, level))
-	client := e.httpClient()
+	client := e.httpClient(actionProxy(e.getenv))
 	// The GitHub edge itself, not the ci registry's Edge: this mode is
 	// GitHub's action protocol (INPUT_*, STATE_* and the post step, file
 	// commands, the container's mounts), which no other platform has. The
@@ -121,7 +121,7 @@ func runAction(ctx context.Context, e *env, post bool) error {
 	if err := edge.MarkPost(); err != nil {
 		return reportAction(e, logger, err)
 	}
-	for _, v := range secretValues(e.getenv) {
+	for _, v := range append(secretValues(e.getenv), proxySecrets(e.getenv)...) {
 		for _, form := range exchange.MaskForms(exchange.NewSecret(v)) {
 			if err := edge.Mask(form); err != nil {
 				return reportAction(e, logger, err)
