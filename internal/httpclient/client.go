@@ -1,6 +1,7 @@
 package httpclient
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -35,12 +36,18 @@ type Options struct {
 	// MaxResponseSize caps every response body.
 	MaxResponseSize int64
 	// Transport replaces the base transport, for tests that inject latency.
+	// Proxy does not apply to it.
 	Transport http.RoundTripper
+	// Proxy routes requests through a forward proxy; nil leaves the choice
+	// to the process environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), as
+	// net/http does.
+	Proxy *Proxy
 }
 
 // New returns a client with an overall timeout, dial/TLS/header timeouts, a
-// response-size cap, a redirect policy that re-validates every target and a
-// versioned User-Agent.
+// response-size cap, a redirect policy that re-validates every target, a
+// versioned User-Agent, and the proxy of opts (or of the environment),
+// whose failures name it.
 func New(opts Options) *http.Client {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
@@ -48,19 +55,35 @@ func New(opts Options) *http.Client {
 	if opts.MaxResponseSize <= 0 {
 		opts.MaxResponseSize = DefaultMaxResponseSize
 	}
-	base := opts.Transport
-	if base == nil {
+	tr := &transport{base: opts.Transport, limit: opts.MaxResponseSize, userAgent: version.UserAgent()}
+	if tr.base == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.DialContext = (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext
+		t.DialContext = dialLocalhostNames((&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext)
 		t.TLSHandshakeTimeout = tlsHandshakeTimeout
 		t.ResponseHeaderTimeout = responseHeaderTimeout
 		t.MaxIdleConnsPerHost = 4
-		base = t
+		t.Proxy = opts.Proxy.requestProxy()
+		t.OnProxyConnectResponse = onProxyConnectResponse
+		tr.base, tr.proxy = t, t.Proxy
 	}
 	return &http.Client{
 		Timeout:       opts.Timeout,
-		Transport:     &transport{base: base, limit: opts.MaxResponseSize, userAgent: version.UserAgent()},
+		Transport:     tr,
 		CheckRedirect: checkRedirect,
+	}
+}
+
+// dialLocalhostNames dials a name under .localhost at "localhost", which
+// RFC 6761 §6.3 asks resolvers to treat as the loopback address and which
+// is resolved as it always was. The system resolver would send such a name
+// to DNS, whose answer could be any address: [CheckURL] allows plain http
+// to these names as to loopback, so they must reach loopback.
+func dialLocalhostNames(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if host, port, err := net.SplitHostPort(addr); err == nil && isLocalhostSubdomain(host) {
+			addr = net.JoinHostPort("localhost", port)
+		}
+		return dial(ctx, network, addr)
 	}
 }
 
@@ -113,19 +136,45 @@ func CheckURL(u *url.URL) error {
 	}
 }
 
-// IsLoopback reports whether host is localhost or a loopback IP literal.
+// IsLoopback reports whether host is localhost, a name under .localhost
+// (loopback by RFC 6761, and dialled so by [New]'s transport) or a loopback
+// IP literal.
 func IsLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
+	if strings.EqualFold(host, "localhost") || isLocalhostSubdomain(host) {
 		return true
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
 
+// isLocalhostSubdomain reports whether host is a DNS name under
+// .localhost: labels of letters, digits and hyphens, none empty, no
+// trailing dot.
+func isLocalhostSubdomain(host string) bool {
+	const suffix = ".localhost"
+	if len(host) <= len(suffix) || len(host) > 253 || !strings.EqualFold(host[len(host)-len(suffix):], suffix) {
+		return false
+	}
+	for label := range strings.SplitSeq(host[:len(host)-len(suffix)], ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '-' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 type transport struct {
 	base      http.RoundTripper
 	limit     int64
 	userAgent string
+	// proxy is the base transport's proxy func, nil for an injected base:
+	// failures through a proxy are reported with its name.
+	proxy func(*http.Request) (*url.URL, error)
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -135,7 +184,16 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
-		return nil, err
+		return nil, t.viaProxy(req, err)
+	}
+	if resp.StatusCode == http.StatusProxyAuthRequired && req.URL.Scheme == "http" {
+		// Only a proxy answers 407, and a plain http request through a
+		// proxy gets the proxy's answer as its own (https ones get it to
+		// CONNECT): turn it into the error it is.
+		if p := t.proxyOf(req); p != nil {
+			resp.Body.Close()
+			return nil, &ProxyError{Proxy: p.Host, StatusCode: resp.StatusCode}
+		}
 	}
 	if req.Method != http.MethodHead && resp.ContentLength > t.limit {
 		resp.Body.Close()
@@ -143,6 +201,31 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp.Body = &limitedBody{rc: resp.Body, remaining: t.limit}
 	return resp, nil
+}
+
+// viaProxy names the proxy in a failure of a request that went through
+// one: a refused connection, a TLS error from an intercepting proxy or a
+// reset would otherwise look like the destination's.
+func (t *transport) viaProxy(req *http.Request, err error) error {
+	var pe *ProxyError
+	if errors.As(err, &pe) {
+		return err
+	}
+	if p := t.proxyOf(req); p != nil {
+		return &ProxyError{Proxy: p.Host, Err: err}
+	}
+	return err
+}
+
+func (t *transport) proxyOf(req *http.Request) *url.URL {
+	if t.proxy == nil {
+		return nil
+	}
+	p, err := t.proxy(req)
+	if err != nil {
+		return nil
+	}
+	return p
 }
 
 // limitedBody fails loudly rather than truncating: a silently cut JSON or

@@ -68,13 +68,14 @@ func TestNewDefaults(t *testing.T) {
 				t.Fatal("base transport is http.DefaultTransport itself, want a clone")
 			}
 			got := struct {
-				TLSHandshake, ResponseHeader time.Duration
-				HasDialer, HasProxy          bool
-				MaxIdleConnsPerHost          int
-			}{base.TLSHandshakeTimeout, base.ResponseHeaderTimeout, base.DialContext != nil, base.Proxy != nil, base.MaxIdleConnsPerHost}
+				TLSHandshake, ResponseHeader                    time.Duration
+				HasDialer, HasProxy, HasConnectHook, NamesProxy bool
+				MaxIdleConnsPerHost                             int
+			}{base.TLSHandshakeTimeout, base.ResponseHeaderTimeout, base.DialContext != nil, base.Proxy != nil,
+				base.OnProxyConnectResponse != nil, tr.proxy != nil, base.MaxIdleConnsPerHost}
 			want := got
 			want.TLSHandshake, want.ResponseHeader = tlsHandshakeTimeout, responseHeaderTimeout
-			want.HasDialer, want.HasProxy, want.MaxIdleConnsPerHost = true, true, 4
+			want.HasDialer, want.HasProxy, want.HasConnectHook, want.NamesProxy, want.MaxIdleConnsPerHost = true, true, true, true, 4
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("base transport settings (-want +got):\n%s", diff)
 			}

@@ -583,6 +583,24 @@ func TestIsLoopback(t *testing.T) {
 		{host: "127.0.0.1.nip.io", want: false},
 		{host: "127.1", want: false},
 		{host: "localhost:80", want: false},
+		// RFC 6761: names under .localhost are loopback, and New's
+		// transport dials them so.
+		{host: "sts.localhost", want: true},
+		{host: "STS.LocalHost", want: true},
+		{host: "a.b-c.localhost", want: true},
+		{host: "localhost.localhost", want: true},
+		{host: ".localhost", want: false},
+		{host: "localhost.", want: false},
+		{host: "sts.localhost.", want: false},
+		{host: "a..localhost", want: false},
+		{host: "-a.localhost", want: false},
+		{host: "a-.localhost", want: false},
+		{host: "a_b.localhost", want: false},
+		{host: "a b.localhost", want: false},
+		{host: "xlocalhost", want: false},
+		{host: "sts.localhost.example.com", want: false},
+		{host: strings.Repeat("a", 64) + ".localhost", want: false},
+		{host: strings.Repeat("a.", 123) + "localhost", want: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.host, func(t *testing.T) {
@@ -610,7 +628,10 @@ var checkURLCases = []struct {
 	{name: "http on [::1]", raw: "http://[::1]:9000/", wantOK: true},
 	{name: "http on localhost", raw: "http://localhost/", wantOK: true},
 	{name: "http on localhost with port", raw: "http://localhost:1234/x", wantOK: true},
+	{name: "http on a name under .localhost", raw: "http://sts.localhost:8080/", wantOK: true},
 	{name: "http elsewhere", raw: "http://example.com/", wantOK: false},
+	{name: "http on a name ending in localhost", raw: "http://evil-localhost/", wantOK: false},
+	{name: "http on localhost under a domain", raw: "http://sts.localhost.example.com/", wantOK: false},
 	{name: "http on a private address", raw: "http://10.0.0.1/", wantOK: false},
 	{name: "http on the unspecified address", raw: "http://0.0.0.0:8080/", wantOK: false},
 	{name: "http on [::]", raw: "http://[::]/", wantOK: false},
@@ -670,6 +691,7 @@ func FuzzCheckURL(f *testing.F) {
 		"http://127.0.0.1:0/", "http://[::ffff:127.0.0.1]/", "http://LOCALHOST/", "http://localhost./",
 		"https://a@b@c/", "http://127.0.0.1@example.com/", "http://example.com#@127.0.0.1/",
 		"http://example.com\\@127.0.0.1/", "https://example.com:99999/", "http://%6c%6fcalhost/",
+		"http://a.localhost/", "http://a%2elocalhost/", "http://a.localhost%00/", "http://.localhost/",
 	} {
 		f.Add(s)
 	}
@@ -691,7 +713,8 @@ func FuzzCheckURL(f *testing.F) {
 		case "https":
 		case "http":
 			h := u.Hostname()
-			if !strings.EqualFold(h, "localhost") {
+			lower := strings.ToLower(h)
+			if lower != "localhost" && (!strings.HasSuffix(lower, ".localhost") || strings.Contains(lower, "..") || strings.HasPrefix(lower, ".")) {
 				ip := net.ParseIP(h)
 				if ip == nil || !ip.IsLoopback() {
 					t.Fatalf("CheckURL accepted plain http %q on non-loopback host %q", raw, h)

@@ -2,7 +2,9 @@
 // endpoints share: a script of queued failures and a latency ([Script]),
 // the loopback-only guard ([Loopback]), the pacing of an answer to that
 // latency ([Pace]), and small helpers for the requests they record
-// ([Issued], [CloneValues]).
+// ([Issued], [CloneValues]); and a recording forward [Proxy], which the
+// tests of internal/httpclient and of the whole program put in front of
+// those fakes.
 //
 // It exists because the fakes belong to different providers
 // (providers/aws/stsfake, providers/gcp/gcpfake,

@@ -41,7 +41,7 @@ func readActionConfig(ctx context.Context, getenv func(string) string, client *h
 	src := actionSource(getenv)
 	cfg := &actionConfig{}
 	errs := []error{input.Apply(&cfg.common, commonInputs(), src, getenv)}
-	errs = append(errs, cfg.resolveIssuer(getenv))
+	errs = append(errs, cfg.resolveIssuer(getenv), cfg.resolveProxy(getenv))
 	if cfg.provider != "" {
 		pc, err := providers.ReadConfig(cfg.provider, src, getenv)
 		errs = append(errs, err)
@@ -123,7 +123,7 @@ func runAction(ctx context.Context, e *env, post bool) error {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(github.NewLogHandler(e.stdout, level))
-	client := e.httpClient()
+	client := e.httpClient(actionProxy(e.getenv))
 	// The GitHub edge itself, not the ci registry's Edge: this mode is
 	// GitHub's action protocol (INPUT_*, STATE_* and the post step, file
 	// commands, the container's mounts), which no other platform has. The
@@ -149,7 +149,7 @@ func runAction(ctx context.Context, e *env, post bool) error {
 	if err := edge.MarkPost(); err != nil {
 		return reportAction(e, logger, err)
 	}
-	for _, v := range secretValues(e.getenv) {
+	for _, v := range append(secretValues(e.getenv), proxySecrets(e.getenv)...) {
 		for _, form := range exchange.MaskForms(exchange.NewSecret(v)) {
 			if err := edge.Mask(form); err != nil {
 				return reportAction(e, logger, err)

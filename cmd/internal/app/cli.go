@@ -104,6 +104,7 @@ func (c *providerCommand) run(ctx context.Context, adjust func(*providers.Config
 	src := c.flags.Source()
 	var cm common
 	errs := []error{input.Apply(&cm, commonInputs(), src, e.getenv)}
+	errs = append(errs, cm.resolveProxy(e.getenv))
 	cfg, err := providers.ReadConfig(c.pt, src, e.getenv)
 	errs = append(errs, err)
 	if adjust != nil {
@@ -112,7 +113,7 @@ func (c *providerCommand) run(ctx context.Context, adjust func(*providers.Config
 	cm.audience, err = providers.Audience(c.pt, cfg, cm.audience)
 	errs = append(errs, err)
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: cm.logLevel}))
-	client := e.httpClient()
+	client := e.httpClient(&cm.proxy)
 	cfg.HTTPClient, cfg.Logger = client, logger
 	provider, err := providers.New(ctx, c.pt, cfg)
 	errs = append(errs, err)
@@ -155,14 +156,14 @@ func runAWS(ctx context.Context, e *env, args []string) error {
 func runVerify(ctx context.Context, e *env, args []string) (err error) {
 	fs := newFlagSet(e, "verify", "Verify a CI OIDC token (signature, issuer, audience, expiry) and print its claims as JSON.\n"+
 		"The audience defaults, inside GitHub Actions, to https://github.com/<owner>.")
-	ins := only(commonInputs(), "audience", "oidc-issuer", "oidc-enterprise-slug", shell.TokenFileSetting, "log-level")
+	ins := only(commonInputs(), "audience", "oidc-issuer", "oidc-enterprise-slug", shell.TokenFileSetting, "http-proxy", "no-proxy", "log-level")
 	flags := input.Bind(fs, input.Specs(ins))
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	defer func() { input.Rename(err, input.CLINames(input.Specs(ins))) }()
 	var cm common
-	if err := input.Apply(&cm, ins, flags.Source(), e.getenv); err != nil {
+	if err := errors.Join(input.Apply(&cm, ins, flags.Source(), e.getenv), cm.resolveProxy(e.getenv)); err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: cm.logLevel}))
@@ -177,7 +178,7 @@ func runVerify(ctx context.Context, e *env, args []string) (err error) {
 		}
 		cm.audience = strings.TrimSuffix(server, "/") + "/" + owner
 	}
-	edge, verifier, err := setupToken(ctx, e, &cm, logger, e.httpClient())
+	edge, verifier, err := setupToken(ctx, e, &cm, logger, e.httpClient(&cm.proxy))
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/oidc-exchange/oidc-exchange/ci/shell"
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/exchange/input"
+	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
 	"github.com/oidc-exchange/oidc-exchange/providers"
 )
 
@@ -23,6 +24,8 @@ type common struct {
 	tokenFile    string
 	timeout      time.Duration
 	logLevel     slog.Level
+	// proxy is http-proxy and no-proxy, completed by resolveProxy.
+	proxy httpclient.Proxy
 }
 
 // commonInputs declares the settings every provider shares, once, as the
@@ -53,6 +56,12 @@ func commonInputs() []input.Input[common] {
 		{Spec: input.Spec{Name: "action-timeout-s", Flag: "timeout", Kind: input.Duration, Default: "0",
 			Doc: "time limit of the whole run, in seconds or as a duration like 45s; 0 means the built-in 30 s"},
 			Set: func(c *common, v string) (err error) { c.timeout, err = input.ParseDuration(v); return err }},
+		{Spec: input.Spec{Name: "http-proxy", Flag: "http-proxy",
+			Doc: "proxy for every request (token endpoint, discovery, JWKS, the provider), as http://[user:password@]host:port; default: $HTTPS_PROXY for https requests"},
+			Set: setProxy},
+		{Spec: input.Spec{Name: "no-proxy", Flag: "no-proxy", Env: []string{"no_proxy", "NO_PROXY"},
+			Doc: "comma-separated hosts (and their subdomains), IPs and CIDR ranges reached without the proxy"},
+			Set: input.ToString(func(c *common) *string { return &c.proxy.NoProxy })},
 		{Spec: input.Spec{Flag: "log-level", Default: "info",
 			Doc: "debug, info, warn or error; logs go to stderr"},
 			Set: func(c *common, v string) error { return c.logLevel.UnmarshalText([]byte(v)) }},

@@ -55,8 +55,9 @@ func (e *env) retryPolicy() httpclient.Policy {
 	return httpclient.DefaultPolicy()
 }
 
-func (e *env) httpClient() *http.Client {
-	var opts httpclient.Options
+// httpClient builds the client of every request of a run, through proxy.
+func (e *env) httpClient(proxy *httpclient.Proxy) *http.Client {
+	opts := httpclient.Options{Proxy: proxy}
 	if e.hooks != nil {
 		opts.Transport = e.hooks.transport
 	}

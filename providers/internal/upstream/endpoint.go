@@ -22,7 +22,8 @@ const (
 
 // ParseEndpoint checks the URL a user configured for a service and returns
 // it parsed. It must be https, or plain http on a loopback host
-// (127.0.0.1, ::1, localhost), which only tests and local demos use; it
+// (127.0.0.1, ::1, localhost, a name under .localhost: see
+// [httpclient.IsLoopback]), which only tests and local demos use; it
 // must have a host and no user information, since credentials in a URL end
 // up in logs; it must have no fragment, which is never sent; and, unless
 // query allows one, no query. Errors name input, the setting the user

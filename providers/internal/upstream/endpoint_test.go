@@ -21,6 +21,8 @@ func TestParseEndpoint(t *testing.T) {
 		{"http on 127.0.0.1", "http://127.0.0.1:8080/token", NoQuery, ""},
 		{"http on ::1", "http://[::1]:8080", NoQuery, ""},
 		{"http on localhost", "http://localhost:8080", NoQuery, ""},
+		{"http on a name under .localhost (RFC 6761)", "http://sts.localhost:8080", NoQuery, ""},
+		{"http on a look-alike of a .localhost name", "http://sts.localhost.example.com", NoQuery, "plain http is accepted only on loopback"},
 		{"query where allowed", "https://broker.example.com/token?tenant=a", QueryAllowed, ""},
 		{"plain http elsewhere", "http://sts.example.com", NoQuery, "plain http is accepted only on loopback"},
 		{"http on a look-alike host", "http://127.0.0.1.example.com", NoQuery, "plain http is accepted only on loopback"},
