@@ -82,7 +82,7 @@ func TestWriteGolden(t *testing.T) {
 			"    if: github.event_name == 'push'\n      && !contains(",
 			"      - uses: oidc-exchange/oidc-exchange/native@v1\n        if: github.event_name == 'push' &&\n          startsWith(github.ref, 'refs/tags/')\n        continue-on-error: true\n        with:\n          role-to-assume: arn:aws:iam::111122223333:role/github-octo-repo\n          aws-region: us-east-1\n      - name: Upload\n",
 			"    permissions:\n      contents: read\n      actions: write\n      pull-requests: read\n      id-token: write\n",
-			"          aws-region: us-east-1\n          http-proxy: http://proxy:3128\n      - run: aws s3 ls\n\n\n",
+			"          aws-region: us-east-1\n      - run: aws s3 ls\n\n\n",
 		}},
 		{"endpoint", 1, false, nil},
 		{"pull_request_target", 1, true, []string{"permissions:\n      id-token: write\n", "aws-region: ${{ vars.PREVIEW_REGION }}\n"}},
