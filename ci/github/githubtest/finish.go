@@ -207,15 +207,20 @@ func isRegistered(name string) bool {
 // their first spelling, like the runner's dictionary.
 func (r *Runner) saveState(res *StepResult, key, value string) {
 	if r.state == nil {
-		r.state = map[string]string{}
+		r.state = map[string]map[string]string{}
 	}
-	for k := range r.state {
+	state := r.state[r.current.ID]
+	if state == nil {
+		state = map[string]string{}
+		r.state[r.current.ID] = state
+	}
+	for k := range state {
 		if strings.EqualFold(k, key) {
 			key = k
 			break
 		}
 	}
-	r.state[key] = value
+	state[key] = value
 	res.State[key] = value
 }
 
