@@ -110,16 +110,16 @@ type Runner struct {
 	// Token is the job's ID-token endpoint.
 	Token *TokenEndpoint
 
-	owner, repo  string
-	work         string
-	hostTemp     string
-	workspace    string
-	croot        string
-	mounts       []mount
-	githubToken  string
-	masker       SecretMasker
-	commands     commandState
-	env          map[string]string
+	owner, repo string
+	work        string
+	hostTemp    string
+	workspace   string
+	croot       string
+	mounts      []mount
+	githubToken string
+	masker      SecretMasker
+	commands    commandState
+	env         map[string]string
 	// state and lastInputs are kept per step id: each use of the action
 	// in a job has its own (see [Runner.StepOf]).
 	state        map[string]map[string]string
