@@ -36,7 +36,7 @@ import (
 //     a line break, a backquote, a leading `"""` or surrounding white
 //     space, and the SDKs strip the quotes around a value that starts and
 //     ends with one and cut it at white space followed by '#' or ';' (an
-//     inline comment). Values that would change on that way are refused
+//     inline comment). Values that would change in that way are refused
 //     ([checkSectionValue]).
 //
 // After merging, the result is read again and every other section must
