@@ -232,11 +232,11 @@ func New(t testing.TB, opts Options) *Runner {
 	return r
 }
 
-// HostTemp is the host's runner temp directory, <work>/_temp: the prefix
 // WorkDir is the host's <work> directory, which holds the workspace and
 // the runner temp directory: the whole tree a step could touch.
 func (r *Runner) WorkDir() string { return r.work }
 
+// HostTemp is the host's runner temp directory, <work>/_temp: the prefix
 // of any path exported for later steps (see §2.7 of the runtime notes).
 func (r *Runner) HostTemp() string { return r.hostTemp }
 
