@@ -104,13 +104,30 @@ type File struct {
 }
 
 // Section is one named section of a shared INI file that several steps of
-// a job write to (an AWS config or credentials file).
-// (Placeholder of the lead's branch; the profiles branch defines it.)
+// a job write to (an AWS config or credentials file). Unlike a [File], the
+// file is not this step's own: earlier steps, later steps and the user may
+// keep their sections there, and tools find it through one well-known
+// variable, so the CI edge merges the section into it instead of creating
+// a file per step. It removes the section again in the post step, and the
+// file when it created it and nothing else is left.
 type Section struct {
-	File    string
+	// File says which shared file: "aws-config" or "aws-credentials" (a
+	// short kebab-case name; the edge derives the file name from it).
+	File string
+	// PathEnv names the variable through which consumers find the file
+	// (AWS_CONFIG_FILE). When the step's environment already sets it, the
+	// edge merges into that file; otherwise into a file of its own in the
+	// runner temp directory. Either way the variable is exported with the
+	// host path.
 	PathEnv string
-	Name    string
-	Keys    []Variable
+	// Name is the section name without brackets: "profile dev", "dev".
+	Name string
+	// Keys are the section's keys in order. Secret values (keys,
+	// tokens) are masked by the pipeline like every other secret.
+	Keys []Variable
+	// Replace lets the section replace one of the same name that is
+	// already in the file; without it, an existing section is an error
+	// that names it (the peer's overwrite-aws-profile).
 	Replace bool
 }
 
@@ -123,7 +140,8 @@ type Credentials struct {
 	Outputs []Variable
 	// Files are credential files to write for later steps.
 	Files []File
-	// Sections are sections of shared files to write for later steps.
+	// Sections are sections to merge into shared files for later steps;
+	// their sensitive keys count among [Credentials.Secrets].
 	Sections []Section
 	// Expiry is when the issued credential stops working.
 	Expiry time.Time
@@ -153,14 +171,19 @@ type ProviderAudit struct {
 	Resources []string
 }
 
-// Secrets returns every sensitive value of c, each once, in a stable order.
+// Secrets returns every sensitive value of c, each once, in a stable order:
+// those of Env, of Outputs, then of each section's Keys.
 func (c *Credentials) Secrets() []Secret {
 	if c == nil {
 		return nil
 	}
 	seen := map[string]bool{}
 	var out []Secret
-	for _, group := range [][]Variable{c.Env, c.Outputs} {
+	groups := [][]Variable{c.Env, c.Outputs}
+	for _, s := range c.Sections {
+		groups = append(groups, s.Keys)
+	}
+	for _, group := range groups {
 		for _, v := range group {
 			if v.Sensitive && !v.Value.IsZero() && !seen[v.Value.Reveal()] {
 				seen[v.Value.Reveal()] = true

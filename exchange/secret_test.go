@@ -127,3 +127,57 @@ func TestCredentialsSecrets(t *testing.T) {
 		t.Errorf("Secrets() (-want +got):\n%s", diff)
 	}
 }
+
+// TestCredentialsSecretsInSections: the sensitive keys of shared-file
+// sections are secrets like any variable, so the pipeline masks them
+// before anything is exported; plain keys (a region, a command line)
+// are not.
+func TestCredentialsSecretsInSections(t *testing.T) {
+	t.Parallel()
+	c := &exchange.Credentials{
+		Env: []exchange.Variable{exchange.SecretVariable("AWS_ACCESS_KEY_ID", exchange.NewSecret("FAKE-id-1"))},
+		Sections: []exchange.Section{
+			{File: "aws-credentials", PathEnv: "AWS_SHARED_CREDENTIALS_FILE", Name: "a", Keys: []exchange.Variable{
+				exchange.SecretVariable("aws_access_key_id", exchange.NewSecret("FAKE-id-1")),
+				exchange.SecretVariable("aws_secret_access_key", exchange.NewSecret("FAKE/secret+a=")),
+				exchange.SecretVariable("aws_session_token", exchange.NewSecret("FAKE-token-a")),
+			}},
+			{File: "aws-config", PathEnv: "AWS_CONFIG_FILE", Name: "profile a", Keys: []exchange.Variable{
+				exchange.PlainVariable("region", "eu-west-1"),
+				exchange.PlainVariable("credential_process", "/usr/bin/oidc-exchange aws"),
+			}},
+			{File: "aws-credentials", PathEnv: "AWS_SHARED_CREDENTIALS_FILE", Name: "b", Keys: []exchange.Variable{
+				exchange.SecretVariable("aws_secret_access_key", exchange.NewSecret("FAKE/secret+b=")),
+				exchange.SecretVariable("aws_session_token", exchange.NewSecret("")),
+			}},
+		},
+	}
+	var got []string
+	for _, s := range c.Secrets() {
+		got = append(got, s.Reveal())
+	}
+	want := []string{"FAKE-id-1", "FAKE/secret+a=", "FAKE-token-a", "FAKE/secret+b="}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Secrets() (-want +got):\n%s", diff)
+	}
+}
+
+// TestSectionNeverPrints: a section holds secrets, so every way of
+// printing it must redact them.
+func TestSectionNeverPrints(t *testing.T) {
+	t.Parallel()
+	const raw = "FAKE/section+secret="
+	s := exchange.Section{File: "aws-credentials", PathEnv: "AWS_SHARED_CREDENTIALS_FILE", Name: "dev",
+		Keys: []exchange.Variable{exchange.SecretVariable("aws_secret_access_key", exchange.NewSecret(raw))}}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "section", s, "keys", s.Keys)
+	js, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%+v", s), fmt.Sprintf("%#v", s), string(js), buf.String()} {
+		if strings.Contains(out, raw) || strings.Contains(out, "FAKE") {
+			t.Errorf("printed section reveals its secret: %s", out)
+		}
+	}
+}

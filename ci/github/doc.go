@@ -7,7 +7,8 @@
 //     network failures, and masks the token before returning it.
 //   - [exchange.Masker]: [Edge.Mask] registers a value with the runner's log
 //     masking (::add-mask::).
-//   - [exchange.Exporter]: [Edge.Export] writes credential files, appends
+//   - [exchange.Exporter]: [Edge.Export] writes credential files, merges
+//     sections into shared files (AWS config and credentials), appends
 //     variables to GITHUB_ENV, outputs to GITHUB_OUTPUT and bookkeeping to
 //     GITHUB_STATE.
 //   - [exchange.Reporter]: [Edge.Report] prints the audit record in a log
@@ -21,8 +22,8 @@
 // (web-identity-token-file) gets the file's paths from [Edge.TokenFile],
 // which holds a container action to its mounts as [Edge.AuditFile] does.
 //
-// [Edge.Cleanup] is the post step: it blanks the exported variables and
-// removes files the main step created. [NewLogHandler] turns log/slog
+// [Edge.Cleanup] is the post step: it blanks the exported variables,
+// removes files the main step created and its sections from shared files. [NewLogHandler] turns log/slog
 // records into workflow commands, [PrintUntrusted] prints text the runner
 // must not interpret, [DefaultIssuer] derives the OIDC issuer from
 // GITHUB_SERVER_URL and [Paths] maps container paths to host paths.
@@ -79,10 +80,11 @@
 // A container action's post step runs in a new container, after every main
 // step of the job, also when the main step failed. The main step leaves it
 // a note in GITHUB_STATE (which the runner hands back as STATE_<key>): the
-// names it exported ([StateExportedEnv]) and the files it created
-// ([StateFiles]). [Edge.Cleanup] blanks those variables for the job's
-// remaining post steps and removes the files, which on a self-hosted
-// runner would otherwise outlive the job, root-owned.
+// names it exported ([StateExportedEnv]), the files it created
+// ([StateFiles]) and the sections it wrote into shared files
+// ([StateSections]). [Edge.Cleanup] blanks those variables for the job's
+// remaining post steps and removes the files and sections, which on a
+// self-hosted runner would otherwise outlive the job, root-owned.
 //
 // # Credential files
 //
@@ -127,6 +129,39 @@
 // The content is never printed or logged, nor registered as a mask (each
 // line of a JSON document would become one); the secrets inside it are
 // masked on their own. The host path is logged at debug level.
+//
+// # Shared files
+//
+// Some credentials are sections of a file that other steps share: an AWS
+// profile in a config and credentials file pair, which tools find through
+// AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE. Several roles of one
+// step, a later step of the job and the user may all keep profiles there,
+// so [Edge.Export] merges each [exchange.Section] into the file rather
+// than creating one per step:
+//
+//   - Which file: the one the step's environment names, else
+//     oidc-exchange-<File> in the credential-file directory above, a fixed
+//     name so that later steps find it even without the variable. In a
+//     container only the runner temp directory and /github/home qualify,
+//     never the workspace.
+//   - How: with gopkg.in/ini.v1, keeping every other section and comment,
+//     refusing an existing section unless [exchange.Section.Replace] says
+//     otherwise ([SectionExistsError]), and values written verbatim, as
+//     the AWS SDKs read them; what the library and the SDKs would read
+//     differently is refused rather than rewritten. A symbolic link is
+//     never written through, nor a file with other hard links read.
+//   - Which mode: the merged file replaces the old one by a rename, 0600
+//     and given to the directory's owner like a credential file, also when
+//     the old one was readable by others. All files of an export are staged
+//     first, and the old ones are put back if anything later fails.
+//   - When it goes: the state ([StateSections]) lists each file with the
+//     sections the step wrote and whether it created the file. The post
+//     step removes those sections only, and the file when the step created
+//     it and nothing else is left; post steps run in reverse order, so the
+//     step that created it comes last.
+//
+// The shared file is untrusted input; its lines are never printed, not even
+// in an error, since they may hold a user's secret.
 //
 // # Secrets
 //

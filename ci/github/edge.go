@@ -29,6 +29,11 @@ const (
 	// StateFiles lists, comma-separated, the container paths of files the
 	// main step created, so the post step can remove them.
 	StateFiles = "files"
+	// StateSections lists, as JSON, the shared files the main step merged
+	// sections into (container path, section names, whether it created
+	// the file), so the post step can remove those sections; see
+	// [exchange.Section].
+	StateSections = "sections"
 )
 
 // Config configures an [Edge]. Getenv and Stdout are required; every other
@@ -99,6 +104,9 @@ type Edge struct {
 	// files lists the container paths of the credential files this edge
 	// created, all of which the state must name. Guarded by mu.
 	files []string
+	// shared lists the shared files this edge merged sections into, all
+	// of which the state must name. Guarded by mu.
+	shared []sharedRecord
 }
 
 var (

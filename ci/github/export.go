@@ -14,11 +14,14 @@ import (
 )
 
 // Export implements [exchange.Exporter]. It writes each of c.Files (see
-// below), then appends c.Env and the files' PathEnv variables to
+// below), merges c.Sections into their shared files, then appends c.Env,
+// the files' PathEnv variables and the shared files' path variables to
 // GITHUB_ENV, c.Outputs and the files' PathOutputs to GITHUB_OUTPUT, and to
 // GITHUB_STATE the names of the exported variables ([StateExportedEnv]),
-// the post marker ([StatePost]) and the container paths of the files
-// ([StateFiles]), each value in heredoc form with its own random delimiter.
+// the post marker ([StatePost]), the container paths of the files
+// ([StateFiles]) and the shared files with the sections written into them
+// ([StateSections]), each value in heredoc form with its own random
+// delimiter.
 //
 // Everything is validated before anything is created or written:
 // environment names must match ^[A-Za-z_][A-Za-z0-9_]*$ and must not be
@@ -38,6 +41,15 @@ import (
 // determined Export fails rather than export a container path. Export is
 // all or nothing: if a file or a file command cannot be written, the files
 // this call created are removed and an error is returned.
+//
+// Sections ([exchange.Section]) go into the file their PathEnv names in the
+// step's environment, or oidc-exchange-<File> next to the credential
+// files; the merge keeps every other section and comment, refuses an
+// existing section unless it may be replaced ([SectionExistsError]),
+// refuses symbolic links and files outside the directories shared with
+// later steps, and replaces each file by a private (0600) one with a
+// rename, undone if anything later fails. See shared.go and sharedini.go
+// for the rules and why.
 //
 // Export prints nothing to stdout; values must already be masked, which
 // [exchange.Pipeline] guarantees. File contents are never printed or
@@ -67,10 +79,23 @@ func (e *Edge) Export(ctx context.Context, c *exchange.Credentials) error {
 			outputs = append(outputs, entry{name: n})
 		}
 	}
+	// The shared files' path variables come last.
+	shared, err := planShared(c.Sections)
+	if err != nil {
+		return err
+	}
+	for _, f := range shared {
+		env = append(env, entry{name: f.pathEnv})
+	}
 	// Validate names and values now: nothing may be created for an
 	// export that is bound to fail.
 	for _, b := range []batch{{kind: kindEnv, entries: env}, {kind: kindOutput, entries: outputs}} {
 		if err := checkBatch(b); err != nil {
+			return err
+		}
+	}
+	if len(shared) > 0 {
+		if err := e.locateShared(shared); err != nil {
 			return err
 		}
 	}
@@ -80,7 +105,7 @@ func (e *Edge) Export(ctx context.Context, c *exchange.Credentials) error {
 	}
 
 	e.mu.Lock()
-	err := e.export(env, outputs, files, envPaths, outputPaths, names)
+	err = e.export(env, outputs, files, shared, envPaths, outputPaths, names)
 	e.mu.Unlock()
 	if err != nil {
 		return err
@@ -92,12 +117,19 @@ func (e *Edge) Export(ctx context.Context, c *exchange.Credentials) error {
 	return nil
 }
 
-// export creates the files and writes the file commands. The caller holds
-// e.mu.
-func (e *Edge) export(env, outputs []entry, files []plannedFile, envPaths, outputPaths int, names []string) (err error) {
-	stateFiles := e.files
+// export creates the files, merges the shared files and writes the file
+// commands. The caller holds e.mu.
+func (e *Edge) export(env, outputs []entry, files []plannedFile, shared []*sharedFile, envPaths, outputPaths int, names []string) (err error) {
+	stateFiles, stateShared := e.files, e.shared
+	if len(files) > 0 || len(shared) > 0 {
+		// A runner without file commands fails the export before any
+		// file is touched.
+		if err := e.checkCommandFiles(len(env) > 0, len(outputs) > 0); err != nil {
+			return err
+		}
+	}
 	if len(files) > 0 {
-		if err := e.createAll(files, len(env) > 0, len(outputs) > 0); err != nil {
+		if err := e.createAll(files); err != nil {
 			return err
 		}
 		defer func() {
@@ -118,12 +150,36 @@ func (e *Edge) export(env, outputs []entry, files []plannedFile, envPaths, outpu
 			}
 		}
 	}
+	if len(shared) > 0 {
+		if err := e.writeShared(shared); err != nil {
+			return err
+		}
+		defer func() {
+			if err != nil {
+				err = errors.Join(err, rollbackShared(shared))
+			} else {
+				e.finishShared(shared)
+			}
+		}()
+		for _, f := range shared {
+			env[envPaths].value = f.host
+			envPaths++
+		}
+		stateShared = mergeRecords(e.shared, shared)
+	}
 	state := []entry{
 		{name: StateExportedEnv, value: strings.Join(names, ",")},
 		{name: StatePost, value: "true"},
 	}
 	if len(stateFiles) > 0 {
 		state = append(state, entry{name: StateFiles, value: strings.Join(stateFiles, ",")})
+	}
+	if len(stateShared) > 0 {
+		v, err := encodeRecords(stateShared)
+		if err != nil {
+			return err
+		}
+		state = append(state, entry{name: StateSections, value: v})
 	}
 	batches := []batch{{kind: kindState, entries: state}}
 	if len(outputs) > 0 {
@@ -135,16 +191,14 @@ func (e *Edge) export(env, outputs []entry, files []plannedFile, envPaths, outpu
 	if err := e.writeFileCommands(batches); err != nil {
 		return err
 	}
-	// A second Export in the same step rewrites the state key; keep the
+	// A second Export in the same step rewrites the state keys; keep the
 	// files of the first one listed too.
-	e.files = stateFiles
+	e.files, e.shared = stateFiles, stateShared
 	return nil
 }
 
-// createAll checks that the file commands exist, so a runner without them
-// fails the export before any file is created, locates the directory and
-// creates the files. On failure it removes whatever it created.
-func (e *Edge) createAll(files []plannedFile, withEnv, withOutputs bool) error {
+// checkCommandFiles checks that the file commands an export writes exist.
+func (e *Edge) checkCommandFiles(withEnv, withOutputs bool) error {
 	kinds := []fileKind{kindState}
 	if withEnv {
 		kinds = append(kinds, kindEnv)
@@ -159,6 +213,12 @@ func (e *Edge) createAll(files []plannedFile, withEnv, withOutputs bool) error {
 		}
 		f.Close()
 	}
+	return nil
+}
+
+// createAll locates the directory and creates the files. On failure it
+// removes whatever it created.
+func (e *Edge) createAll(files []plannedFile) error {
 	loc, err := e.fileLocation()
 	if err != nil {
 		return err
@@ -205,12 +265,14 @@ func splitList(s string) []string {
 	return out
 }
 
-// Cleanup is the post step. It reads STATE_exported_env and STATE_files,
-// appends an empty value for each exported name to GITHUB_ENV — as
-// aws-actions/configure-aws-credentials' cleanup does, so later post steps
-// of the job see no credentials — and removes each listed file if it is a
-// regular file (a missing file is fine; a symlink or directory is left
-// alone with a warning).
+// Cleanup is the post step. It reads STATE_exported_env, STATE_files and
+// STATE_sections, appends an empty value for each exported name to
+// GITHUB_ENV — as aws-actions/configure-aws-credentials' cleanup does, so
+// later post steps of the job see no credentials — removes each listed
+// file if it is a regular file (a missing file is fine; a symlink or
+// directory is left alone with a warning), and removes the main step's
+// sections from each shared file, keeping every other section, and the
+// file itself when the main step created it and nothing else is left.
 //
 // When the main step saved nothing (it failed before exporting, or was
 // skipped) Cleanup logs that there is nothing to do and returns nil: a post
@@ -219,7 +281,8 @@ func splitList(s string) []string {
 func (e *Edge) Cleanup(ctx context.Context) error {
 	names := splitList(e.getenv("STATE_" + StateExportedEnv))
 	files := splitList(e.getenv("STATE_" + StateFiles))
-	if len(names) == 0 && len(files) == 0 {
+	shared := strings.TrimSpace(e.getenv("STATE_" + StateSections))
+	if len(names) == 0 && len(files) == 0 && shared == "" {
 		e.logger.Info("nothing to clean up: the main step exported no variables and created no files")
 		return nil
 	}
@@ -269,6 +332,9 @@ func (e *Edge) Cleanup(ctx context.Context) error {
 		default:
 			e.logger.Debug("credential file already gone", "path", f)
 		}
+	}
+	if shared != "" {
+		errs = append(errs, e.cleanupShared(shared)...)
 	}
 	return errors.Join(errs...)
 }

@@ -95,6 +95,44 @@ func NewPaths(getenv func(string) string, hostTemp string) (Paths, error) {
 	return Paths{HostTemp: hostTemp, RunnerTempMounted: mounted}, nil
 }
 
+// mounts lists each mount's container path and host path; a host path is
+// empty when unknown.
+func (p Paths) mounts() []struct{ container, host string } {
+	return []struct{ container, host string }{
+		{ContainerRunnerTemp, p.HostTemp},
+		{ContainerHome, path.Join(p.HostTemp, "_github_home")},
+		{ContainerWorkflow, path.Join(p.HostTemp, "_github_workflow")},
+		{ContainerFileCommands, path.Join(p.HostTemp, "_runner_file_commands")},
+		{ContainerWorkspace, p.HostWorkspace},
+	}
+}
+
+// ToContainer translates a host path under one of the mounts into the
+// literal container path of the same file, the inverse of [Paths.ToHost].
+// The path must be absolute and clean. When two mounts hold it (the
+// runner temp directory holds _github_home), the deeper mount wins, as in
+// the runner's own translation.
+func (p Paths) ToContainer(hostPath string) (string, error) {
+	if !path.IsAbs(hostPath) || path.Clean(hostPath) != hostPath {
+		return "", fmt.Errorf("host path %q is not clean and absolute", hostPath)
+	}
+	best, bestHost := "", ""
+	for _, m := range p.mounts() {
+		if m.host == "" || !path.IsAbs(m.host) || (m.container == ContainerRunnerTemp && !p.RunnerTempMounted) {
+			continue
+		}
+		rest, ok := strings.CutPrefix(hostPath, m.host)
+		if !ok || (rest != "" && rest[0] != '/') || len(m.host) <= len(bestHost) {
+			continue
+		}
+		best, bestHost = m.container+rest, m.host
+	}
+	if best == "" {
+		return "", fmt.Errorf("host path %q is not under a mount shared with the container", hostPath)
+	}
+	return best, nil
+}
+
 // ToHost translates a container path under one of the mounts into the
 // host path of the same file. The path must be absolute and clean (no ".."
 // or "." elements, no trailing slash), and its mount's host path must be
@@ -103,16 +141,7 @@ func (p Paths) ToHost(containerPath string) (string, error) {
 	if !path.IsAbs(containerPath) || path.Clean(containerPath) != containerPath {
 		return "", fmt.Errorf("container path %q is not clean and absolute", containerPath)
 	}
-	mounts := []struct {
-		container, host string
-	}{
-		{ContainerRunnerTemp, p.HostTemp},
-		{ContainerHome, path.Join(p.HostTemp, "_github_home")},
-		{ContainerWorkflow, path.Join(p.HostTemp, "_github_workflow")},
-		{ContainerFileCommands, path.Join(p.HostTemp, "_runner_file_commands")},
-		{ContainerWorkspace, p.HostWorkspace},
-	}
-	for _, m := range mounts {
+	for _, m := range p.mounts() {
 		rest, ok := strings.CutPrefix(containerPath, m.container)
 		if !ok || (rest != "" && rest[0] != '/') {
 			continue

@@ -116,3 +116,46 @@ func TestPathsToHost(t *testing.T) {
 		})
 	}
 }
+
+func TestPathsToContainer(t *testing.T) {
+	t.Parallel()
+	mounted := Paths{HostTemp: "/home/runner/work/_temp", HostWorkspace: "/home/runner/work/repo/repo", RunnerTempMounted: true}
+	old := Paths{HostTemp: "/home/runner/work/_temp"}
+	tests := []struct {
+		name    string
+		paths   Paths
+		in      string
+		want    string
+		wantErr bool
+	}{
+		{"runner temp file", mounted, "/home/runner/work/_temp/oidc-exchange-aws-config", "/github/runner_temp/oidc-exchange-aws-config", false},
+		{"runner temp itself", mounted, "/home/runner/work/_temp", "/github/runner_temp", false},
+		{"home, deeper mount wins", mounted, "/home/runner/work/_temp/_github_home/.aws/config", "/github/home/.aws/config", false},
+		{"home on an old runner", old, "/home/runner/work/_temp/_github_home/x", "/github/home/x", false},
+		{"workspace", mounted, "/home/runner/work/repo/repo/out", "/github/workspace/out", false},
+		{"runner temp not mounted", old, "/home/runner/work/_temp/x", "", true},
+		{"workspace unknown", old, "/home/runner/work/repo/repo/out", "", true},
+		{"prefix but not a mount", mounted, "/home/runner/work/_tempest/x", "", true},
+		{"outside the mounts", mounted, "/home/runner/.aws/config", "", true},
+		{"dot-dot", mounted, "/home/runner/work/_temp/../x", "", true},
+		{"relative", mounted, "home/runner/work/_temp/x", "", true},
+		{"unknown temp", Paths{}, "/x", "", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := tc.paths.ToContainer(tc.in)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("ToContainer(%q) = %q, %v; wantErr %v", tc.in, got, err, tc.wantErr)
+			}
+			if got != tc.want {
+				t.Errorf("ToContainer(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+			if err == nil {
+				if back, err := tc.paths.ToHost(got); err != nil || back != tc.in {
+					t.Errorf("ToHost(ToContainer(%q)) = %q, %v", tc.in, back, err)
+				}
+			}
+		})
+	}
+}

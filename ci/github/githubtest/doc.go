@@ -34,6 +34,10 @@
 //	res.AssertNoInjectedCommands(t, "add-mask", "debug", "warning", "error", "notice", "group", "endgroup")
 //	post := r.Step(githubtest.Post, nil) // STATE_* from main, same inputs and args
 //
+// A job that uses the action more than once names each use with
+// [Runner.StepOf]: every use keeps its own state and inputs for its post
+// stage, as the runner keeps GITHUB_STATE per step.
+//
 // # Host and container paths
 //
 // A hosted runner keeps its files under <work> (/home/runner/work) and

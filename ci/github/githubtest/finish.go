@@ -191,12 +191,17 @@ func (r *Runner) process(res *StepResult, stream Stream, no int, line string, vi
 // their first spelling, like the runner's dictionary.
 func (r *Runner) saveState(res *StepResult, key, value string) {
 	if r.state == nil {
-		r.state = map[string]string{}
+		r.state = map[string]map[string]string{}
 	}
-	if k, ok := foldKey(r.state, key); ok {
+	state := r.state[r.current.ID]
+	if state == nil {
+		state = map[string]string{}
+		r.state[r.current.ID] = state
+	}
+	if k, ok := foldKey(state, key); ok {
 		key = k
 	}
-	r.state[key] = value
+	state[key] = value
 	res.State[key] = value
 }
 

@@ -120,10 +120,12 @@ type Runner struct {
 	masker      secretMasker
 	// stopToken, while set, pauses command processing
 	// (::stop-commands::) until a line "::<stopToken>::", across steps.
-	stopToken    string
-	env          map[string]string
-	state        map[string]string
-	lastInputs   map[string]string
+	stopToken string
+	env       map[string]string
+	// state and lastInputs are kept per step id: each use of the action
+	// in a job has its own (see [Runner.StepOf]).
+	state        map[string]map[string]string
+	lastInputs   map[string]map[string]string
 	current      *StepEnv
 	containerWS  string
 	hostSnapshot map[string]bool
@@ -229,6 +231,10 @@ func New(t testing.TB, opts Options) *Runner {
 	}
 	return r
 }
+
+// WorkDir is the host's <work> directory, which holds the workspace and
+// the runner temp directory: the whole tree a step could touch.
+func (r *Runner) WorkDir() string { return r.work }
 
 // HostTemp is the host's runner temp directory, <work>/_temp: the prefix
 // of any path exported for later steps (see §2.7 of the runtime notes).
@@ -339,6 +345,8 @@ func (r *Runner) ReadFromHostStep(t testing.TB, exported string) []byte {
 type StepEnv struct {
 	// Stage is the stage the container runs.
 	Stage Stage
+	// ID is the step id given to [Runner.StepOf], "" for [Runner.Step].
+	ID string
 	// Env is the container's complete environment.
 	Env map[string]string
 	// Args is argv after the entrypoint, identical for every stage.
@@ -384,17 +392,32 @@ func fileCommands() map[string]string {
 // with: inputs: it deletes the previous step's file-command files, creates
 // fresh empty ones under a new GUID, and returns the container's env. A
 // Post step given nil inputs reuses the inputs of the last Main step, as
-// the runner gives every stage the step's with:.
+// the runner gives every stage the step's with:. Step is [Runner.StepOf]
+// for the job's one use of the action.
 func (r *Runner) Step(stage Stage, inputs map[string]string) *StepEnv {
+	r.t.Helper()
+	return r.StepOf("", stage, inputs)
+}
+
+// StepOf is [Runner.Step] for one of several uses of the action in the
+// job, told apart by id (the step's id: in the workflow). The runner keeps
+// GITHUB_STATE per step, so a post stage sees only the STATE_* its own
+// main stage saved, and reuses that step's inputs. Posts run after every
+// main step, in reverse order of the main steps; the caller drives that
+// order.
+func (r *Runner) StepOf(id string, stage Stage, inputs map[string]string) *StepEnv {
 	r.t.Helper()
 	if stage != Main && stage != Post {
 		r.t.Fatalf("githubtest: unknown stage %q", stage)
 	}
+	if r.lastInputs == nil {
+		r.lastInputs = map[string]map[string]string{}
+	}
 	if stage == Post && inputs == nil {
-		inputs = r.lastInputs
+		inputs = r.lastInputs[id]
 	}
 	if stage == Main {
-		r.lastInputs = maps.Clone(inputs)
+		r.lastInputs[id] = maps.Clone(inputs)
 	}
 	if r.current != nil {
 		for _, p := range r.current.files {
@@ -402,7 +425,7 @@ func (r *Runner) Step(stage Stage, inputs map[string]string) *StepEnv {
 		}
 	}
 	guid := newGUID(r.t)
-	step := &StepEnv{Stage: stage, Dir: r.containerWS, files: map[string]string{}}
+	step := &StepEnv{Stage: stage, ID: id, Dir: r.containerWS, files: map[string]string{}}
 	for name, prefix := range fileCommands() {
 		p := filepath.Join(r.hostTemp, "_runner_file_commands", prefix+guid)
 		if err := os.WriteFile(p, nil, 0o644); err != nil {
@@ -572,7 +595,7 @@ func (r *Runner) hostEnv(step *StepEnv) map[string]string {
 		env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = r.Token.RequestToken()
 	}
 	if step.Stage == Post {
-		for k, v := range r.state {
+		for k, v := range r.state[step.ID] {
 			env["STATE_"+k] = v
 		}
 	}

@@ -372,3 +372,36 @@ func TestDockerArgs(t *testing.T) {
 		}
 	}
 }
+
+// TestStateIsPerStep: two uses of the action in one job each get their own
+// state and inputs in their post stage, as the runner keeps GITHUB_STATE
+// per step.
+func TestStateIsPerStep(t *testing.T) {
+	t.Parallel()
+	r := New(t, Options{})
+	first := r.StepOf("first", Main, map[string]string{"x": "1"})
+	appendFile(t, first.Env["GITHUB_STATE"], "k=from-first\nonly-first=1\n")
+	r.Finish(first, nil, nil).AssertNoProblems(t)
+	second := r.StepOf("second", Main, map[string]string{"x": "2"})
+	appendFile(t, second.Env["GITHUB_STATE"], "k=from-second\n")
+	r.Finish(second, nil, nil).AssertNoProblems(t)
+
+	for _, tc := range []struct {
+		id, k, onlyFirst, input string
+	}{
+		{"second", "from-second", "", "2"},
+		{"first", "from-first", "1", "1"},
+	} {
+		post := r.StepOf(tc.id, Post, nil)
+		if got := post.Env["STATE_k"]; got != tc.k {
+			t.Errorf("post of %s: STATE_k = %q, want %q", tc.id, got, tc.k)
+		}
+		if got := post.Env["STATE_only-first"]; got != tc.onlyFirst {
+			t.Errorf("post of %s: STATE_only-first = %q, want %q", tc.id, got, tc.onlyFirst)
+		}
+		if got := post.Env["INPUT_X"]; got != tc.input {
+			t.Errorf("post of %s: INPUT_X = %q, want %q", tc.id, got, tc.input)
+		}
+		r.Finish(post, nil, nil).AssertNoProblems(t)
+	}
+}

@@ -1,0 +1,310 @@
+package github
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"gopkg.in/ini.v1"
+
+	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
+)
+
+// Fake values with the characters real ones have: AWS secret keys are
+// base64 with '/', '+' and '='.
+const (
+	sharedKeyID   = "FAKEAKIAEXAMPLE0001"
+	sharedSecret  = "FAKE/wJalrXUtnFEMI+K7MDENG/bPxRfiCY=="
+	sharedToken   = "FAKE-session/token+IQoJb3JpZ2luX2VjE=="
+	sharedProcess = `"/tmp/x y/oidc-exchange" aws --role-arn arn:aws:iam::123456789012:role/a --role-session-name ci#1;x`
+)
+
+// configSection is a config-file profile as the AWS provider writes one.
+func configSection(profile string, replace bool) exchange.Section {
+	return exchange.Section{File: "aws-config", PathEnv: "AWS_CONFIG_FILE", Name: "profile " + profile, Replace: replace,
+		Keys: []exchange.Variable{
+			exchange.PlainVariable("region", "eu-west-1"),
+			exchange.PlainVariable("credential_process", sharedProcess),
+		}}
+}
+
+// credentialsSection is a credentials-file profile with fake secrets.
+func credentialsSection(profile string) exchange.Section {
+	return exchange.Section{File: "aws-credentials", PathEnv: "AWS_SHARED_CREDENTIALS_FILE", Name: profile,
+		Keys: []exchange.Variable{
+			exchange.SecretVariable("aws_access_key_id", exchange.NewSecret(sharedKeyID)),
+			exchange.SecretVariable("aws_secret_access_key", exchange.NewSecret(sharedSecret)),
+			exchange.SecretVariable("aws_session_token", exchange.NewSecret(sharedToken)),
+		}}
+}
+
+// userConfig is a config file a user or an earlier step wrote: comments,
+// nested values, values with '#', ';' and quotes, and a profile named like
+// the one the tests write.
+const userConfig = `# Written by hand; keep this comment.
+[default]
+region = us-east-1
+output=json
+
+; The user's own profile.
+[profile user]
+region = eu-central-1
+s3 =
+  max_concurrent_requests = 20
+  addressing_style = path
+credential_process = /opt/bin/helper "a b" --tag x#1;y
+role_arn = 'arn:aws:iam::123456789012:role/quoted'
+
+[sso-session corp]
+sso_start_url = https://example.localhost/start
+# A comment at the end of the file.
+`
+
+func TestMergeSectionsGolden(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, golden string
+		content      string
+		sections     []exchange.Section
+	}{
+		{name: "new config file", golden: "shared_new_config.golden",
+			sections: []exchange.Section{configSection("a", false), configSection("b", false)}},
+		{name: "new credentials file", golden: "shared_new_credentials.golden",
+			sections: []exchange.Section{credentialsSection("a")}},
+		{name: "merge into a user's file", golden: "shared_merge_user.golden", content: userConfig,
+			sections: []exchange.Section{configSection("dev", false)}},
+		{name: "replace in place", golden: "shared_replace.golden", content: userConfig,
+			sections: []exchange.Section{{File: "aws-config", PathEnv: "AWS_CONFIG_FILE", Name: "profile user", Replace: true,
+				Keys: []exchange.Variable{exchange.PlainVariable("region", "ap-south-1")}}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var content []byte
+			if tc.content != "" {
+				content = []byte(tc.content)
+			}
+			out, err := mergeSections(content, tc.sections, "AWS_CONFIG_FILE", "/x/config")
+			if err != nil {
+				t.Fatalf("mergeSections: %v", err)
+			}
+			exchangetest.Golden(t, tc.golden, string(out), *update)
+		})
+	}
+}
+
+// TestMergeSectionsKeepsOthers reads the merged file with ini.v1 and
+// checks that every section of the user's file reads as before.
+func TestMergeSectionsKeepsOthers(t *testing.T) {
+	t.Parallel()
+	before, err := loadINI([]byte(userConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := mergeSections([]byte(userConfig), []exchange.Section{configSection("dev", false)}, "AWS_CONFIG_FILE", "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := loadINI(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := iniSections(before)
+	want["profile dev"] = []iniKey{{name: "region", value: "eu-west-1"}, {name: "credential_process", value: sharedProcess}}
+	if diff := cmp.Diff(want, iniSections(after), cmp.AllowUnexported(iniKey{})); diff != "" {
+		t.Errorf("sections (-want +got):\n%s", diff)
+	}
+	for _, c := range []string{"# Written by hand; keep this comment.", "; The user's own profile.", "# A comment at the end of the file."} {
+		if !strings.Contains(string(out), c+"\n") {
+			t.Errorf("comment %q lost:\n%s", c, out)
+		}
+	}
+}
+
+func TestMergeSectionsRefuses(t *testing.T) {
+	t.Parallel()
+	// secretLine is a malformed line holding a secret of the user's;
+	// ini.v1 quotes such lines in its errors.
+	const secretLine = "FAKE-user-secret-line"
+	tests := []struct {
+		name     string
+		content  string
+		sections []exchange.Section
+		wantErr  error
+	}{
+		{name: "section exists", content: userConfig, sections: []exchange.Section{configSection("user", false)}},
+		{name: "backquoted value", content: "[a]\nk = `v`\n", sections: []exchange.Section{configSection("dev", false)},
+			wantErr: errINIQuoting},
+		{name: "triple quotes", content: "[a]\nk = \"\"\"v\n\"\"\"\n", sections: []exchange.Section{configSection("dev", false)},
+			wantErr: errINIQuoting},
+		{name: "quoted key", content: "[a]\n\"k\" = v\n", sections: []exchange.Section{configSection("dev", false)},
+			wantErr: errINIQuoting},
+		{name: "quote in a key", content: "[a]\nk\"x = v\n", sections: []exchange.Section{configSection("dev", false)},
+			wantErr: errINIQuoting},
+		{name: "keys outside a section", content: "k = v\n[a]\n", sections: []exchange.Section{configSection("dev", false)},
+			wantErr: errINIGlobalKeys},
+		{name: "DEFAULT section", content: "[a]\nx = 1\n[DEFAULT]\nk = v\n", sections: []exchange.Section{configSection("dev", false)},
+			wantErr: errINIGlobalKeys},
+		{name: "line without a delimiter", content: "[a]\n" + secretLine + "\n", sections: []exchange.Section{configSection("dev", false)},
+			wantErr: errINIParse},
+		{name: "unclosed section", content: "[a\nk = " + secretLine + "\n", sections: []exchange.Section{configSection("dev", false)},
+			wantErr: errINIParse},
+		{name: "empty section name", content: "[]\nk = " + secretLine + "\n", sections: []exchange.Section{configSection("dev", false)},
+			wantErr: errINIParse},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			out, err := mergeSections([]byte(tc.content), tc.sections, "AWS_CONFIG_FILE", "/x/config")
+			if err == nil {
+				t.Fatalf("mergeSections succeeded:\n%s", out)
+			}
+			if tc.wantErr == nil {
+				var exists *SectionExistsError
+				if !errors.As(err, &exists) || exists.Section != tc.sections[0].Name || !errors.Is(err, exchange.ErrInvalidInput) {
+					t.Errorf("err = %v, want a SectionExistsError for [%s]", err, tc.sections[0].Name)
+				}
+			} else if !errors.Is(err, tc.wantErr) {
+				t.Errorf("err = %v, want %v", err, tc.wantErr)
+			}
+			if strings.Contains(err.Error(), "FAKE") {
+				t.Errorf("error %q quotes the file", err)
+			}
+		})
+	}
+}
+
+func TestCheckSection(t *testing.T) {
+	t.Parallel()
+	with := func(f func(*exchange.Section)) exchange.Section {
+		s := credentialsSection("dev")
+		s.Keys = append([]exchange.Variable(nil), s.Keys...)
+		f(&s)
+		return s
+	}
+	value := func(v string) exchange.Section {
+		return with(func(s *exchange.Section) { s.Keys[1].Value = exchange.NewSecret(v) })
+	}
+	tests := []struct {
+		name    string
+		section exchange.Section
+		wantMsg string // "" means valid
+	}{
+		{name: "credentials", section: credentialsSection("dev")},
+		{name: "config", section: configSection("dev", false)},
+		{name: "secret with / + =", section: value("FAKE/a+b=c==")},
+		{name: "inner quotes and '#'", section: value(`FAKE"x"#y;z`)},
+		{name: "quote at one end only", section: value(`"FAKE x`)},
+		{name: "file kind upper case", section: with(func(s *exchange.Section) { s.File = "AWS-config" }), wantMsg: "kebab-case"},
+		{name: "file kind with a slash", section: with(func(s *exchange.Section) { s.File = "../x" }), wantMsg: "kebab-case"},
+		{name: "file kind empty", section: with(func(s *exchange.Section) { s.File = "" }), wantMsg: "kebab-case"},
+		{name: "file kind double hyphen", section: with(func(s *exchange.Section) { s.File = "a--b" }), wantMsg: "kebab-case"},
+		{name: "empty name", section: with(func(s *exchange.Section) { s.Name = "" }), wantMsg: "empty"},
+		{name: "bracket in name", section: with(func(s *exchange.Section) { s.Name = "a]b" }), wantMsg: "bracket"},
+		{name: "newline in name", section: with(func(s *exchange.Section) { s.Name = "a\n[b" }), wantMsg: "control"},
+		{name: "leading space in name", section: with(func(s *exchange.Section) { s.Name = " dev" }), wantMsg: "white space"},
+		{name: "trailing space in name", section: with(func(s *exchange.Section) { s.Name = "dev " }), wantMsg: "white space"},
+		{name: "comment in name", section: with(func(s *exchange.Section) { s.Name = "dev#1" }), wantMsg: "comment"},
+		{name: "DEFAULT", section: with(func(s *exchange.Section) { s.Name = "DEFAULT" }), wantMsg: "reserved"},
+		{name: "invalid UTF-8 name", section: with(func(s *exchange.Section) { s.Name = "a\xff" }), wantMsg: "UTF-8"},
+		{name: "long name", section: with(func(s *exchange.Section) { s.Name = strings.Repeat("a", maxSectionName+1) }), wantMsg: "longer"},
+		{name: "no keys", section: with(func(s *exchange.Section) { s.Keys = nil }), wantMsg: "no keys"},
+		{name: "key with a space", section: with(func(s *exchange.Section) { s.Keys[0].Name = "a b" }), wantMsg: "invalid"},
+		{name: "key with '='", section: with(func(s *exchange.Section) { s.Keys[0].Name = "a=b" }), wantMsg: "invalid"},
+		{name: "key '-'", section: with(func(s *exchange.Section) { s.Keys[0].Name = "-" }), wantMsg: "invalid"},
+		{name: "key twice", section: with(func(s *exchange.Section) { s.Keys[1].Name = "AWS_ACCESS_KEY_ID" }), wantMsg: "twice"},
+		{name: "value with a newline", section: value("FAKE\nx = y"), wantMsg: "line break"},
+		{name: "value with CR", section: value("FAKE\rx"), wantMsg: "line break"},
+		{name: "value with NUL", section: value("FAKE\x00x"), wantMsg: "control"},
+		{name: "value invalid UTF-8", section: value("FAKE\xff"), wantMsg: "UTF-8"},
+		{name: "value with leading space", section: value(" FAKE"), wantMsg: "white space"},
+		{name: "value with trailing NBSP", section: value("FAKE\u00a0"), wantMsg: "white space"},
+		{name: "value with a backquote", section: value("FAKE`x"), wantMsg: "backquote"},
+		{name: "value with triple quotes", section: value(`"""FAKE`), wantMsg: "triple"},
+		{name: "value in double quotes", section: value(`"FAKE x"`), wantMsg: "quote"},
+		{name: "value in single quotes", section: value(`'FAKE x'`), wantMsg: "quote"},
+		{name: "value with an inline comment", section: value("FAKE #x"), wantMsg: "inline comment"},
+		{name: "value with an inline ; comment", section: value("FAKE ;x"), wantMsg: "inline comment"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := checkSection(tc.section)
+			if tc.wantMsg == "" {
+				if err != nil {
+					t.Fatalf("checkSection: %v", err)
+				}
+				// A valid section is written verbatim and reads back.
+				out, err := mergeSections(nil, []exchange.Section{tc.section}, "AWS_CONFIG_FILE", "/x")
+				if err != nil {
+					t.Fatalf("mergeSections: %v", err)
+				}
+				for _, k := range tc.section.Keys {
+					if !strings.Contains(string(out), " = "+k.Value.Reveal()+"\n") {
+						t.Errorf("value of %s not written verbatim:\n%s", k.Name, out)
+					}
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantMsg) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.wantMsg)
+			}
+			if strings.Contains(err.Error(), "FAKE") {
+				t.Errorf("error %q contains a value", err)
+			}
+		})
+	}
+}
+
+func TestRemoveSections(t *testing.T) {
+	t.Parallel()
+	merged, err := mergeSections([]byte(userConfig), []exchange.Section{configSection("a", false), configSection("b", false)},
+		"AWS_CONFIG_FILE", "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Someone appends a comment after our sections and one above a
+	// later profile of theirs.
+	merged = append(merged, []byte("# appended by a later step\n[profile later]\nregion = sa-east-1\n")...)
+	out, removed, empty, err := removeSections(merged, []string{"profile a", "profile b", "profile gone"})
+	if err != nil || !removed || empty {
+		t.Fatalf("removeSections = %v, %v, %v", removed, empty, err)
+	}
+	f, err := loadINI(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := loadINI([]byte(userConfig + "[profile later]\nregion = sa-east-1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(iniSections(want), iniSections(f), cmp.AllowUnexported(iniKey{})); diff != "" {
+		t.Errorf("sections left (-want +got):\n%s", diff)
+	}
+	for _, c := range []string{"# Written by hand; keep this comment.", "# A comment at the end of the file.", "# appended by a later step"} {
+		if !strings.Contains(string(out), c+"\n") {
+			t.Errorf("comment %q lost:\n%s", c, out)
+		}
+	}
+
+	// Nothing of ours: unchanged.
+	same, removed, _, err := removeSections([]byte(userConfig), []string{"profile a"})
+	if err != nil || removed || string(same) != userConfig {
+		t.Errorf("removeSections without our sections = %q, %v, %v", same, removed, err)
+	}
+
+	// Only ours: empty.
+	onlyOurs, err := mergeSections(nil, []exchange.Section{credentialsSection("a")}, "AWS_SHARED_CREDENTIALS_FILE", "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, removed, empty, err := removeSections(onlyOurs, []string{"a"}); err != nil || !removed || !empty {
+		t.Errorf("removing the only section = %v, %v, %v; want removed and empty", removed, empty, err)
+	}
+	// The default section is never ours to remove.
+	if _, removed, _, err := removeSections(onlyOurs, []string{ini.DefaultSection}); err != nil || removed {
+		t.Errorf("removing DEFAULT = %v, %v", removed, err)
+	}
+}
