@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/oidc-exchange/oidc-exchange/ci/github/githubtest"
 	"github.com/oidc-exchange/oidc-exchange/cmd/internal/apptest"
+	"github.com/oidc-exchange/oidc-exchange/internal/httpfake"
 	"github.com/oidc-exchange/oidc-exchange/providers/aws/stsfake"
 )
 
@@ -131,6 +133,8 @@ func peerCases() map[string]peerCase {
 			},
 		},
 		"overwrite-aws-profile": {value: "true", extra: map[string]string{"aws-profile": "dev"}, wantExit: exitOK},
+		"http-proxy":            proxyCase(false),
+		"no-proxy":              proxyCase(true),
 	}
 }
 
@@ -209,6 +213,32 @@ func TestPeerInputsAnswered(t *testing.T) {
 				c.check(t, h, res)
 			}
 		})
+	}
+}
+
+// proxyCase runs the job with a loopback proxy as http-proxy and STS
+// named sts.localhost, which the proxy resolves (Go never proxies
+// 127.0.0.1 or localhost themselves); with bypass, no-proxy names STS, so
+// it must not pass the proxy. proxy_test.go covers every call apart.
+func proxyCase(bypass bool) peerCase {
+	var proxy *httpfake.Proxy
+	return peerCase{
+		wantExit: exitOK,
+		prepare: func(t *testing.T, h *harness, in map[string]string) {
+			proxy = httpfake.NewProxy(t)
+			in["http-proxy"] = proxy.URL
+			in["sts-endpoint"] = strings.Replace(h.stsURL, "127.0.0.1", "sts.localhost", 1)
+			if bypass {
+				in["no-proxy"] = "sts.localhost"
+			}
+		},
+		check: func(t *testing.T, h *harness, _ *githubtest.StepResult) {
+			stsHost := strings.Replace(strings.TrimPrefix(h.stsURL, "http://"), "127.0.0.1", "sts.localhost", 1)
+			passed := slices.ContainsFunc(proxy.Requests(), func(r httpfake.ProxiedRequest) bool { return r.Host == stsHost })
+			if passed == bypass {
+				t.Errorf("STS through the proxy: %v, want %v (no-proxy set: %v)", passed, !bypass, bypass)
+			}
+		},
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/oidc-exchange/oidc-exchange/ci/shell"
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/exchange/input"
+	"github.com/oidc-exchange/oidc-exchange/internal/lazyre"
 	"github.com/oidc-exchange/oidc-exchange/providers"
 	awsprovider "github.com/oidc-exchange/oidc-exchange/providers/aws"
 )
@@ -29,13 +30,13 @@ var refreshSkipped = []string{
 // installed copy of this program running `aws --format
 // credential-process` with this step's settings, one flag per setting the
 // job gave (the tables name them), so each refresh exchanges exactly what
-// the step did. The SDKs run it with sh -c, so every word is quoted.
+// the step did. The SDKs run it with sh -c, so every word that sh would
+// not read as it is gets quoted.
 func refreshCommand(bin, roleARN, audience, issuer, auditLog string, src input.Source, getenv func(string) string) (string, error) {
 	if runtime.GOOS == "windows" {
 		return "", exchange.InputError("refresh", "is not supported on Windows runners yet (credential_process there runs under cmd.exe, whose quoting differs); use a Linux or macOS runner, or keys that outlive the job's longest step")
 	}
-	words := []string{bin, "aws", "--format", string(shell.FormatCredentialProcess),
-		"--role-arn", roleARN, "--audience", audience, "--oidc-issuer", issuer}
+	words := []string{bin, "aws", "--role-arn", roleARN, "--audience", audience, "--oidc-issuer", issuer}
 	if auditLog != "" {
 		words = append(words, "--audit-log", auditLog)
 	}
@@ -56,12 +57,21 @@ func refreshCommand(bin, roleARN, audience, issuer, auditLog string, src input.S
 			words = append(words, "--"+s.Flag, item)
 		}
 	}
+	// Last, and bare: the SDKs strip quotes that open and close a value,
+	// so the line must not end with a quoted word.
+	words = append(words, "--format", string(shell.FormatCredentialProcess))
 	quoted := make([]string, len(words))
 	for i, w := range words {
-		quoted[i] = shell.Quote(w)
+		quoted[i] = w
+		if !bareWordRE().MatchString(w) {
+			quoted[i] = shell.Quote(w)
+		}
 	}
 	return strings.Join(quoted, " "), nil
 }
+
+// bareWordRE matches words sh reads as they are: paths, ARNs, URLs.
+var bareWordRE = lazyre.New(`^[A-Za-z0-9_./:=@,+%-]+$`)
 
 // flagValues splits a setting's value into the uses of its flag: one per
 // line or item for the repeating kinds.

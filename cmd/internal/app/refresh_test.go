@@ -162,10 +162,11 @@ func installedCopy(t *testing.T, conf string) string {
 			continue
 		}
 		v = strings.TrimSpace(v)
-		if !strings.HasPrefix(v, "'") {
-			t.Fatalf("credential_process %q does not start with a quoted path", v)
+		if strings.HasPrefix(v, "'") {
+			p, _, _ := strings.Cut(v[1:], "'")
+			return p
 		}
-		p, _, _ := strings.Cut(v[1:], "'")
+		p, _, _ := strings.Cut(v, " ")
 		return p
 	}
 	t.Fatalf("no credential_process in the config file:\n%s", conf)
