@@ -29,8 +29,9 @@ func TestReadActionConfig(t *testing.T) {
 			if c.provider != "aws" || c.audience != "sts.amazonaws.com" || c.issuer.String() != "https://token.actions.githubusercontent.com" {
 				t.Errorf("defaults: %+v", c)
 			}
-			if c.providerCfg.AWS.OutputEnvCredentials == nil || !*c.providerCfg.AWS.OutputEnvCredentials {
-				t.Error("output-env-credentials does not default to true")
+			// Unset means true, unless the credentials go to profiles.
+			if c.providerCfg.AWS.OutputEnvCredentials != nil {
+				t.Error("output-env-credentials is set though the job did not set it")
 			}
 		}},
 		{name: "China region audience", env: map[string]string{"INPUT_AWS-REGION": "cn-north-1"}, check: func(t *testing.T, c *actionConfig) {
