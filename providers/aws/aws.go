@@ -465,7 +465,9 @@ func (p *Provider) credentials(c *types.Credentials, user *types.AssumedRoleUser
 		}
 		return exchange.PlainVariable(name, value)
 	}
-	if known {
+	// The parts of roles set no outputs: their names have one value per
+	// step, and the profiles and audit records name every session.
+	if known && !p.cfg.ofRoles {
 		creds.Outputs = []exchange.Variable{
 			identity(OutputAccountID, assumed.AccountID),
 			identity(OutputAuthenticated, caller),

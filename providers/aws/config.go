@@ -247,6 +247,9 @@ func (c *Config) resolve() (resolved, error) {
 		if c.RoleARN != "" || c.Profile != "" {
 			add(exchange.InputError("roles", "names every role and its profile; remove %s and %s, or remove roles", exchange.Setting("role-to-assume"), exchange.Setting("aws-profile")))
 		}
+		if c.OutputCredentials {
+			add(exchange.InputError("output-credentials", "has one set of outputs, and roles assumes several roles; the credentials are in the profiles"))
+		}
 		if c.RoleChaining {
 			add(exchange.InputError("role-chaining", "starts from the session in the environment, which several roles cannot share with one token; chain inside roles with \"profile=first-role-arn > second-role-arn\""))
 		}

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/oidc-exchange/oidc-exchange/ci/github/githubtest"
 	"github.com/oidc-exchange/oidc-exchange/cmd/internal/apptest"
+	"github.com/oidc-exchange/oidc-exchange/providers/aws/stsfake"
 )
 
 // benchLatency models a remote service: every request to the token
@@ -84,6 +86,56 @@ func BenchmarkTimeToCredentialsGCP(b *testing.B) {
 // BenchmarkTimeToCredentials: the whole action against local endpoints
 // with 20 ms per request. Target: at most 1.2 × the longer chain (48 ms),
 // i.e. the chains overlap instead of adding up (80 ms).
+// BenchmarkRoles compares three roles assumed in one step (roles: one
+// token, three exchanges in parallel) with three steps of one role each,
+// as a job written for configure-aws-credentials does it. Each request
+// takes benchLatency, as in the other benchmarks.
+func BenchmarkRoles(b *testing.B) {
+	arns := []string{apptest.Role, "arn:aws:iam::111122223333:role/artifacts", "arn:aws:iam::111122223333:role/cache"}
+	world := func(b *testing.B) *apptest.World {
+		o := apptest.DefaultOptions()
+		for _, a := range arns[1:] {
+			o.AWSRoles = append(o.AWSRoles, stsfake.Role{ARN: a, Trust: stsfake.TrustPolicy{Audience: apptest.Audience, Subjects: []string{apptest.Subject}}})
+		}
+		w, err := apptest.New(o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(w.Close)
+		w.SetLatency(benchLatency)
+		return w
+	}
+	b.Run("one-step", func(b *testing.B) {
+		w := world(b)
+		lines := fmt.Sprintf("a=%s\nb=%s\nc=%s\n", arns[0], arns[1], arns[2])
+		samples := make([]time.Duration, 0, b.N)
+		for b.Loop() {
+			d, err := runActionOnce(b, w, map[string]string{"roles": lines, "role-to-assume": "", "overwrite-aws-profile": "true"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			samples = append(samples, d)
+		}
+		reportMedian(b, samples)
+	})
+	b.Run("three-steps", func(b *testing.B) {
+		w := world(b)
+		samples := make([]time.Duration, 0, b.N)
+		for b.Loop() {
+			var total time.Duration
+			for _, a := range arns {
+				d, err := runActionOnce(b, w, map[string]string{"role-to-assume": a})
+				if err != nil {
+					b.Fatal(err)
+				}
+				total += d
+			}
+			samples = append(samples, total)
+		}
+		reportMedian(b, samples)
+	})
+}
+
 func BenchmarkTimeToCredentials(b *testing.B) {
 	w := benchWorld(b, []string{apptest.Subject})
 	samples := make([]time.Duration, 0, b.N)

@@ -59,6 +59,8 @@ type Options struct {
 	BrokerClaims map[string]string
 	// Claims override the GitHub-shaped claims of every minted token.
 	Claims map[string]any
+	// AWSRoles are roles besides Role (several roles in one step).
+	AWSRoles []stsfake.Role
 }
 
 // DefaultOptions trust a push to main everywhere: the demo's happy path.
@@ -91,6 +93,8 @@ type World struct {
 	Files map[string]string
 	// Claims override the GitHub-shaped claims of every minted token.
 	Claims map[string]any
+	// AWSRoles are roles besides Role (several roles in one step).
+	AWSRoles []stsfake.Role
 }
 
 // New starts the sandbox.
@@ -109,6 +113,7 @@ func New(o Options) (*World, error) {
 		KeySet:  keys,
 		RoleARN: Role,
 		Trust:   stsfake.TrustPolicy{Audience: Audience, Subjects: o.AWSSubjects},
+		Roles:   o.AWSRoles,
 	})
 	if err != nil {
 		w.Close()
