@@ -3,6 +3,7 @@ package exchange
 import (
 	"context"
 	"errors"
+	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
 	"slices"
 )
 
@@ -45,8 +46,13 @@ const hintRetryLater = "a service kept failing transiently; retry the job later"
 //   - a definite answer (input, denied, token) outranks ErrTimedOut, which
 //     the pipeline adds to whatever failed when the run's budget ran out;
 //   - the context's own errors come last, after every sentinel a provider
-//     may have joined them with.
+//     may have joined them with;
+//   - a proxy's refusal comes first: whichever call met it (the token,
+//     discovery, the provider) and however that call classed it, the
+//     proxy setting is what must change.
 var outcomes = []Outcome{
+	{Err: httpclient.ErrProxyRefused, Class: ClassInput, Code: "ProxyRefused", Exit: ExitInput,
+		Hint: "the proxy refused the request: check the credentials in http-proxy or HTTPS_PROXY, and that the proxy allows this host"},
 	{Err: ErrInvalidInput, Class: ClassInput, Code: "InvalidInput", Exit: ExitInput},
 	{Err: ErrProviderRejected, Class: ClassInput, Code: "ProviderRejected", Exit: ExitInput},
 	{Err: ErrProviderAnswer, Class: ClassInput, Code: "ProviderAnswer", Exit: ExitInput},

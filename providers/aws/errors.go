@@ -107,6 +107,13 @@ func (p *Provider) classify(ctx context.Context, err error, id *exchange.Identit
 		pe.Hint = fmt.Sprintf("STS is not activated in %s for the role's account; activate the region in the IAM account settings or choose another aws-region", p.cfg.Region)
 	default:
 		switch {
+		case errors.Is(err, httpclient.ErrProxyRefused):
+			var proxy *httpclient.ProxyError
+			errors.As(err, &proxy)
+			pe.Code = "ProxyRefused"
+			pe.Message = fmt.Sprintf("the proxy %s refused the request to STS", proxyHost(proxy))
+			pe.Kind = exchange.ErrProviderRejected
+			pe.Hint = "check the credentials in http-proxy or HTTPS_PROXY, that the proxy allows the STS host, or list it in no-proxy"
 		case status != 0 && httpclient.IsTransientStatus(status):
 			p.transient(pe, err, "STS kept failing on its side; re-run the job later and check https://health.aws.amazon.com")
 		case status >= 400:
@@ -167,6 +174,14 @@ func (p *Provider) classifyHop(ctx context.Context, err error, role string) erro
 		pe.Hint = fmt.Sprintf("STS did not accept %s as credentials; with role-chaining, the step before must export AWS keys (output-env-credentials)", source)
 	}
 	return pe
+}
+
+// proxyHost names a proxy by host:port only; its URL may hold a password.
+func proxyHost(p *httpclient.ProxyError) string {
+	if p == nil {
+		return "(unknown)"
+	}
+	return p.Proxy
 }
 
 // transient marks pe as worth another attempt and keeps a server's

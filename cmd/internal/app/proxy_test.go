@@ -351,10 +351,10 @@ func TestActionProxyFailures(t *testing.T) {
 		// retried says whether a call may repeat.
 		retried bool
 	}{
-		// The token endpoint is the first request; without a token the run
-		// ends there, in the token class.
-		{name: "407: no credentials", proxy: "{proxy}", wantExit: exitToken},
-		{name: "407: wrong password", proxy: "http://ci:FAKE-wrong-proxy-password@{host}", wantExit: exitToken},
+		// The token endpoint is the first request, and a refusal is an
+		// input error wherever it is met: the proxy setting must change.
+		{name: "407: no credentials", proxy: "{proxy}", wantExit: exitInput},
+		{name: "407: wrong password", proxy: "http://ci:FAKE-wrong-proxy-password@{host}", wantExit: exitInput},
 		{name: "down", proxy: "http://ci:" + proxyPassword + "@{dead}", wantExit: exitUnavailable, retried: true},
 	}
 	for _, tt := range tests {
