@@ -3,8 +3,9 @@ package exchange
 import (
 	"context"
 	"errors"
-	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
 	"slices"
+
+	"github.com/oidc-exchange/oidc-exchange/internal/httpclient"
 )
 
 // Exit codes of the program, one per [Class], so scripts can branch on

@@ -415,19 +415,19 @@ func settingMessages(err error) string {
 	var parts []string
 	var walk func(error)
 	walk = func(e error) {
-		var se *exchange.SettingError
-		switch x := e.(type) {
-		case interface{ Unwrap() []error }:
-			for _, inner := range x.Unwrap() {
+		// A join is taken apart; a wrapped setting error is reported as
+		// its setting and message.
+		if joined, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, inner := range joined.Unwrap() {
 				walk(inner)
 			}
-		default:
-			if errors.As(e, &se) {
-				parts = append(parts, se.Setting+" "+se.Message())
-			} else {
-				parts = append(parts, e.Error())
-			}
+			return
 		}
+		if se := (*exchange.SettingError)(nil); errors.As(e, &se) {
+			parts = append(parts, se.Setting+" "+se.Message())
+			return
+		}
+		parts = append(parts, e.Error())
 	}
 	walk(err)
 	return strings.Join(parts, "; ")

@@ -152,8 +152,8 @@ const (
 // about the token's claims, so they get their own hints.
 func (p *Provider) classifyHop(ctx context.Context, err error, role string) error {
 	cerr := p.classify(ctx, err, nil, nil)
-	pe, ok := cerr.(*exchange.ProviderError)
-	if !ok {
+	var pe *exchange.ProviderError
+	if !errors.As(cerr, &pe) {
 		return cerr
 	}
 	source := "the session of the previous role"
