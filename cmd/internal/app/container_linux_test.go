@@ -169,3 +169,71 @@ func TestContainerGCPImpersonation(t *testing.T) {
 		}
 	})
 }
+
+// TestContainerAWSRefresh runs refresh in the real image: the copy of the
+// binary and the config file land on the host, the runner user's, and the
+// runner user runs the profile's credential_process from a host step (as
+// an SDK would, with sh -c and the step's environment) and gets fresh
+// credentials from the fake STS.
+func TestContainerAWSRefresh(t *testing.T) {
+	t.Parallel()
+	onBothRunners(t, func(t *testing.T, c containerEnv, h *harness, _ bool) {
+		res, _, code := h.runContainer(c, githubtest.Main, map[string]string{"refresh": "true"})
+		if code != exitOK {
+			t.Fatalf("main exited %d:\n%s\n%s", code, res.MaskedStdout, res.Stderr)
+		}
+		if _, ok := res.Env["AWS_SECRET_ACCESS_KEY"]; ok {
+			t.Error("refresh exported a key")
+		}
+		configFile := res.Env["AWS_CONFIG_FILE"]
+		assertOwner(t, configFile, runnerUser, 0o600)
+		conf := string(readAsRunner(t, configFile))
+		installed := installedCopy(t, conf)
+		assertOwner(t, installed, runnerUser, 0o700)
+		var line string
+		for _, l := range strings.Split(conf, "\n") {
+			if k, v, ok := strings.Cut(l, "="); ok && strings.TrimSpace(k) == "credential_process" {
+				line = strings.TrimSpace(v)
+			}
+		}
+		later := h.runner.Step(githubtest.Main, nil)
+		cmd := exec.CommandContext(t.Context(), "sh", "-c", line)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(runnerUser.UID), Gid: uint32(runnerUser.GID)}}
+		cmd.Dir = h.runner.HostWorkspace()
+		for _, n := range []string{"GITHUB_ACTIONS", "ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "PATH"} {
+			v := later.Getenv(n)
+			if n == "PATH" {
+				v = os.Getenv("PATH")
+			}
+			cmd.Env = append(cmd.Env, n+"="+v)
+		}
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("the runner user's credential_process: %v\n%s", err, stderr.String())
+		}
+		var got struct {
+			Version         int
+			AccessKeyID     string `json:"AccessKeyId"`
+			SecretAccessKey string
+		}
+		if err := json.Unmarshal(out, &got); err != nil || got.Version != 1 {
+			t.Fatalf("credential_process printed %d bytes that are not version 1 JSON (%v)", len(out), err)
+		}
+		reqs := h.sts.Requests()
+		if last := reqs[len(reqs)-1].Issued; len(reqs) != 2 || last == nil || last.AccessKeyID != got.AccessKeyID {
+			t.Errorf("the refresh's keys are not the second session STS issued (%d requests)", len(reqs))
+		}
+
+		post, _, code := h.runContainer(c, githubtest.Post, nil)
+		if code != exitOK {
+			t.Fatalf("post exited %d:\n%s", code, post.MaskedStdout)
+		}
+		for _, p := range []string{installed, configFile} {
+			if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("after post %s is still there (%v)", p, err)
+			}
+		}
+	})
+}
