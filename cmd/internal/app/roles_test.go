@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/config"
+
 	"github.com/oidc-exchange/oidc-exchange/ci/github/githubtest"
 	"github.com/oidc-exchange/oidc-exchange/cmd/internal/apptest"
 	"github.com/oidc-exchange/oidc-exchange/exchange"
@@ -66,8 +68,21 @@ func TestActionRoles(t *testing.T) {
 		if !strings.Contains(conf, "[profile "+profile+"]") {
 			t.Errorf("the config file has no profile %s", profile)
 		}
-		if c := issued[want]; c == nil || !strings.Contains(creds, c.SecretAccessKey) {
+		c := issued[want]
+		if c == nil || !strings.Contains(creds, c.SecretAccessKey) {
 			t.Errorf("profile %s does not hold the session of %s", profile, want)
+			continue
+		}
+		// As the AWS SDKs read it.
+		sdk, err := config.LoadSharedConfigProfile(t.Context(), profile, func(o *config.LoadSharedConfigOptions) {
+			o.ConfigFiles = []string{res.Env["AWS_CONFIG_FILE"]}
+			o.CredentialsFiles = []string{res.Env["AWS_SHARED_CREDENTIALS_FILE"]}
+		})
+		if err != nil {
+			t.Fatalf("the SDK reads profile %s: %v", profile, err)
+		}
+		if sdk.Region != "eu-west-1" || sdk.Credentials.AccessKeyID != c.AccessKeyID || sdk.Credentials.SecretAccessKey != c.SecretAccessKey || sdk.Credentials.SessionToken != c.SessionToken {
+			t.Errorf("the SDK reads profile %s as another session or region", profile)
 		}
 	}
 	records := auditRecords(t, audit)
