@@ -322,7 +322,7 @@ const MaxChainedDurationSeconds = 3600
 var (
 	// Profile names: what the AWS config format can hold as a section
 	// name and a file-free name, as configure-aws-credentials accepts.
-	profileNameRE = lazyre.New(`^[^\s\[\]/\\=>]{1,64}$`)
+	profileNameRE = lazyre.New(`^[^\s\[\]/\\=>#;]{1,64}$`)
 	// External ids are 2–1224 of these; RE2 bounds repetition at 1000,
 	// so the length is checked apart.
 	externalIDRE = lazyre.New(`^[\w+=,.@:/-]+$`)
@@ -330,7 +330,7 @@ var (
 
 func validateProfileName(input, name string) error {
 	if !profileNameRE().MatchString(name) {
-		return exchange.InputError(input, "profile name %q must be 1–64 characters without white space, brackets, slashes, = or >", exchange.Sanitize(name))
+		return exchange.InputError(input, "profile name %q must be 1–64 characters without white space, brackets, slashes, =, >, # or ;", exchange.Sanitize(name))
 	}
 	return nil
 }

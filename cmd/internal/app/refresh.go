@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"log/slog"
+	"net/url"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -33,8 +34,8 @@ var refreshSkipped = []string{
 // the step did. The SDKs run it with sh -c, so every word that sh would
 // not read as it is gets quoted.
 func refreshCommand(bin, roleARN, audience, issuer, auditLog string, src input.Source, getenv func(string) string) (string, error) {
-	if runtime.GOOS == "windows" {
-		return "", exchange.InputError("refresh", "is not supported on Windows runners yet (credential_process there runs under cmd.exe, whose quoting differs); use a Linux or macOS runner, or keys that outlive the job's longest step")
+	if err := refreshable(getenv); err != nil {
+		return "", err
 	}
 	words := []string{bin, "aws", "--role-arn", roleARN, "--audience", audience, "--oidc-issuer", issuer}
 	if auditLog != "" {
@@ -73,6 +74,19 @@ func refreshCommand(bin, roleARN, audience, issuer, auditLog string, src input.S
 // bareWordRE matches words sh reads as they are: paths, ARNs, URLs.
 var bareWordRE = lazyre.New(`^[A-Za-z0-9_./:=@,+%-]+$`)
 
+// refreshable refuses what a refreshing profile cannot carry.
+func refreshable(getenv func(string) string) error {
+	if runtime.GOOS == "windows" {
+		return exchange.InputError("refresh", "is not supported on Windows runners yet (credential_process there runs under cmd.exe, whose quoting differs); use a Linux or macOS runner, or keys that outlive the job's longest step")
+	}
+	// The command line is written into the config file and shown to
+	// every process as argv: no password may be in it.
+	if u, err := url.Parse(strings.TrimSpace(getenv(inputEnvName("http-proxy")))); err == nil && u.User != nil {
+		return exchange.InputError("refresh", "cannot repeat an http-proxy that holds a password: the profile's command line is readable by later steps; set HTTPS_PROXY for the job instead")
+	}
+	return nil
+}
+
 // flagValues splits a setting's value into the uses of its flag: one per
 // line or item for the repeating kinds.
 func flagValues(k input.Kind, v string) []string {
@@ -101,6 +115,15 @@ const refreshAuditFile = "oidc-exchange-audit.jsonl"
 // as credential_process, and gives the provider the command line of each
 // role's profile.
 func prepareRefresh(e *env, edge *github.Edge, logger *slog.Logger, cfg *actionConfig, aws *awsprovider.Config) error {
+	// Everything that can be refused is, before anything is installed.
+	if err := refreshable(e.getenv); err != nil {
+		return err
+	}
+	probe := *aws
+	probe.CredentialProcess = func(string) string { return "" }
+	if err := probe.Validate(); err != nil {
+		return err
+	}
 	exe, err := e.executable()
 	if err != nil {
 		return fmt.Errorf("refresh: locating this program: %w", err)

@@ -195,3 +195,59 @@ func checkCopy(t *testing.T, installed, bin string) {
 		t.Error("the copy differs from the release binary")
 	}
 }
+
+// TestRefreshCommand: the command line repeats the settings the job gave,
+// under their flags, quoted only where sh would read them otherwise, and
+// ends bare (the SDKs strip a closing quote); a proxy password is refused.
+func TestRefreshCommand(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		inputs  map[string]string
+		want    string
+		wantErr string
+	}{
+		"defaults": {
+			want: "/t/oidc-exchange-1 aws --role-arn arn:aws:iam::111122223333:role/a --audience sts.amazonaws.com --oidc-issuer https://token.actions.githubusercontent.com --audit-log /t/audit.jsonl --region eu-west-1 --format credential-process",
+		},
+		"settings repeated, quoted where needed": {
+			inputs: map[string]string{
+				"expect-claims":            "ref=refs/heads/main\nenvironment=prod east",
+				"managed-session-policies": "arn:aws:iam::aws:policy/ReadOnlyAccess, arn:aws:iam::aws:policy/AWSLambda_ReadOnlyAccess",
+				"role-duration-seconds":    "3600", // the default: not repeated
+				"aws-profile":              "dev",  // this step's export, not the exchange's
+				"http-proxy":               "http://proxy.localhost:3128",
+			},
+			want: "/t/oidc-exchange-1 aws --role-arn arn:aws:iam::111122223333:role/a --audience sts.amazonaws.com --oidc-issuer https://token.actions.githubusercontent.com --audit-log /t/audit.jsonl " +
+				"--expect-claim ref=refs/heads/main --expect-claim 'environment=prod east' --http-proxy http://proxy.localhost:3128 --region eu-west-1 " +
+				"--managed-session-policy arn:aws:iam::aws:policy/ReadOnlyAccess --managed-session-policy arn:aws:iam::aws:policy/AWSLambda_ReadOnlyAccess --format credential-process",
+		},
+		"proxy password": {
+			inputs:  map[string]string{"http-proxy": "http://ci:FAKE-pass@proxy.localhost:3128"},
+			wantErr: "refresh: cannot repeat an http-proxy that holds a password",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{"INPUT_AWS-REGION": "eu-west-1"}
+			for k, v := range tc.inputs {
+				env[inputEnvName(k)] = v
+			}
+			getenv := func(k string) string { return env[k] }
+			got, err := refreshCommand("/t/oidc-exchange-1", "arn:aws:iam::111122223333:role/a", "sts.amazonaws.com",
+				"https://token.actions.githubusercontent.com", "/t/audit.jsonl", actionSource(getenv), getenv)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("command\n got %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
