@@ -70,9 +70,9 @@ type profileFile struct {
 	sharedini.File
 	// dir and name locate the file; shown is its path in messages.
 	dir, name, shown string
-	root         *os.Root
-	old          []byte
-	existed      bool
+	root             *os.Root
+	old              []byte
+	existed          bool
 	// tmp is the staged file's name in dir; renamed says it replaced
 	// name.
 	tmp     string
