@@ -86,11 +86,19 @@ type SectionExistsError struct {
 	Path string
 	// Section is the section name without brackets.
 	Section string
+	// Allow names what lets the section be replaced, as the user types
+	// it (--overwrite-profile), for the message; the merge leaves it
+	// empty, since only the caller knows the setting's spelling.
+	Allow string
 }
 
 func (e *SectionExistsError) Error() string {
-	return fmt.Sprintf("%s: %s already has a section [%s]; choose another profile name or allow replacing it: %v",
-		e.PathEnv, e.Path, e.Section, exchange.ErrInvalidInput)
+	allow := "allow replacing it"
+	if e.Allow != "" {
+		allow = "set " + e.Allow + " to replace it"
+	}
+	return fmt.Sprintf("%s: %s already has a section [%s]; choose another profile name or %s: %v",
+		e.PathEnv, e.Path, e.Section, allow, exchange.ErrInvalidInput)
 }
 
 // Unwrap makes errors.Is(err, exchange.ErrInvalidInput) true.
