@@ -32,7 +32,7 @@ func FuzzMergeSections(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	ours := []exchange.Section{
-		configSection("dev", false),
+		configSection("dev"),
 		{File: "aws-config", PathEnv: "AWS_CONFIG_FILE", Name: "profile x", Replace: true,
 			Keys: []exchange.Variable{exchange.SecretVariable("k", exchange.NewSecret(sharedSecret))}},
 	}

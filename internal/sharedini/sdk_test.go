@@ -39,7 +39,7 @@ func TestSharedFilesSDKSeesUserProfilesUnchanged(t *testing.T) {
 	merged := filepath.Join(dir, "merged")
 	cleaned := filepath.Join(dir, "cleaned")
 	none := filepath.Join(dir, "none")
-	out, err := Merge([]byte(userConfig), []exchange.Section{configSection("dev", false)}, "AWS_CONFIG_FILE", merged)
+	out, err := Merge([]byte(userConfig), []exchange.Section{configSection("dev")}, "AWS_CONFIG_FILE", merged)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,8 +26,8 @@ const (
 )
 
 // configSection is a config-file profile as the AWS provider writes one.
-func configSection(profile string, replace bool) exchange.Section {
-	return exchange.Section{File: "aws-config", PathEnv: "AWS_CONFIG_FILE", Name: "profile " + profile, Replace: replace,
+func configSection(profile string) exchange.Section {
+	return exchange.Section{File: "aws-config", PathEnv: "AWS_CONFIG_FILE", Name: "profile " + profile,
 		Keys: []exchange.Variable{
 			exchange.PlainVariable("region", "eu-west-1"),
 			exchange.PlainVariable("credential_process", sharedProcess),
@@ -74,11 +74,11 @@ func TestMergeSectionsGolden(t *testing.T) {
 		sections     []exchange.Section
 	}{
 		{name: "new config file", golden: "new_config.golden",
-			sections: []exchange.Section{configSection("a", false), configSection("b", false)}},
+			sections: []exchange.Section{configSection("a"), configSection("b")}},
 		{name: "new credentials file", golden: "new_credentials.golden",
 			sections: []exchange.Section{credentialsSection("a")}},
 		{name: "merge into a user's file", golden: "merge_user.golden", content: userConfig,
-			sections: []exchange.Section{configSection("dev", false)}},
+			sections: []exchange.Section{configSection("dev")}},
 		{name: "replace in place", golden: "replace.golden", content: userConfig,
 			sections: []exchange.Section{{File: "aws-config", PathEnv: "AWS_CONFIG_FILE", Name: "profile user", Replace: true,
 				Keys: []exchange.Variable{exchange.PlainVariable("region", "ap-south-1")}}}},
@@ -107,7 +107,7 @@ func TestMergeSectionsKeepsOthers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := Merge([]byte(userConfig), []exchange.Section{configSection("dev", false)}, "AWS_CONFIG_FILE", "/x")
+	out, err := Merge([]byte(userConfig), []exchange.Section{configSection("dev")}, "AWS_CONFIG_FILE", "/x")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,24 +138,24 @@ func TestMergeSectionsRefuses(t *testing.T) {
 		sections []exchange.Section
 		wantErr  error
 	}{
-		{name: "section exists", content: userConfig, sections: []exchange.Section{configSection("user", false)}},
-		{name: "backquoted value", content: "[a]\nk = `v`\n", sections: []exchange.Section{configSection("dev", false)},
+		{name: "section exists", content: userConfig, sections: []exchange.Section{configSection("user")}},
+		{name: "backquoted value", content: "[a]\nk = `v`\n", sections: []exchange.Section{configSection("dev")},
 			wantErr: errINIQuoting},
-		{name: "triple quotes", content: "[a]\nk = \"\"\"v\n\"\"\"\n", sections: []exchange.Section{configSection("dev", false)},
+		{name: "triple quotes", content: "[a]\nk = \"\"\"v\n\"\"\"\n", sections: []exchange.Section{configSection("dev")},
 			wantErr: errINIQuoting},
-		{name: "quoted key", content: "[a]\n\"k\" = v\n", sections: []exchange.Section{configSection("dev", false)},
+		{name: "quoted key", content: "[a]\n\"k\" = v\n", sections: []exchange.Section{configSection("dev")},
 			wantErr: errINIQuoting},
-		{name: "quote in a key", content: "[a]\nk\"x = v\n", sections: []exchange.Section{configSection("dev", false)},
+		{name: "quote in a key", content: "[a]\nk\"x = v\n", sections: []exchange.Section{configSection("dev")},
 			wantErr: errINIQuoting},
-		{name: "keys outside a section", content: "k = v\n[a]\n", sections: []exchange.Section{configSection("dev", false)},
+		{name: "keys outside a section", content: "k = v\n[a]\n", sections: []exchange.Section{configSection("dev")},
 			wantErr: errINIGlobalKeys},
-		{name: "DEFAULT section", content: "[a]\nx = 1\n[DEFAULT]\nk = v\n", sections: []exchange.Section{configSection("dev", false)},
+		{name: "DEFAULT section", content: "[a]\nx = 1\n[DEFAULT]\nk = v\n", sections: []exchange.Section{configSection("dev")},
 			wantErr: errINIGlobalKeys},
-		{name: "line without a delimiter", content: "[a]\n" + secretLine + "\n", sections: []exchange.Section{configSection("dev", false)},
+		{name: "line without a delimiter", content: "[a]\n" + secretLine + "\n", sections: []exchange.Section{configSection("dev")},
 			wantErr: errINIParse},
-		{name: "unclosed section", content: "[a\nk = " + secretLine + "\n", sections: []exchange.Section{configSection("dev", false)},
+		{name: "unclosed section", content: "[a\nk = " + secretLine + "\n", sections: []exchange.Section{configSection("dev")},
 			wantErr: errINIParse},
-		{name: "empty section name", content: "[]\nk = " + secretLine + "\n", sections: []exchange.Section{configSection("dev", false)},
+		{name: "empty section name", content: "[]\nk = " + secretLine + "\n", sections: []exchange.Section{configSection("dev")},
 			wantErr: errINIParse},
 	}
 	for _, tc := range tests {
@@ -197,7 +197,7 @@ func TestCheckSection(t *testing.T) {
 		wantMsg string // "" means valid
 	}{
 		{name: "credentials", section: credentialsSection("dev")},
-		{name: "config", section: configSection("dev", false)},
+		{name: "config", section: configSection("dev")},
 		{name: "secret with / + =", section: value("FAKE/a+b=c==")},
 		{name: "inner quotes and '#'", section: value(`FAKE"x"#y;z`)},
 		{name: "quote at one end only", section: value(`"FAKE x`)},
@@ -264,7 +264,7 @@ func TestCheckSection(t *testing.T) {
 
 func TestRemoveSections(t *testing.T) {
 	t.Parallel()
-	merged, err := Merge([]byte(userConfig), []exchange.Section{configSection("a", false), configSection("b", false)},
+	merged, err := Merge([]byte(userConfig), []exchange.Section{configSection("a"), configSection("b")},
 		"AWS_CONFIG_FILE", "/x")
 	if err != nil {
 		t.Fatal(err)
