@@ -146,7 +146,7 @@
 //     never the workspace.
 //   - How: with gopkg.in/ini.v1, keeping every other section and comment,
 //     refusing an existing section unless [exchange.Section.Replace] says
-//     otherwise ([SectionExistsError]), and values written verbatim, as
+//     otherwise (sharedini.SectionExistsError), and values written verbatim, as
 //     the AWS SDKs read them; what the library and the SDKs would read
 //     differently is refused rather than rewritten. A symbolic link is
 //     never written through, nor a file with other hard links read.

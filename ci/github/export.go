@@ -45,11 +45,11 @@ import (
 // Sections ([exchange.Section]) go into the file their PathEnv names in the
 // step's environment, or oidc-exchange-<File> next to the credential
 // files; the merge keeps every other section and comment, refuses an
-// existing section unless it may be replaced ([SectionExistsError]),
+// existing section unless it may be replaced (sharedini.SectionExistsError),
 // refuses symbolic links and files outside the directories shared with
 // later steps, and replaces each file by a private (0600) one with a
-// rename, undone if anything later fails. See shared.go and sharedini.go
-// for the rules and why.
+// rename, undone if anything later fails. See shared.go and package
+// internal/sharedini for the rules and why.
 //
 // Export prints nothing to stdout; values must already be masked, which
 // [exchange.Pipeline] guarantees. File contents are never printed or
@@ -85,7 +85,7 @@ func (e *Edge) Export(ctx context.Context, c *exchange.Credentials) error {
 		return err
 	}
 	for _, f := range shared {
-		env = append(env, entry{name: f.pathEnv})
+		env = append(env, entry{name: f.PathEnv})
 	}
 	// Validate names and values now: nothing may be created for an
 	// export that is bound to fail.

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/internal/sharedini"
 )
 
 // Shared files ([exchange.Section]) are INI files that several steps of a
@@ -35,7 +36,7 @@ import (
 //     runner. Never the workspace, natively either.
 //   - How: the existing file must be a regular file with no other hard
 //     link (a symbolic link is refused, never followed), is read through
-//     an os.Root, merged (see [mergeSections]), and replaced by a new file
+//     an os.Root, merged (see [sharedini.Merge]), and replaced by a new file
 //     created next to it exclusively with mode 0600 — also when the old
 //     one was readable by others, as it now holds credentials — owned by
 //     the directory's owner when running as root, written and synced, then
@@ -71,9 +72,7 @@ type sharedRecord struct {
 
 // sharedFile is one shared file an export merges sections into.
 type sharedFile struct {
-	kind     string
-	pathEnv  string
-	sections []exchange.Section
+	sharedini.File
 
 	// dir is the directory as this process opens it, name the file's name
 	// in it, host the path exported to later steps.
@@ -92,39 +91,16 @@ type sharedFile struct {
 // container is the file's path as this process opens it.
 func (f *sharedFile) container() string { return filepath.Join(f.dir, f.name) }
 
-// sectionNames lists the file's sections.
-func (f *sharedFile) sectionNames() []string {
-	names := make([]string, 0, len(f.sections))
-	for _, s := range f.sections {
-		names = append(names, s.Name)
-	}
-	return names
-}
-
 // planShared validates sections and groups them by file, in order of
 // first appearance. Nothing is read or written.
 func planShared(sections []exchange.Section) ([]*sharedFile, error) {
-	var files []*sharedFile
-	byKind := map[string]*sharedFile{}
-	for _, s := range sections {
-		if err := checkSection(s); err != nil {
-			return nil, err
-		}
-		f := byKind[s.File]
-		if f == nil {
-			f = &sharedFile{kind: s.File, pathEnv: s.PathEnv}
-			byKind[s.File] = f
-			files = append(files, f)
-		}
-		if s.PathEnv != f.pathEnv {
-			return nil, fmt.Errorf("sections of shared file %q name different variables, %q and %q", s.File, f.pathEnv, s.PathEnv)
-		}
-		for _, o := range f.sections {
-			if o.Name == s.Name {
-				return nil, fmt.Errorf("section [%s] of shared file %q is written twice", s.Name, s.File)
-			}
-		}
-		f.sections = append(f.sections, s)
+	planned, err := sharedini.Plan(sections)
+	if err != nil {
+		return nil, err
+	}
+	files := make([]*sharedFile, 0, len(planned))
+	for _, f := range planned {
+		files = append(files, &sharedFile{File: f})
 	}
 	return files, nil
 }
@@ -140,7 +116,7 @@ func (e *Edge) locateShared(files []*sharedFile) error {
 	for i, f := range files {
 		for _, o := range files[:i] {
 			if o.container() == f.container() {
-				return exchange.InputError(f.pathEnv, "%s and %s name the same file %s; they must differ", exchange.Setting(o.pathEnv), exchange.Setting(f.pathEnv), f.host)
+				return exchange.InputError(f.PathEnv, "%s and %s name the same file %s; they must differ", exchange.Setting(o.PathEnv), exchange.Setting(f.PathEnv), f.host)
 			}
 		}
 	}
@@ -149,14 +125,14 @@ func (e *Edge) locateShared(files []*sharedFile) error {
 
 // locateOne decides where f is.
 func (e *Edge) locateOne(f *sharedFile) error {
-	v := strings.TrimSpace(e.getenv(f.pathEnv))
+	v := strings.TrimSpace(e.getenv(f.PathEnv))
 	switch {
 	case v == "":
 		loc, err := e.fileLocation()
 		if err != nil {
 			return err
 		}
-		f.dir, f.name = loc.dir, sharedFilePrefix+f.kind
+		f.dir, f.name = loc.dir, sharedFilePrefix+f.Kind
 		f.host, err = loc.exported(f.name)
 		return err
 	case e.native:
@@ -173,11 +149,11 @@ func (e *Edge) locateOne(f *sharedFile) error {
 // locateNative places f at v, the host path the step's environment names.
 func (e *Edge) locateNative(f *sharedFile, v string) error {
 	if !filepath.IsAbs(v) {
-		return exchange.InputError(f.pathEnv, "%q is not an absolute path", v)
+		return exchange.InputError(f.PathEnv, "%q is not an absolute path", v)
 	}
 	p := filepath.Clean(v)
 	if ws := strings.TrimSpace(e.getenv("GITHUB_WORKSPACE")); ws != "" && filepath.IsAbs(ws) && within(p, ws) {
-		return exchange.InputError(f.pathEnv, "%s is in the workspace %s; credentials do not belong there, "+
+		return exchange.InputError(f.PathEnv, "%s is in the workspace %s; credentials do not belong there, "+
 			"where they get committed, uploaded or deleted by a checkout: point it into ${{ runner.temp }} or unset it", p, ws)
 	}
 	f.dir, f.name, f.host = filepath.Dir(p), filepath.Base(p), p
@@ -208,7 +184,7 @@ func (e *Edge) containerView() (containerView, error) {
 // path when the runner translated it, else a host path.
 func (c containerView) locate(f *sharedFile, v string) error {
 	if !path.IsAbs(v) {
-		return exchange.InputError(f.pathEnv, "%q is not an absolute path", v)
+		return exchange.InputError(f.PathEnv, "%q is not an absolute path", v)
 	}
 	v = path.Clean(v)
 	literal, ok := strings.CutPrefix(v, c.root)
@@ -221,7 +197,7 @@ func (c containerView) locate(f *sharedFile, v string) error {
 	under := func(mount string) bool { return strings.HasPrefix(literal, mount+"/") }
 	switch {
 	case under(ContainerWorkspace):
-		return exchange.InputError(f.pathEnv, "%s is in the workspace; credentials do not belong there, "+
+		return exchange.InputError(f.PathEnv, "%s is in the workspace; credentials do not belong there, "+
 			"where they get committed, uploaded or deleted by a checkout: point it into ${{ runner.temp }} or unset it", v)
 	case under(ContainerHome), c.paths.RunnerTempMounted && under(ContainerRunnerTemp):
 	default:
@@ -229,12 +205,12 @@ func (c containerView) locate(f *sharedFile, v string) error {
 		if c.paths.RunnerTempMounted {
 			mounts = fmt.Sprintf("%s (%s) and %s", ContainerRunnerTemp, c.paths.HostTemp, mounts)
 		}
-		return exchange.InputError(f.pathEnv, "%s is outside the directories this container action shares with later steps, %s; "+
+		return exchange.InputError(f.PathEnv, "%s is outside the directories this container action shares with later steps, %s; "+
 			"point it into one of them or unset it", v, mounts)
 	}
 	host, err := c.paths.ToHost(literal)
 	if err != nil {
-		return exchange.InputError(f.pathEnv, "cannot tell the host path of %s: %v", v, err)
+		return exchange.InputError(f.PathEnv, "cannot tell the host path of %s: %v", v, err)
 	}
 	f.dir, f.name, f.host = c.root+path.Dir(literal), path.Base(literal), host
 	return nil
@@ -282,12 +258,12 @@ func readShared(root *os.Root, name, pathEnv, shown string) ([]byte, bool, error
 	if st, err := fh.Stat(); err != nil || !os.SameFile(fi, st) {
 		return nil, false, fmt.Errorf("%s changed while it was being opened", shown)
 	}
-	b, err := io.ReadAll(io.LimitReader(fh, maxSharedFileSize+1))
+	b, err := io.ReadAll(io.LimitReader(fh, sharedini.MaxFileSize+1))
 	if err != nil {
 		return nil, false, fmt.Errorf("reading %s: %w", shown, err)
 	}
-	if len(b) > maxSharedFileSize {
-		return nil, false, exchange.InputError(pathEnv, "%s is larger than %d bytes, too large for a shared credentials file", shown, maxSharedFileSize)
+	if len(b) > sharedini.MaxFileSize {
+		return nil, false, exchange.InputError(pathEnv, "%s is larger than %d bytes, too large for a shared credentials file", shown, sharedini.MaxFileSize)
 	}
 	return b, true, nil
 }
@@ -354,20 +330,20 @@ func (e *Edge) replaceShared(files []*sharedFile) error {
 func (e *Edge) stageShared(f *sharedFile) error {
 	root, err := os.OpenRoot(f.dir)
 	if err != nil {
-		return fmt.Errorf("opening the directory of %s (%s): %w", f.host, f.pathEnv, err)
+		return fmt.Errorf("opening the directory of %s (%s): %w", f.host, f.PathEnv, err)
 	}
 	f.root = root
-	old, existed, err := readShared(root, f.name, f.pathEnv, f.host)
+	old, existed, err := readShared(root, f.name, f.PathEnv, f.host)
 	if err != nil {
 		return err
 	}
-	merged, err := mergeSections(old, f.sections, f.pathEnv, f.host)
-	var exists *SectionExistsError
+	merged, err := sharedini.Merge(old, f.Sections, f.PathEnv, f.host)
+	var exists *sharedini.SectionExistsError
 	switch {
 	case errors.As(err, &exists):
 		return err
 	case err != nil:
-		return exchange.InputError(f.pathEnv, "cannot merge into %s: %v", f.host, err)
+		return exchange.InputError(f.PathEnv, "cannot merge into %s: %v", f.host, err)
 	}
 	f.existed = existed
 	tmp, err := stageFile(root, f.dir, merged, e.random)
@@ -450,7 +426,7 @@ func (e *Edge) finishShared(files []*sharedFile) {
 		}
 		f.root.Close()
 		f.root = nil
-		e.logger.Debug("merged sections into a shared file", "path", f.host, "sections", strings.Join(f.sectionNames(), ","),
+		e.logger.Debug("merged sections into a shared file", "path", f.host, "sections", strings.Join(f.SectionNames(), ","),
 			"created", !f.existed)
 	}
 }
@@ -470,7 +446,7 @@ func mergeRecords(records []sharedRecord, files []*sharedFile) []sharedRecord {
 			out = append(out, sharedRecord{Path: f.container(), Created: !f.existed})
 			i = len(out) - 1
 		}
-		for _, n := range f.sectionNames() {
+		for _, n := range f.SectionNames() {
 			if !slices.Contains(out[i].Sections, n) {
 				out[i].Sections = append(out[i].Sections, n)
 			}
@@ -536,7 +512,7 @@ func (e *Edge) cleanupRecord(r sharedRecord) error {
 		e.logger.Debug("shared file already gone", "path", r.Path)
 		return nil
 	}
-	out, removed, empty, err := removeSections(content, r.Sections)
+	out, removed, empty, err := sharedini.Remove(content, r.Sections)
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,58 @@ import (
 
 	"github.com/oidc-exchange/oidc-exchange/ci/github/githubtest"
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/internal/sharedini"
 )
+
+// Fake values with the characters real ones have: AWS secret keys are
+// base64 with '/', '+' and '='.
+const (
+	sharedKeyID   = "FAKEAKIAEXAMPLE0001"
+	sharedSecret  = "FAKE/wJalrXUtnFEMI+K7MDENG/bPxRfiCY=="
+	sharedToken   = "FAKE-session/token+IQoJb3JpZ2luX2VjE=="
+	sharedProcess = `"/tmp/x y/oidc-exchange" aws --role-arn arn:aws:iam::123456789012:role/a --role-session-name ci#1;x`
+)
+
+// configSection is a config-file profile as the AWS provider writes one.
+func configSection(profile string, replace bool) exchange.Section {
+	return exchange.Section{File: "aws-config", PathEnv: "AWS_CONFIG_FILE", Name: "profile " + profile, Replace: replace,
+		Keys: []exchange.Variable{
+			exchange.PlainVariable("region", "eu-west-1"),
+			exchange.PlainVariable("credential_process", sharedProcess),
+		}}
+}
+
+// credentialsSection is a credentials-file profile with fake secrets.
+func credentialsSection(profile string) exchange.Section {
+	return exchange.Section{File: "aws-credentials", PathEnv: "AWS_SHARED_CREDENTIALS_FILE", Name: profile,
+		Keys: []exchange.Variable{
+			exchange.SecretVariable("aws_access_key_id", exchange.NewSecret(sharedKeyID)),
+			exchange.SecretVariable("aws_secret_access_key", exchange.NewSecret(sharedSecret)),
+			exchange.SecretVariable("aws_session_token", exchange.NewSecret(sharedToken)),
+		}}
+}
+
+// userConfig is a config file a user or an earlier step wrote: comments,
+// nested values, values with '#', ';' and quotes, and a profile named like
+// the one the tests write.
+const userConfig = `# Written by hand; keep this comment.
+[default]
+region = us-east-1
+output=json
+
+; The user's own profile.
+[profile user]
+region = eu-central-1
+s3 =
+  max_concurrent_requests = 20
+  addressing_style = path
+credential_process = /opt/bin/helper "a b" --tag x#1;y
+role_arn = 'arn:aws:iam::123456789012:role/quoted'
+
+[sso-session corp]
+sso_start_url = https://example.localhost/start
+# A comment at the end of the file.
+`
 
 // sharedMode is one way the edge runs.
 type sharedMode struct {
@@ -68,14 +119,15 @@ func profiles(names ...string) []exchange.Section {
 	return out
 }
 
-// iniOf reads the file at p and returns its sections as ini.v1 reads them.
-func iniOf(t *testing.T, p string) map[string][]iniKey {
+// iniOf reads the file at p and returns its sections as the merge reads
+// them.
+func iniOf(t *testing.T, p string) map[string][]sharedini.Key {
 	t.Helper()
-	f, err := loadINI([]byte(readFile(t, p)))
+	secs, err := sharedini.Read([]byte(readFile(t, p)))
 	if err != nil {
 		t.Fatalf("reading %s: %v", p, err)
 	}
-	return iniSections(f)
+	return secs
 }
 
 // sectionNames lists the sections of a file other than ini.v1's default.
@@ -328,7 +380,7 @@ func TestSharedFilesMergeIntoUserFile(t *testing.T) {
 				res := r.Finish(step, stdout.Bytes(), nil)
 				res.AssertNoProblems(t)
 				if tc.wantErr {
-					var exists *SectionExistsError
+					var exists *sharedini.SectionExistsError
 					if !errors.As(err, &exists) || !errors.Is(err, exchange.ErrInvalidInput) || !strings.Contains(err.Error(), "[profile user]") {
 						t.Fatalf("err = %v, want a SectionExistsError naming [profile user]", err)
 					}
@@ -349,14 +401,13 @@ func TestSharedFilesMergeIntoUserFile(t *testing.T) {
 				if fi, err := os.Lstat(userFile); err != nil || fi.Mode() != fileMode {
 					t.Errorf("Lstat = %v, %v; want mode %v now that it holds credentials", fi, err, fileMode)
 				}
-				orig, err := loadINI([]byte(userConfig))
+				want, err := sharedini.Read([]byte(userConfig))
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := iniSections(orig)
 				s := tc.sections[0]
-				want[s.Name] = []iniKey{{name: "region", value: "eu-west-1"}, {name: "credential_process", value: sharedProcess}}
-				if diff := cmp.Diff(want, iniOf(t, userFile), cmp.AllowUnexported(iniKey{}), cmpopts.EquateEmpty()); diff != "" {
+				want[s.Name] = []sharedini.Key{{Name: "region", Value: "eu-west-1"}, {Name: "credential_process", Value: sharedProcess}}
+				if diff := cmp.Diff(want, iniOf(t, userFile), cmpopts.EquateEmpty()); diff != "" {
 					t.Errorf("merged file (-want +got):\n%s", diff)
 				}
 				content := readFile(t, userFile)
@@ -375,7 +426,7 @@ func TestSharedFilesMergeIntoUserFile(t *testing.T) {
 				}
 				r.Finish(post, nil, nil).AssertNoProblems(t)
 				delete(want, s.Name)
-				if diff := cmp.Diff(want, iniOf(t, userFile), cmp.AllowUnexported(iniKey{}), cmpopts.EquateEmpty()); diff != "" {
+				if diff := cmp.Diff(want, iniOf(t, userFile), cmpopts.EquateEmpty()); diff != "" {
 					t.Errorf("after the post step (-want +got):\n%s", diff)
 				}
 			})
@@ -500,7 +551,7 @@ func TestSharedFilesRefused(t *testing.T) {
 			return nil
 		}, wantErr: exchange.ErrInvalidInput, wantMsg: "INI"},
 		{name: "too large", mode: container, setup: func(t *testing.T, r *githubtest.Runner) map[string]string {
-			write(t, filepath.Join(r.HostTemp(), "oidc-exchange-aws-config"), "[u]\nk = "+strings.Repeat("v", maxSharedFileSize)+"\n")
+			write(t, filepath.Join(r.HostTemp(), "oidc-exchange-aws-config"), "[u]\nk = "+strings.Repeat("v", sharedini.MaxFileSize)+"\n")
 			return nil
 		}, wantErr: exchange.ErrInvalidInput, wantMsg: "larger"},
 		{name: "invalid section", mode: container, sections: []exchange.Section{{File: "aws-config", PathEnv: "AWS_CONFIG_FILE",

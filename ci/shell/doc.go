@@ -16,10 +16,18 @@
 //     provider issued (a GCP external_account configuration) and nothing
 //     else, for oidc-exchange gcp … --format external-account > creds.json.
 //
+// [ProfileWriter] implements [exchange.Exporter] for AWS profiles
+// ([exchange.Credentials].Sections): instead of printing, it merges them
+// into the shared config and credentials files (AWS_CONFIG_FILE and
+// AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/config and ~/.aws/credentials)
+// with internal/sharedini, all files or none, and says on Notices which
+// profile went where.
+//
 // Credential files ([exchange.Credentials].Files) appear only in
 // [FormatExternalAccount]; env and json print variables and outputs alone,
 // so a provider's files never mix with a shell's eval input or a JSON
-// consumer's schema. The CLI writes no files itself: where the file goes is
+// consumer's schema. The CLI writes no credential file itself (only
+// profiles, into the files the AWS tools share): where the file goes is
 // the caller's redirection, and so is its mode — run umask 077 first, or
 // write into a directory only you can read, because an external_account
 // file that refreshes itself from a URL holds a bearer token. Inside GitHub

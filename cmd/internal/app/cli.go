@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 
 	"github.com/oidc-exchange/oidc-exchange/ci"
 	"github.com/oidc-exchange/oidc-exchange/ci/shell"
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/exchange/input"
+	"github.com/oidc-exchange/oidc-exchange/internal/sharedini"
 	"github.com/oidc-exchange/oidc-exchange/providers"
 )
 
@@ -98,7 +100,16 @@ func (c *providerCommand) names() func(string) string {
 // run reads every setting, lets adjust derive what the CLI decides itself,
 // builds the provider (which validates once) and runs the pipeline with
 // exporter. Every bad setting is reported at once, named by its flag.
-func (c *providerCommand) run(ctx context.Context, adjust func(*providers.Config), exporter exchange.Exporter) (err error) {
+func (c *providerCommand) run(ctx context.Context, adjust func(*providers.Config), exporter exchange.Exporter) error {
+	return c.runWith(ctx, adjust, func(*providers.Config) (exchange.Exporter, error) { return exporter, nil })
+}
+
+// runWith is run with the exporter picked for the settings read. When the
+// settings name several roles, the exchanges run as a batch that shares
+// one token and exports only when all succeeded, each with its own audit
+// record.
+func (c *providerCommand) runWith(ctx context.Context, adjust func(*providers.Config),
+	exporter func(*providers.Config) (exchange.Exporter, error)) (err error) {
 	defer func() { input.Rename(err, c.names()) }()
 	e := c.e
 	src := c.flags.Source()
@@ -115,7 +126,9 @@ func (c *providerCommand) run(ctx context.Context, adjust func(*providers.Config
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: cm.logLevel}))
 	client := e.httpClient(&cm.proxy)
 	cfg.HTTPClient, cfg.Logger = client, logger
-	provider, err := providers.New(ctx, c.pt, cfg)
+	impls, err := providers.NewAll(ctx, c.pt, cfg)
+	errs = append(errs, err)
+	exp, err := exporter(&cfg)
 	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return err
@@ -130,19 +143,22 @@ func (c *providerCommand) run(ctx context.Context, adjust func(*providers.Config
 	if cm.auditLog != "" {
 		reporters = append(reporters, &exchange.AuditFile{Path: cm.auditLog})
 	}
-	p := &exchange.Pipeline{
+	p := exchange.Pipeline{
 		Platform: edge.ci, Tokens: edge.tokens, Verifier: verifier, Expectations: cm.expectations,
-		ProviderName: string(c.pt), Provider: provider, Masker: edge.masker, Exporter: exporter,
+		ProviderName: string(c.pt), Provider: impls[0], Masker: edge.masker, Exporter: exp,
 		Reporters: reporters, Logger: logger, Now: e.now(),
 	}
-	_, err = p.Run(ctx)
+	_, err = runExchanges(ctx, p, impls)
 	return err
 }
 
 func runAWS(ctx context.Context, e *env, args []string) error {
-	c := newProviderCommand(e, providers.AWS, "Exchange the CI token for AWS credentials with sts:AssumeRoleWithWebIdentity and print them.\n"+
-		"Example: eval \"$(oidc-exchange aws --role-arn arn:aws:iam::111122223333:role/deploy --region eu-west-1)\"",
-		shell.FormatEnv, "env, json or credential-process")
+	c := newProviderCommand(e, providers.AWS, "Exchange the CI token for AWS credentials with sts:AssumeRoleWithWebIdentity and print them,\n"+
+		"or, with --profile or --role, write them as profiles into AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE\n"+
+		"(default ~/.aws/config and ~/.aws/credentials) and print nothing on stdout.\n"+
+		"Example: eval \"$(oidc-exchange aws --role-arn arn:aws:iam::111122223333:role/deploy --region eu-west-1)\"\n"+
+		"Example: oidc-exchange aws --region eu-west-1 --role build=arn:aws:iam::111122223333:role/build --role prod=arn:aws:iam::444455556666:role/deploy",
+		shell.FormatEnv, "env, json or credential-process; not with --profile or --role, which write profiles instead")
 	if err := parseFlags(c.fs, args); err != nil {
 		return err
 	}
@@ -150,7 +166,46 @@ func runAWS(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.run(ctx, nil, &shell.Renderer{Format: sf, W: e.stdout})
+	formatSet := false
+	c.fs.Visit(func(f *flag.Flag) { formatSet = formatSet || f.Name == "format" })
+	return c.runWith(ctx, nil, func(cfg *providers.Config) (exchange.Exporter, error) {
+		if cfg.AWS.Profile == "" && len(cfg.AWS.Roles) == 0 {
+			return &shell.Renderer{Format: sf, W: e.stdout}, nil
+		}
+		if formatSet {
+			// Profiles go to files and stdout stays empty; a format would
+			// print nothing, so asking for one is a mistake to point out.
+			return nil, fmt.Errorf("--format %s prints credentials and --profile/--role writes them into profiles instead; "+
+				"remove --format, or --profile and --role: %w", sf, exchange.ErrInvalidInput)
+		}
+		return &profileExporter{w: &shell.ProfileWriter{Getenv: e.getenv, Home: homeDir(e.getenv), Notices: e.stderr}}, nil
+	})
+}
+
+// profileExporter names the CLI's flag in the error about a profile that
+// is already there.
+type profileExporter struct{ w *shell.ProfileWriter }
+
+var _ exchange.Exporter = (*profileExporter)(nil)
+
+func (p *profileExporter) Export(ctx context.Context, c *exchange.Credentials) error {
+	err := p.w.Export(ctx, c)
+	if exists, ok := errors.AsType[*sharedini.SectionExistsError](err); ok {
+		exists.Allow = "--overwrite-profile"
+	}
+	return err
+}
+
+// homeDir is the user's home directory as the AWS SDKs find it, from the
+// environment; "" when unknown.
+func homeDir(getenv func(string) string) string {
+	if h := getenv("HOME"); h != "" {
+		return h
+	}
+	if runtime.GOOS == "windows" {
+		return getenv("USERPROFILE")
+	}
+	return ""
 }
 
 func runVerify(ctx context.Context, e *env, args []string) (err error) {

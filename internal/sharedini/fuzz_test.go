@@ -1,4 +1,4 @@
-package github
+package sharedini
 
 import (
 	"fmt"
@@ -32,7 +32,7 @@ func FuzzMergeSections(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	ours := []exchange.Section{
-		configSection("dev", false),
+		configSection("dev"),
 		{File: "aws-config", PathEnv: "AWS_CONFIG_FILE", Name: "profile x", Replace: true,
 			Keys: []exchange.Variable{exchange.SecretVariable("k", exchange.NewSecret(sharedSecret))}},
 	}
@@ -54,7 +54,7 @@ func FuzzMergeSections(f *testing.F) {
 		return out
 	}
 	f.Fuzz(func(t *testing.T, content []byte) {
-		out, err := mergeSections(content, ours, "AWS_CONFIG_FILE", "/x")
+		out, err := Merge(content, ours, "AWS_CONFIG_FILE", "/x")
 		if err != nil {
 			if strings.Contains(err.Error(), sharedSecret) {
 				t.Fatalf("error %q contains a secret", err)
@@ -77,9 +77,9 @@ func FuzzMergeSections(f *testing.F) {
 			t.Fatalf("other sections changed (-before +after):\n%s", diff)
 		}
 
-		cleaned, removed, _, err := removeSections(out, names)
+		cleaned, removed, _, err := Remove(out, names)
 		if err != nil || !removed {
-			t.Fatalf("removeSections = %v, %v", removed, err)
+			t.Fatalf("Remove = %v, %v", removed, err)
 		}
 		if diff := cmp.Diff(before, read(t, "cleaned", cleaned)); diff != "" {
 			t.Fatalf("after removing ours (-before +after):\n%s", diff)

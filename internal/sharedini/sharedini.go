@@ -1,4 +1,4 @@
-package github
+package sharedini
 
 import (
 	"bytes"
@@ -37,7 +37,7 @@ import (
 //     space, and the SDKs strip the quotes around a value that starts and
 //     ends with one and cut it at white space followed by '#' or ';' (an
 //     inline comment). Values that would change in that way are refused
-//     ([checkSectionValue]).
+//     ([checkValue]).
 //
 // After merging, the result is read again and every other section must
 // read as before and ours as written; otherwise nothing is written.
@@ -45,10 +45,10 @@ import (
 // the user's, so they are never passed on.
 
 const (
-	// maxSharedFileSize bounds the shared file read and rewritten. AWS
+	// MaxFileSize bounds the shared file read and rewritten. AWS
 	// config and credentials files are a few KiB; a file of a MiB is not
 	// one, and its lines would all be kept in memory twice.
-	maxSharedFileSize = 1 << 20
+	MaxFileSize = 1 << 20
 	// maxSectionName bounds a section name; profile names are short.
 	maxSectionName = 256
 	// maxSharedFileKind bounds [exchange.Section.File], which becomes part
@@ -86,11 +86,19 @@ type SectionExistsError struct {
 	Path string
 	// Section is the section name without brackets.
 	Section string
+	// Allow names what lets the section be replaced, as the user types
+	// it (--overwrite-profile), for the message; the merge leaves it
+	// empty, since only the caller knows the setting's spelling.
+	Allow string
 }
 
 func (e *SectionExistsError) Error() string {
-	return fmt.Sprintf("%s: %s already has a section [%s]; choose another profile name or allow replacing it: %v",
-		e.PathEnv, e.Path, e.Section, exchange.ErrInvalidInput)
+	allow := "allow replacing it"
+	if e.Allow != "" {
+		allow = "set " + e.Allow + " to replace it"
+	}
+	return fmt.Sprintf("%s: %s already has a section [%s]; choose another profile name or %s: %v",
+		e.PathEnv, e.Path, e.Section, allow, exchange.ErrInvalidInput)
 }
 
 // Unwrap makes errors.Is(err, exchange.ErrInvalidInput) true.
@@ -121,9 +129,9 @@ func checkSharedFileKind(kind string) error {
 	return nil
 }
 
-// checkSectionName validates a section name: one line of printable text
+// checkName validates a section name: one line of printable text
 // that ini.v1 writes as it is and the AWS SDKs read as it is.
-func checkSectionName(name string) error {
+func checkName(name string) error {
 	switch {
 	case name == "":
 		return errors.New("a section name is empty")
@@ -162,10 +170,10 @@ func checkKeyName(name string) bool {
 	return true
 }
 
-// checkSectionValue reports why v would not be written verbatim or not
+// checkValue reports why v would not be written verbatim or not
 // read back by the AWS SDKs as written; "" when it would. The reason
 // never includes the value.
-func checkSectionValue(v string) string {
+func checkValue(v string) string {
 	switch {
 	case !utf8.ValidString(v):
 		return "is not valid UTF-8"
@@ -183,13 +191,13 @@ func checkSectionValue(v string) string {
 	return ""
 }
 
-// checkSection validates one section before anything is written. Errors
+// CheckSection validates one section before anything is written. Errors
 // name the section and key, never a value.
-func checkSection(s exchange.Section) error {
+func CheckSection(s exchange.Section) error {
 	if err := checkSharedFileKind(s.File); err != nil {
 		return err
 	}
-	if err := checkSectionName(s.Name); err != nil {
+	if err := checkName(s.Name); err != nil {
 		return err
 	}
 	if len(s.Keys) == 0 {
@@ -206,7 +214,7 @@ func checkSection(s exchange.Section) error {
 			return fmt.Errorf("key %q is set twice in section [%s]", k.Name, s.Name)
 		}
 		seen[l] = true
-		if why := checkSectionValue(k.Value.Reveal()); why != "" {
+		if why := checkValue(k.Value.Reveal()); why != "" {
 			return fmt.Errorf("the value of key %q in section [%s] %s", k.Name, s.Name, why)
 		}
 	}
@@ -260,19 +268,35 @@ func writeINI(f *ini.File) (out []byte, err error) {
 	return buf.Bytes(), nil
 }
 
-// iniKey is one key as ini.v1 reads it.
-type iniKey struct {
-	name, value string
-	nested      []string
+// Key is one key of a section as the merge reads it.
+type Key struct {
+	// Name is the key's name.
+	Name string
+	// Value is its value, verbatim; it may be a secret.
+	Value string
+	// Nested are the indented values under an empty one (an "s3 ="
+	// block).
+	Nested []string
 }
 
-// iniSections maps each section of f to its keys, in order.
-func iniSections(f *ini.File) map[string][]iniKey {
-	out := map[string][]iniKey{}
+// Read returns the sections of content, a shared file, each with its keys
+// in order, as [Merge] reads them; the nameless section before the first
+// header is there as "DEFAULT". Content the merge would refuse is refused.
+func Read(content []byte) (map[string][]Key, error) {
+	f, err := loadINI(content)
+	if err != nil {
+		return nil, err
+	}
+	return readSections(f), nil
+}
+
+// readSections maps each section of f to its keys, in order.
+func readSections(f *ini.File) map[string][]Key {
+	out := map[string][]Key{}
 	for _, sec := range f.Sections() {
-		keys := []iniKey{}
+		keys := []Key{}
 		for _, k := range sec.Keys() {
-			keys = append(keys, iniKey{name: k.Name(), value: k.Value(), nested: k.NestedValues()})
+			keys = append(keys, Key{Name: k.Name(), Value: k.Value(), Nested: k.NestedValues()})
 		}
 		out[sec.Name()] = keys
 	}
@@ -281,13 +305,13 @@ func iniSections(f *ini.File) map[string][]iniKey {
 
 // sameKeys reports whether a and b hold the same keys, values and nested
 // values in the same order.
-func sameKeys(a, b []iniKey) bool {
+func sameKeys(a, b []Key) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	for i := range a {
-		if a[i].name != b[i].name || a[i].value != b[i].value || strings.Join(a[i].nested, "\n") != strings.Join(b[i].nested, "\n") ||
-			len(a[i].nested) != len(b[i].nested) {
+		if a[i].Name != b[i].Name || a[i].Value != b[i].Value || strings.Join(a[i].Nested, "\n") != strings.Join(b[i].Nested, "\n") ||
+			len(a[i].Nested) != len(b[i].Nested) {
 			return false
 		}
 	}
@@ -296,12 +320,12 @@ func sameKeys(a, b []iniKey) bool {
 
 // verifyINI reads out again and checks that every section of want reads
 // the same from it and that it has no other section.
-func verifyINI(out []byte, want map[string][]iniKey) error {
+func verifyINI(out []byte, want map[string][]Key) error {
 	f, err := loadINI(out)
 	if err != nil {
 		return errors.Join(errINIRoundTrip, err)
 	}
-	got := iniSections(f)
+	got := readSections(f)
 	if len(got) != len(want) {
 		return errINIRoundTrip
 	}
@@ -313,18 +337,18 @@ func verifyINI(out []byte, want map[string][]iniKey) error {
 	return nil
 }
 
-// mergeSections merges sections into content, the current text of a
+// Merge merges sections into content, the current text of a
 // shared file (nil when there is none). A section that is already there is
 // replaced in place, keeping its comment, when it may be replaced; else
-// mergeSections returns a [*SectionExistsError] naming it with pathEnv
-// and path. Sections must have passed [checkSection]; their names are
+// Merge returns a [*SectionExistsError] naming it with pathEnv
+// and path. Sections must have passed [CheckSection]; their names are
 // distinct.
-func mergeSections(content []byte, sections []exchange.Section, pathEnv, path string) ([]byte, error) {
+func Merge(content []byte, sections []exchange.Section, pathEnv, path string) ([]byte, error) {
 	f, err := loadINI(content)
 	if err != nil {
 		return nil, err
 	}
-	want := iniSections(f)
+	want := readSections(f)
 	for _, s := range sections {
 		sec, err := f.GetSection(s.Name)
 		if err == nil {
@@ -339,12 +363,12 @@ func mergeSections(content []byte, sections []exchange.Section, pathEnv, path st
 		} else if sec, err = f.NewSection(s.Name); err != nil {
 			return nil, fmt.Errorf("adding section [%s]: %w", s.Name, err)
 		}
-		keys := make([]iniKey, 0, len(s.Keys))
+		keys := make([]Key, 0, len(s.Keys))
 		for _, k := range s.Keys {
 			if _, err := sec.NewKey(k.Name, k.Value.Reveal()); err != nil {
 				return nil, fmt.Errorf("adding key %q to section [%s]: %w", k.Name, s.Name, err)
 			}
-			keys = append(keys, iniKey{name: k.Name, value: k.Value.Reveal()})
+			keys = append(keys, Key{Name: k.Name, Value: k.Value.Reveal()})
 		}
 		want[s.Name] = keys
 	}
@@ -358,16 +382,16 @@ func mergeSections(content []byte, sections []exchange.Section, pathEnv, path st
 	return out, nil
 }
 
-// removeSections removes the named sections from content, the current
+// Remove removes the named sections from content, the current
 // text of a shared file. Comments written above or inside a removed
 // section stay, after the section before it. It reports whether anything
 // was removed and whether the file is left without any section or key.
-func removeSections(content []byte, names []string) (out []byte, removed, empty bool, err error) {
+func Remove(content []byte, names []string) (out []byte, removed, empty bool, err error) {
 	f, err := loadINI(content)
 	if err != nil {
 		return nil, false, false, err
 	}
-	want := iniSections(f)
+	want := readSections(f)
 	for _, name := range names {
 		if name == ini.DefaultSection || !f.HasSection(name) {
 			continue

@@ -1,16 +1,20 @@
-package github
+package sharedini
 
 import (
 	"errors"
+	"flag"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"gopkg.in/ini.v1"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
 )
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // Fake values with the characters real ones have: AWS secret keys are
 // base64 with '/', '+' and '='.
@@ -22,8 +26,8 @@ const (
 )
 
 // configSection is a config-file profile as the AWS provider writes one.
-func configSection(profile string, replace bool) exchange.Section {
-	return exchange.Section{File: "aws-config", PathEnv: "AWS_CONFIG_FILE", Name: "profile " + profile, Replace: replace,
+func configSection(profile string) exchange.Section {
+	return exchange.Section{File: "aws-config", PathEnv: "AWS_CONFIG_FILE", Name: "profile " + profile,
 		Keys: []exchange.Variable{
 			exchange.PlainVariable("region", "eu-west-1"),
 			exchange.PlainVariable("credential_process", sharedProcess),
@@ -69,13 +73,13 @@ func TestMergeSectionsGolden(t *testing.T) {
 		content      string
 		sections     []exchange.Section
 	}{
-		{name: "new config file", golden: "shared_new_config.golden",
-			sections: []exchange.Section{configSection("a", false), configSection("b", false)}},
-		{name: "new credentials file", golden: "shared_new_credentials.golden",
+		{name: "new config file", golden: "new_config.golden",
+			sections: []exchange.Section{configSection("a"), configSection("b")}},
+		{name: "new credentials file", golden: "new_credentials.golden",
 			sections: []exchange.Section{credentialsSection("a")}},
-		{name: "merge into a user's file", golden: "shared_merge_user.golden", content: userConfig,
-			sections: []exchange.Section{configSection("dev", false)}},
-		{name: "replace in place", golden: "shared_replace.golden", content: userConfig,
+		{name: "merge into a user's file", golden: "merge_user.golden", content: userConfig,
+			sections: []exchange.Section{configSection("dev")}},
+		{name: "replace in place", golden: "replace.golden", content: userConfig,
 			sections: []exchange.Section{{File: "aws-config", PathEnv: "AWS_CONFIG_FILE", Name: "profile user", Replace: true,
 				Keys: []exchange.Variable{exchange.PlainVariable("region", "ap-south-1")}}}},
 	}
@@ -86,9 +90,9 @@ func TestMergeSectionsGolden(t *testing.T) {
 			if tc.content != "" {
 				content = []byte(tc.content)
 			}
-			out, err := mergeSections(content, tc.sections, "AWS_CONFIG_FILE", "/x/config")
+			out, err := Merge(content, tc.sections, "AWS_CONFIG_FILE", "/x/config")
 			if err != nil {
-				t.Fatalf("mergeSections: %v", err)
+				t.Fatalf("Merge: %v", err)
 			}
 			exchangetest.Golden(t, tc.golden, string(out), *update)
 		})
@@ -103,7 +107,7 @@ func TestMergeSectionsKeepsOthers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := mergeSections([]byte(userConfig), []exchange.Section{configSection("dev", false)}, "AWS_CONFIG_FILE", "/x")
+	out, err := Merge([]byte(userConfig), []exchange.Section{configSection("dev")}, "AWS_CONFIG_FILE", "/x")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,9 +115,9 @@ func TestMergeSectionsKeepsOthers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := iniSections(before)
-	want["profile dev"] = []iniKey{{name: "region", value: "eu-west-1"}, {name: "credential_process", value: sharedProcess}}
-	if diff := cmp.Diff(want, iniSections(after), cmp.AllowUnexported(iniKey{})); diff != "" {
+	want := readSections(before)
+	want["profile dev"] = []Key{{Name: "region", Value: "eu-west-1"}, {Name: "credential_process", Value: sharedProcess}}
+	if diff := cmp.Diff(want, readSections(after), cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("sections (-want +got):\n%s", diff)
 	}
 	for _, c := range []string{"# Written by hand; keep this comment.", "; The user's own profile.", "# A comment at the end of the file."} {
@@ -134,32 +138,32 @@ func TestMergeSectionsRefuses(t *testing.T) {
 		sections []exchange.Section
 		wantErr  error
 	}{
-		{name: "section exists", content: userConfig, sections: []exchange.Section{configSection("user", false)}},
-		{name: "backquoted value", content: "[a]\nk = `v`\n", sections: []exchange.Section{configSection("dev", false)},
+		{name: "section exists", content: userConfig, sections: []exchange.Section{configSection("user")}},
+		{name: "backquoted value", content: "[a]\nk = `v`\n", sections: []exchange.Section{configSection("dev")},
 			wantErr: errINIQuoting},
-		{name: "triple quotes", content: "[a]\nk = \"\"\"v\n\"\"\"\n", sections: []exchange.Section{configSection("dev", false)},
+		{name: "triple quotes", content: "[a]\nk = \"\"\"v\n\"\"\"\n", sections: []exchange.Section{configSection("dev")},
 			wantErr: errINIQuoting},
-		{name: "quoted key", content: "[a]\n\"k\" = v\n", sections: []exchange.Section{configSection("dev", false)},
+		{name: "quoted key", content: "[a]\n\"k\" = v\n", sections: []exchange.Section{configSection("dev")},
 			wantErr: errINIQuoting},
-		{name: "quote in a key", content: "[a]\nk\"x = v\n", sections: []exchange.Section{configSection("dev", false)},
+		{name: "quote in a key", content: "[a]\nk\"x = v\n", sections: []exchange.Section{configSection("dev")},
 			wantErr: errINIQuoting},
-		{name: "keys outside a section", content: "k = v\n[a]\n", sections: []exchange.Section{configSection("dev", false)},
+		{name: "keys outside a section", content: "k = v\n[a]\n", sections: []exchange.Section{configSection("dev")},
 			wantErr: errINIGlobalKeys},
-		{name: "DEFAULT section", content: "[a]\nx = 1\n[DEFAULT]\nk = v\n", sections: []exchange.Section{configSection("dev", false)},
+		{name: "DEFAULT section", content: "[a]\nx = 1\n[DEFAULT]\nk = v\n", sections: []exchange.Section{configSection("dev")},
 			wantErr: errINIGlobalKeys},
-		{name: "line without a delimiter", content: "[a]\n" + secretLine + "\n", sections: []exchange.Section{configSection("dev", false)},
+		{name: "line without a delimiter", content: "[a]\n" + secretLine + "\n", sections: []exchange.Section{configSection("dev")},
 			wantErr: errINIParse},
-		{name: "unclosed section", content: "[a\nk = " + secretLine + "\n", sections: []exchange.Section{configSection("dev", false)},
+		{name: "unclosed section", content: "[a\nk = " + secretLine + "\n", sections: []exchange.Section{configSection("dev")},
 			wantErr: errINIParse},
-		{name: "empty section name", content: "[]\nk = " + secretLine + "\n", sections: []exchange.Section{configSection("dev", false)},
+		{name: "empty section name", content: "[]\nk = " + secretLine + "\n", sections: []exchange.Section{configSection("dev")},
 			wantErr: errINIParse},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			out, err := mergeSections([]byte(tc.content), tc.sections, "AWS_CONFIG_FILE", "/x/config")
+			out, err := Merge([]byte(tc.content), tc.sections, "AWS_CONFIG_FILE", "/x/config")
 			if err == nil {
-				t.Fatalf("mergeSections succeeded:\n%s", out)
+				t.Fatalf("Merge succeeded:\n%s", out)
 			}
 			if tc.wantErr == nil {
 				var exists *SectionExistsError
@@ -193,7 +197,7 @@ func TestCheckSection(t *testing.T) {
 		wantMsg string // "" means valid
 	}{
 		{name: "credentials", section: credentialsSection("dev")},
-		{name: "config", section: configSection("dev", false)},
+		{name: "config", section: configSection("dev")},
 		{name: "secret with / + =", section: value("FAKE/a+b=c==")},
 		{name: "inner quotes and '#'", section: value(`FAKE"x"#y;z`)},
 		{name: "quote at one end only", section: value(`"FAKE x`)},
@@ -231,15 +235,15 @@ func TestCheckSection(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			err := checkSection(tc.section)
+			err := CheckSection(tc.section)
 			if tc.wantMsg == "" {
 				if err != nil {
 					t.Fatalf("checkSection: %v", err)
 				}
 				// A valid section is written verbatim and reads back.
-				out, err := mergeSections(nil, []exchange.Section{tc.section}, "AWS_CONFIG_FILE", "/x")
+				out, err := Merge(nil, []exchange.Section{tc.section}, "AWS_CONFIG_FILE", "/x")
 				if err != nil {
-					t.Fatalf("mergeSections: %v", err)
+					t.Fatalf("Merge: %v", err)
 				}
 				for _, k := range tc.section.Keys {
 					if !strings.Contains(string(out), " = "+k.Value.Reveal()+"\n") {
@@ -260,7 +264,7 @@ func TestCheckSection(t *testing.T) {
 
 func TestRemoveSections(t *testing.T) {
 	t.Parallel()
-	merged, err := mergeSections([]byte(userConfig), []exchange.Section{configSection("a", false), configSection("b", false)},
+	merged, err := Merge([]byte(userConfig), []exchange.Section{configSection("a"), configSection("b")},
 		"AWS_CONFIG_FILE", "/x")
 	if err != nil {
 		t.Fatal(err)
@@ -268,9 +272,9 @@ func TestRemoveSections(t *testing.T) {
 	// Someone appends a comment after our sections and one above a
 	// later profile of theirs.
 	merged = append(merged, []byte("# appended by a later step\n[profile later]\nregion = sa-east-1\n")...)
-	out, removed, empty, err := removeSections(merged, []string{"profile a", "profile b", "profile gone"})
+	out, removed, empty, err := Remove(merged, []string{"profile a", "profile b", "profile gone"})
 	if err != nil || !removed || empty {
-		t.Fatalf("removeSections = %v, %v, %v", removed, empty, err)
+		t.Fatalf("Remove = %v, %v, %v", removed, empty, err)
 	}
 	f, err := loadINI(out)
 	if err != nil {
@@ -280,7 +284,7 @@ func TestRemoveSections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(iniSections(want), iniSections(f), cmp.AllowUnexported(iniKey{})); diff != "" {
+	if diff := cmp.Diff(readSections(want), readSections(f), cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("sections left (-want +got):\n%s", diff)
 	}
 	for _, c := range []string{"# Written by hand; keep this comment.", "# A comment at the end of the file.", "# appended by a later step"} {
@@ -290,21 +294,21 @@ func TestRemoveSections(t *testing.T) {
 	}
 
 	// Nothing of ours: unchanged.
-	same, removed, _, err := removeSections([]byte(userConfig), []string{"profile a"})
+	same, removed, _, err := Remove([]byte(userConfig), []string{"profile a"})
 	if err != nil || removed || string(same) != userConfig {
-		t.Errorf("removeSections without our sections = %q, %v, %v", same, removed, err)
+		t.Errorf("Remove without our sections = %q, %v, %v", same, removed, err)
 	}
 
 	// Only ours: empty.
-	onlyOurs, err := mergeSections(nil, []exchange.Section{credentialsSection("a")}, "AWS_SHARED_CREDENTIALS_FILE", "/x")
+	onlyOurs, err := Merge(nil, []exchange.Section{credentialsSection("a")}, "AWS_SHARED_CREDENTIALS_FILE", "/x")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, removed, empty, err := removeSections(onlyOurs, []string{"a"}); err != nil || !removed || !empty {
+	if _, removed, empty, err := Remove(onlyOurs, []string{"a"}); err != nil || !removed || !empty {
 		t.Errorf("removing the only section = %v, %v, %v; want removed and empty", removed, empty, err)
 	}
 	// The default section is never ours to remove.
-	if _, removed, _, err := removeSections(onlyOurs, []string{ini.DefaultSection}); err != nil || removed {
+	if _, removed, _, err := Remove(onlyOurs, []string{ini.DefaultSection}); err != nil || removed {
 		t.Errorf("removing DEFAULT = %v, %v", removed, err)
 	}
 }
