@@ -114,3 +114,37 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRoles: any roles text is either refused as an input error or split
+// into parts that each name a valid profile and role, the chained ones
+// no longer than AWS's chained-session limit, with no profile twice.
+func FuzzRoles(f *testing.F) {
+	for _, seed := range []string{
+		"dev=arn:aws:iam::111122223333:role/a",
+		"a = arn:aws:iam::111122223333:role/a > arn:aws:iam::444455556666:role/b\n# c\nb=arn:aws:iam::111122223333:role/c",
+		"a=b=c", "=arn:aws:iam::111122223333:role/a", "a=arn:aws:iam::111122223333:role/a\na=arn:aws:iam::111122223333:role/a",
+		"[x]=arn:aws:iam::111122223333:role/a", "a=arn:aws:iam::111122223333:role/a>>", "\r\n\r\n",
+	} {
+		f.Add(seed, 0)
+	}
+	f.Fuzz(func(t *testing.T, text string, duration int) {
+		c := Config{Region: "us-east-1", Roles: strings.Split(text, "\n"), DurationSeconds: duration}
+		parts, err := c.Parts()
+		if err != nil {
+			if !strings.Contains(err.Error(), "invalid input") {
+				t.Fatalf("not an input error: %v", err)
+			}
+			return
+		}
+		seen := map[string]bool{}
+		for _, p := range parts {
+			if seen[p.Profile] || validateProfileName("roles", p.Profile) != nil || ValidateRoleARN(p.RoleARN) != nil {
+				t.Fatalf("part %q=%q is not valid or repeated", p.Profile, p.RoleARN)
+			}
+			seen[p.Profile] = true
+			if len(p.chain) > 0 && p.DurationSeconds > MaxChainedDurationSeconds {
+				t.Fatalf("a chained part lasts %d s", p.DurationSeconds)
+			}
+		}
+	})
+}
