@@ -59,10 +59,11 @@ func runPipeline(t *testing.T, is *exchangetest.Issuer, cfg broker.Config, j job
 	if err != nil {
 		t.Fatal(err)
 	}
-	provider, err := providers.New(ctx, providers.Broker, providers.Config{Broker: cfg, HTTPClient: client})
-	if err != nil {
-		t.Fatalf("providers.New: %v", err)
+	built, err := providers.NewAll(ctx, providers.Broker, providers.Config{Broker: cfg, HTTPClient: client})
+	if err != nil || len(built) != 1 {
+		t.Fatalf("providers.NewAll: %d providers, %v", len(built), err)
 	}
+	provider := built[0]
 	masker := &exchangetest.RecordingMasker{}
 	exporter := &exchangetest.RecordingExporter{}
 	reporter := &exchangetest.RecordingReporter{}

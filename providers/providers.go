@@ -88,7 +88,7 @@ func Inputs(t Type) []input.Spec {
 }
 
 // ReadConfig fills the settings of provider t from src through its table
-// and reports every malformed value at once; [New] then validates them.
+// and reports every malformed value at once; [NewAll] then validates them.
 func ReadConfig(t Type, src input.Source, getenv func(string) string) (Config, error) {
 	var cfg Config
 	e, ok := registry()[t]
@@ -96,19 +96,6 @@ func ReadConfig(t Type, src input.Source, getenv func(string) string) (Config, e
 		return cfg, nil
 	}
 	return cfg, e.read(&cfg, src, getenv)
-}
-
-// New builds the provider named t, for configurations that make one
-// exchange; [NewAll] builds every exchange a configuration asks for.
-func New(ctx context.Context, t Type, cfg Config) (exchange.Provider, error) {
-	all, err := NewAll(ctx, t, cfg)
-	if err != nil {
-		return nil, err
-	}
-	if len(all) != 1 {
-		return nil, exchange.InputError("roles", "asks for %d exchanges; this command makes one", len(all))
-	}
-	return all[0], nil
 }
 
 // NewAll builds the providers of every exchange cfg asks for: one, or

@@ -25,24 +25,30 @@ func TestParseType(t *testing.T) {
 	}
 }
 
-func TestNew(t *testing.T) {
+func TestNewAll(t *testing.T) {
 	t.Parallel()
-	p, err := providers.New(t.Context(), providers.AWS, providers.Config{AWS: aws.Config{
+	one, err := providers.NewAll(t.Context(), providers.AWS, providers.Config{AWS: aws.Config{
 		Region: "eu-west-1", RoleARN: "arn:aws:iam::111122223333:role/deploy",
 	}})
-	if err != nil || p == nil {
-		t.Fatalf("New(aws) = %v, %v", p, err)
+	if err != nil || len(one) != 1 {
+		t.Fatalf("NewAll(aws) = %v, %v", one, err)
 	}
-	if _, err := providers.New(t.Context(), providers.AWS, providers.Config{}); !errors.Is(err, exchange.ErrInvalidInput) {
-		t.Fatalf("New(aws) without region: %v", err)
+	roles, err := providers.NewAll(t.Context(), providers.AWS, providers.Config{AWS: aws.Config{
+		Region: "eu-west-1", Roles: []string{"a=arn:aws:iam::111122223333:role/a", "b=arn:aws:iam::111122223333:role/b"},
+	}})
+	if err != nil || len(roles) != 2 {
+		t.Fatalf("NewAll(aws, two roles) = %d providers, %v", len(roles), err)
 	}
-	if _, err := providers.New(t.Context(), "azure", providers.Config{}); !errors.Is(err, exchange.ErrInvalidInput) {
-		t.Fatalf("New(azure) = %v, want an invalid-input error naming the valid providers", err)
+	if _, err := providers.NewAll(t.Context(), providers.AWS, providers.Config{}); !errors.Is(err, exchange.ErrInvalidInput) {
+		t.Fatalf("NewAll(aws) without region: %v", err)
 	}
-	if _, err := providers.New(t.Context(), providers.GCP, providers.Config{GCP: gcp.Config{
+	if _, err := providers.NewAll(t.Context(), "azure", providers.Config{}); !errors.Is(err, exchange.ErrInvalidInput) {
+		t.Fatalf("NewAll(azure) = %v, want an invalid-input error naming the valid providers", err)
+	}
+	if _, err := providers.NewAll(t.Context(), providers.GCP, providers.Config{GCP: gcp.Config{
 		WorkloadIdentityProvider: "projects/123456789/locations/global/workloadIdentityPools/github/providers/octo-org",
 	}}); err != nil {
-		t.Fatalf("New(gcp) = %v", err)
+		t.Fatalf("NewAll(gcp) = %v", err)
 	}
 }
 

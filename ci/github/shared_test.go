@@ -20,6 +20,7 @@ import (
 	"github.com/oidc-exchange/oidc-exchange/ci/github/githubtest"
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/internal/sharedini"
+	"github.com/oidc-exchange/oidc-exchange/internal/sharedini/sharedinitest"
 )
 
 // Fake values with the characters real ones have: AWS secret keys are
@@ -123,7 +124,7 @@ func profiles(names ...string) []exchange.Section {
 // them.
 func iniOf(t *testing.T, p string) map[string][]sharedini.Key {
 	t.Helper()
-	secs, err := sharedini.Read([]byte(readFile(t, p)))
+	secs, err := sharedinitest.Read([]byte(readFile(t, p)))
 	if err != nil {
 		t.Fatalf("reading %s: %v", p, err)
 	}
@@ -401,7 +402,7 @@ func TestSharedFilesMergeIntoUserFile(t *testing.T) {
 				if fi, err := os.Lstat(userFile); err != nil || fi.Mode() != fileMode {
 					t.Errorf("Lstat = %v, %v; want mode %v now that it holds credentials", fi, err, fileMode)
 				}
-				want, err := sharedini.Read([]byte(userConfig))
+				want, err := sharedinitest.Read([]byte(userConfig))
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/internal/sharedini"
+	"github.com/oidc-exchange/oidc-exchange/internal/sharedini/sharedinitest"
 )
 
 // Fake values with the characters real ones have.
@@ -175,7 +176,7 @@ func TestProfileWriterMergesIntoExisting(t *testing.T) {
 			t.Errorf("%q lost:\n%s", c, content)
 		}
 	}
-	secs, err := sharedini.Read(content)
+	secs, err := sharedinitest.Read(content)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -279,17 +279,6 @@ type Key struct {
 	Nested []string
 }
 
-// Read returns the sections of content, a shared file, each with its keys
-// in order, as [Merge] reads them; the nameless section before the first
-// header is there as "DEFAULT". Content the merge would refuse is refused.
-func Read(content []byte) (map[string][]Key, error) {
-	f, err := loadINI(content)
-	if err != nil {
-		return nil, err
-	}
-	return readSections(f), nil
-}
-
 // readSections maps each section of f to its keys, in order.
 func readSections(f *ini.File) map[string][]Key {
 	out := map[string][]Key{}
