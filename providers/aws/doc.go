@@ -23,9 +23,21 @@
 //     credential or a raw response body.
 //   - The default session name is rendered from the run id and attempt
 //     ([DefaultSessionNameTemplate]), so CloudTrail leads back to the run.
+//   - Every input of configure-aws-credentials is declared ([Inputs]):
+//     supported with its meaning, or refused with what to do instead, so
+//     none is silently dropped.
+//   - Role chaining is sts:AssumeRole signed per call with the previous
+//     session's keys, on the same anonymous client: "> role" hops of
+//     roles, or role-chaining from an earlier step's keys
+//     ([Config.SourceCredentials]). A session that only signs the next hop
+//     lasts 15 minutes, chained ones at most an hour, as AWS allows.
+//   - Profiles are [exchange.Section]s of the shared config and
+//     credentials files, which the CI edge merges; [Config.Parts] splits
+//     roles into one exchange per profile. refresh writes no keys, only a
+//     credential_process line that cmd renders.
 //
-// The STS client is reached through a one-method, consumer-side interface,
-// so tests can pass a func-type fake; package
+// The STS client is reached through a small consumer-side interface, so
+// tests can pass a func-type fake; package
 // [github.com/oidc-exchange/oidc-exchange/providers/aws/stsfake] serves the
 // real wire protocol for tests that drive the real SDK client.
 package aws
