@@ -23,56 +23,6 @@ import (
 	"github.com/oidc-exchange/oidc-exchange/internal/sharedini/sharedinitest"
 )
 
-// Fake values with the characters real ones have: AWS secret keys are
-// base64 with '/', '+' and '='.
-const (
-	sharedKeyID   = "FAKEAKIAEXAMPLE0001"
-	sharedSecret  = "FAKE/wJalrXUtnFEMI+K7MDENG/bPxRfiCY=="
-	sharedToken   = "FAKE-session/token+IQoJb3JpZ2luX2VjE=="
-	sharedProcess = `"/tmp/x y/oidc-exchange" aws --role-arn arn:aws:iam::123456789012:role/a --role-session-name ci#1;x`
-)
-
-// configSection is a config-file profile as the AWS provider writes one.
-func configSection(profile string, replace bool) exchange.Section {
-	return exchange.Section{File: "aws-config", PathEnv: "AWS_CONFIG_FILE", Name: "profile " + profile, Replace: replace,
-		Keys: []exchange.Variable{
-			exchange.PlainVariable("region", "eu-west-1"),
-			exchange.PlainVariable("credential_process", sharedProcess),
-		}}
-}
-
-// credentialsSection is a credentials-file profile with fake secrets.
-func credentialsSection(profile string) exchange.Section {
-	return exchange.Section{File: "aws-credentials", PathEnv: "AWS_SHARED_CREDENTIALS_FILE", Name: profile,
-		Keys: []exchange.Variable{
-			exchange.SecretVariable("aws_access_key_id", exchange.NewSecret(sharedKeyID)),
-			exchange.SecretVariable("aws_secret_access_key", exchange.NewSecret(sharedSecret)),
-			exchange.SecretVariable("aws_session_token", exchange.NewSecret(sharedToken)),
-		}}
-}
-
-// userConfig is a config file a user or an earlier step wrote: comments,
-// nested values, values with '#', ';' and quotes, and a profile named like
-// the one the tests write.
-const userConfig = `# Written by hand; keep this comment.
-[default]
-region = us-east-1
-output=json
-
-; The user's own profile.
-[profile user]
-region = eu-central-1
-s3 =
-  max_concurrent_requests = 20
-  addressing_style = path
-credential_process = /opt/bin/helper "a b" --tag x#1;y
-role_arn = 'arn:aws:iam::123456789012:role/quoted'
-
-[sso-session corp]
-sso_start_url = https://example.localhost/start
-# A comment at the end of the file.
-`
-
 // sharedMode is one way the edge runs.
 type sharedMode struct {
 	name   string
@@ -107,22 +57,19 @@ func sharedEdge(t *testing.T, r *githubtest.Runner, m sharedMode, step *githubte
 	return e
 }
 
-// sharedSecrets are the fake secrets of credentialsSection.
-var sharedSecrets = []string{sharedKeyID, sharedSecret, sharedToken}
-
 // profiles returns the config and credentials sections of the named
 // profiles.
 func profiles(names ...string) []exchange.Section {
 	var out []exchange.Section
 	for _, n := range names {
-		out = append(out, configSection(n, false), credentialsSection(n))
+		out = append(out, sharedinitest.ConfigSection(n, false), sharedinitest.CredentialsSection(n, false))
 	}
 	return out
 }
 
 // iniOf reads the file at p and returns its sections as the merge reads
 // them.
-func iniOf(t *testing.T, p string) map[string][]sharedini.Key {
+func iniOf(t *testing.T, p string) map[string][]sharedinitest.Key {
 	t.Helper()
 	secs, err := sharedinitest.Read([]byte(readFile(t, p)))
 	if err != nil {
@@ -204,7 +151,7 @@ func TestSharedFilesOnSimulatedRunner(t *testing.T) {
 			res.AssertNoProblems(t)
 			// The pipeline masks the sections' secrets; the edge must not
 			// print them in the first place.
-			res.AssertNoLeak(t, sharedSecrets...)
+			res.AssertNoLeak(t, sharedinitest.Secrets()...)
 
 			dir := m.defaultDir(r)
 			want := map[string]string{
@@ -227,7 +174,7 @@ func TestSharedFilesOnSimulatedRunner(t *testing.T) {
 					t.Errorf("%s: Lstat = %v, %v; want mode %v", p, fi, err, fileMode)
 				}
 			}
-			if got := readFile(t, want["AWS_SHARED_CREDENTIALS_FILE"]); !strings.Contains(got, "aws_secret_access_key = "+sharedSecret+"\n") {
+			if got := readFile(t, want["AWS_SHARED_CREDENTIALS_FILE"]); !strings.Contains(got, "aws_secret_access_key = "+sharedinitest.Secret+"\n") {
 				t.Errorf("credentials file:\n%s", got)
 			}
 			var gotRecords []sharedRecord
@@ -307,7 +254,7 @@ func TestSharedFilesTwoSteps(t *testing.T) {
 				}
 				res := r.Finish(step, out.Bytes(), nil)
 				res.AssertNoProblems(t)
-				res.AssertNoLeak(t, sharedSecrets...)
+				res.AssertNoLeak(t, sharedinitest.Secrets()...)
 				return res
 			}
 			export := func(names ...string) func(*Edge) error {
@@ -364,9 +311,9 @@ func TestSharedFilesMergeIntoUserFile(t *testing.T) {
 			sections []exchange.Section
 			wantErr  bool
 		}{
-			{name: "new profile", sections: []exchange.Section{configSection("dev", false)}},
-			{name: "existing profile refused", sections: []exchange.Section{configSection("user", false)}, wantErr: true},
-			{name: "existing profile replaced", sections: []exchange.Section{configSection("user", true)}},
+			{name: "new profile", sections: []exchange.Section{sharedinitest.ConfigSection("dev", false)}},
+			{name: "existing profile refused", sections: []exchange.Section{sharedinitest.ConfigSection("user", false)}, wantErr: true},
+			{name: "existing profile replaced", sections: []exchange.Section{sharedinitest.ConfigSection("user", true)}},
 		} {
 			t.Run(m.name+"/"+tc.name, func(t *testing.T) {
 				t.Parallel()
@@ -402,12 +349,12 @@ func TestSharedFilesMergeIntoUserFile(t *testing.T) {
 				if fi, err := os.Lstat(userFile); err != nil || fi.Mode() != fileMode {
 					t.Errorf("Lstat = %v, %v; want mode %v now that it holds credentials", fi, err, fileMode)
 				}
-				want, err := sharedinitest.Read([]byte(userConfig))
+				want, err := sharedinitest.Read([]byte(sharedinitest.UserConfig))
 				if err != nil {
 					t.Fatal(err)
 				}
 				s := tc.sections[0]
-				want[s.Name] = []sharedini.Key{{Name: "region", Value: "eu-west-1"}, {Name: "credential_process", Value: sharedProcess}}
+				want[s.Name] = []sharedinitest.Key{{Name: "region", Value: "eu-west-1"}, {Name: "credential_process", Value: sharedinitest.Process}}
 				if diff := cmp.Diff(want, iniOf(t, userFile), cmpopts.EquateEmpty()); diff != "" {
 					t.Errorf("merged file (-want +got):\n%s", diff)
 				}
@@ -435,7 +382,7 @@ func TestSharedFilesMergeIntoUserFile(t *testing.T) {
 	}
 }
 
-// userConfigFile writes userConfig to a file in the container's home,
+// userConfigFile writes sharedinitest.UserConfig to a file in the container's home,
 // which every mode can reach, and runs a step that names it in
 // AWS_CONFIG_FILE for later steps, as a user's run: step would. It returns
 // the file's host path.
@@ -445,7 +392,7 @@ func userConfigFile(t *testing.T, r *githubtest.Runner) string {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(p, []byte(userConfig), 0o644); err != nil {
+	if err := os.WriteFile(p, []byte(sharedinitest.UserConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	setup := r.StepOf("user", githubtest.Main, nil)
@@ -475,7 +422,7 @@ func TestSharedFilesRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	conflicting := []exchange.Section{configSection("new", false), credentialsSection("a")}
+	conflicting := []exchange.Section{sharedinitest.ConfigSection("new", false), sharedinitest.CredentialsSection("a", false)}
 	tests := []struct {
 		name     string
 		mode     sharedMode
@@ -557,10 +504,10 @@ func TestSharedFilesRefused(t *testing.T) {
 		}, wantErr: exchange.ErrInvalidInput, wantMsg: "larger"},
 		{name: "invalid section", mode: container, sections: []exchange.Section{{File: "aws-config", PathEnv: "AWS_CONFIG_FILE",
 			Name: "a]b", Keys: []exchange.Variable{exchange.PlainVariable("k", "v")}}}, wantMsg: "bracket"},
-		{name: "one file, two variables", mode: container, sections: []exchange.Section{configSection("a", false),
+		{name: "one file, two variables", mode: container, sections: []exchange.Section{sharedinitest.ConfigSection("a", false),
 			{File: "aws-config", PathEnv: "OTHER", Name: "b", Keys: []exchange.Variable{exchange.PlainVariable("k", "v")}}},
 			wantMsg: "different variables"},
-		{name: "section twice", mode: container, sections: []exchange.Section{configSection("a", false), configSection("a", true)},
+		{name: "section twice", mode: container, sections: []exchange.Section{sharedinitest.ConfigSection("a", false), sharedinitest.ConfigSection("a", true)},
 			wantMsg: "twice"},
 		{name: "variable clashes", mode: container, env: []exchange.Variable{exchange.PlainVariable("AWS_CONFIG_FILE", "/x")},
 			wantMsg: "twice"},
@@ -568,7 +515,7 @@ func TestSharedFilesRefused(t *testing.T) {
 			Keys: []exchange.Variable{exchange.PlainVariable("k", "v")}}}, wantMsg: "invalid"},
 		{name: "staged names collide", mode: container, random: zeroReader{}, wantErr: fs.ErrExist},
 		{name: "file commands fail after the files are replaced", mode: container, setup: func(t *testing.T, r *githubtest.Runner) map[string]string {
-			write(t, filepath.Join(r.HostTemp(), "oidc-exchange-aws-config"), userConfig)
+			write(t, filepath.Join(r.HostTemp(), "oidc-exchange-aws-config"), sharedinitest.UserConfig)
 			return nil
 		}, random: &seqThenFail{n: 3 * fileRandomBytes}, wantMsg: "heredoc delimiter"},
 		{name: "file commands fail natively", mode: native, setup: func(t *testing.T, r *githubtest.Runner) map[string]string {
@@ -611,7 +558,7 @@ func TestSharedFilesRefused(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.wantMsg) {
 				t.Errorf("err = %q, want it to mention %q", err, tc.wantMsg)
 			}
-			for _, s := range append(slices.Clone(sharedSecrets), "FAKE") {
+			for _, s := range append(slices.Clone(sharedinitest.Secrets()), "FAKE") {
 				if strings.Contains(err.Error(), s) {
 					t.Errorf("error %q contains a value", err)
 				}
@@ -620,7 +567,7 @@ func TestSharedFilesRefused(t *testing.T) {
 				t.Errorf("files changed (-before +after):\n%s", diff)
 			}
 			res := r.Finish(step, stdout.Bytes(), nil)
-			res.AssertNoLeak(t, append(slices.Clone(sharedSecrets), "FAKE-user-key", "FAKE-user-secret-on-a-line")...)
+			res.AssertNoLeak(t, append(slices.Clone(sharedinitest.Secrets()), "FAKE-user-key", "FAKE-user-secret-on-a-line")...)
 			if len(res.Env) != 0 || len(res.Outputs) != 0 || len(res.State) != 0 {
 				t.Errorf("something was exported: env %q, outputs %q, state %q", res.Env, res.Outputs, res.State)
 			}
@@ -704,7 +651,7 @@ func TestSharedFilesCleanup(t *testing.T) {
 			r := githubtest.New(t, m.opts)
 			step := r.Step(githubtest.Main, nil)
 			if err := sharedEdge(t, r, m, step, io.Discard).Export(ctx,
-				&exchange.Credentials{Sections: []exchange.Section{configSection("a", false), configSection("b", false)}}); err != nil {
+				&exchange.Credentials{Sections: []exchange.Section{sharedinitest.ConfigSection("a", false), sharedinitest.ConfigSection("b", false)}}); err != nil {
 				t.Fatalf("Export: %v", err)
 			}
 			res := r.Finish(step, nil, nil)
@@ -763,7 +710,7 @@ func TestSharedFilesExportTwice(t *testing.T) {
 	r := githubtest.New(t, m.opts)
 	step := r.Step(githubtest.Main, nil)
 	e := sharedEdge(t, r, m, step, io.Discard)
-	for _, s := range [][]exchange.Section{{configSection("a", false)}, profiles("b")} {
+	for _, s := range [][]exchange.Section{{sharedinitest.ConfigSection("a", false)}, profiles("b")} {
 		if err := e.Export(ctx, &exchange.Credentials{Sections: s, Files: []exchange.File{}}); err != nil {
 			t.Fatalf("Export: %v", err)
 		}
@@ -812,7 +759,7 @@ func TestSharedFilesWithCredentialFile(t *testing.T) {
 	}
 	res := r.Finish(step, nil, nil)
 	res.AssertNoProblems(t)
-	res.AssertNoLeak(t, append(slices.Clone(sharedSecrets), fileSecret)...)
+	res.AssertNoLeak(t, append(slices.Clone(sharedinitest.Secrets()), fileSecret)...)
 	if got := res.State[StateExportedEnv]; got != "AWS_REGION,GOOGLE_APPLICATION_CREDENTIALS,AWS_CONFIG_FILE,AWS_SHARED_CREDENTIALS_FILE" {
 		t.Errorf("exported %q", got)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/oidc-exchange/oidc-exchange/ci/github/githubtest"
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/internal/sharedini/sharedinitest"
 )
 
 // TestSharedFilesOwnedByDirectoryOwner runs the real chown: as root (the
@@ -43,7 +44,7 @@ func TestSharedFilesOwnedByDirectoryOwner(t *testing.T) {
 			}
 			step := r.Step(githubtest.Main, nil)
 			var stdout bytes.Buffer
-			sections := []exchange.Section{configSection("dev", false), credentialsSection("dev")}
+			sections := []exchange.Section{sharedinitest.ConfigSection("dev", false), sharedinitest.CredentialsSection("dev", false)}
 			if err := sharedEdge(t, r, m, step, &stdout).Export(ctx, &exchange.Credentials{Sections: sections}); err != nil {
 				t.Fatalf("Export: %v", err)
 			}

@@ -18,13 +18,6 @@ import (
 	"github.com/oidc-exchange/oidc-exchange/internal/sharedini/sharedinitest"
 )
 
-// Fake values with the characters real ones have.
-const (
-	profileKeyID  = "FAKEAKIAEXAMPLE0001"
-	profileSecret = "FAKE/wJalrXUtnFEMI+K7MDENG/bPxRfiCY=="
-	profileToken  = "FAKE-session/token+IQoJb3JpZ2luX2VjE=="
-)
-
 // profileSections are a profile as the AWS provider writes it.
 func profileSections(name string, replace bool) []exchange.Section {
 	cfgName := "profile " + name
@@ -34,12 +27,7 @@ func profileSections(name string, replace bool) []exchange.Section {
 	return []exchange.Section{
 		{File: "aws-config", PathEnv: "AWS_CONFIG_FILE", Name: cfgName, Replace: replace,
 			Keys: []exchange.Variable{exchange.PlainVariable("region", "eu-west-1")}},
-		{File: "aws-credentials", PathEnv: "AWS_SHARED_CREDENTIALS_FILE", Name: name, Replace: replace,
-			Keys: []exchange.Variable{
-				exchange.SecretVariable("aws_access_key_id", exchange.NewSecret(profileKeyID)),
-				exchange.SecretVariable("aws_secret_access_key", exchange.NewSecret(profileSecret)),
-				exchange.SecretVariable("aws_session_token", exchange.NewSecret(profileToken)),
-			}},
+		sharedinitest.CredentialsSection(name, replace),
 	}
 }
 
@@ -66,19 +54,6 @@ func profileEnv(dir string) func(string) string {
 		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "credentials"),
 	}
 	return func(k string) string { return env[k] }
-}
-
-// sdkProfile reads profile from the two files as an SDK client does.
-func sdkProfile(t *testing.T, profile, cfgFile, credFile string) config.SharedConfig {
-	t.Helper()
-	cfg, err := config.LoadSharedConfigProfile(context.Background(), profile, func(o *config.LoadSharedConfigOptions) {
-		o.ConfigFiles = []string{cfgFile}
-		o.CredentialsFiles = []string{credFile}
-	})
-	if err != nil {
-		t.Fatalf("the SDK cannot load profile %q: %v", profile, err)
-	}
-	return cfg
 }
 
 // snapshotDir returns every file under dir with its content.
@@ -130,12 +105,12 @@ func TestProfileWriterNewPair(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"a", "default"} {
-		got := sdkProfile(t, name, cfgFile, credFile)
+		got := sharedinitest.LoadProfile(t, name, cfgFile, credFile)
 		if got.Region != "eu-west-1" {
 			t.Errorf("profile %s: region %q", name, got.Region)
 		}
 		creds := []string{got.Credentials.AccessKeyID, got.Credentials.SecretAccessKey, got.Credentials.SessionToken}
-		if diff := cmp.Diff([]string{profileKeyID, profileSecret, profileToken}, creds); diff != "" {
+		if diff := cmp.Diff([]string{sharedinitest.KeyID, sharedinitest.Secret, sharedinitest.Token}, creds); diff != "" {
 			t.Errorf("profile %s's credentials (-want +got):\n%s", name, diff)
 		}
 	}
@@ -144,7 +119,7 @@ func TestProfileWriterNewPair(t *testing.T) {
 	if diff := cmp.Diff(want, notices.String()); diff != "" {
 		t.Errorf("notices (-want +got):\n%s", diff)
 	}
-	if strings.Contains(notices.String(), profileSecret) {
+	if strings.Contains(notices.String(), sharedinitest.Secret) {
 		t.Error("a notice shows a secret")
 	}
 	if entries, err := os.ReadDir(filepath.Dir(cfgFile)); err != nil || len(entries) != 2 {
@@ -161,7 +136,7 @@ func TestProfileWriterMergesIntoExisting(t *testing.T) {
 	write(t, credFile, userAWSCredentials)
 	before := map[string]config.SharedConfig{}
 	for _, p := range []string{"default", "user"} {
-		before[p] = sdkProfile(t, p, cfgFile, credFile)
+		before[p] = sharedinitest.LoadProfile(t, p, cfgFile, credFile)
 	}
 	w := &ProfileWriter{Getenv: getenv}
 	if err := w.Export(context.Background(), &exchange.Credentials{Sections: profileSections("dev", false)}); err != nil {
@@ -184,14 +159,14 @@ func TestProfileWriterMergesIntoExisting(t *testing.T) {
 		t.Errorf("no [profile dev] in\n%s", content)
 	}
 	for p, want := range before {
-		got := sdkProfile(t, p, cfgFile, credFile)
+		got := sharedinitest.LoadProfile(t, p, cfgFile, credFile)
 		if got.Region != want.Region || got.Credentials != want.Credentials {
 			t.Errorf("profile %s changed: %+v, want %+v", p, got, want)
 		}
 	}
-	dev := sdkProfile(t, "dev", cfgFile, credFile)
-	if dev.Region != "eu-west-1" || dev.Credentials.SecretAccessKey != profileSecret {
-		t.Errorf("profile dev: region %q, secret read back %v", dev.Region, dev.Credentials.SecretAccessKey == profileSecret)
+	dev := sharedinitest.LoadProfile(t, "dev", cfgFile, credFile)
+	if dev.Region != "eu-west-1" || dev.Credentials.SecretAccessKey != sharedinitest.Secret {
+		t.Errorf("profile dev: region %q, secret read back %v", dev.Region, dev.Credentials.SecretAccessKey == sharedinitest.Secret)
 	}
 	if fi, err := os.Lstat(cfgFile); err != nil || fi.Mode() != profileFileMode {
 		t.Errorf("merged file: %v, %v; want mode %v now that it sits beside credentials", fi, err, fs.FileMode(profileFileMode))
@@ -266,7 +241,7 @@ func TestProfileWriterRefuses(t *testing.T) {
 			if err == nil || !tc.want(err) {
 				t.Fatalf("Export = %v", err)
 			}
-			if strings.Contains(err.Error(), profileSecret) {
+			if strings.Contains(err.Error(), sharedinitest.Secret) {
 				t.Errorf("error shows a secret: %v", err)
 			}
 			if diff := cmp.Diff(before, snapshotDir(t, dir)); diff != "" {
@@ -289,8 +264,8 @@ func TestProfileWriterReplaces(t *testing.T) {
 	if err := w.Export(context.Background(), &exchange.Credentials{Sections: profileSections("user", true)}); err != nil {
 		t.Fatalf("Export: %v", err)
 	}
-	got := sdkProfile(t, "user", getenv("AWS_CONFIG_FILE"), getenv("AWS_SHARED_CREDENTIALS_FILE"))
-	if got.Region != "eu-west-1" || got.Credentials.AccessKeyID != profileKeyID {
+	got := sharedinitest.LoadProfile(t, "user", getenv("AWS_CONFIG_FILE"), getenv("AWS_SHARED_CREDENTIALS_FILE"))
+	if got.Region != "eu-west-1" || got.Credentials.AccessKeyID != sharedinitest.KeyID {
 		t.Errorf("profile user: region %q, key id %q", got.Region, got.Credentials.AccessKeyID)
 	}
 }
@@ -309,7 +284,7 @@ func TestProfileWriterBadInput(t *testing.T) {
 			c: &exchange.Credentials{Sections: profileSections("a", false), Files: []exchange.File{{Prefix: "x"}}}},
 		{name: "secret variables", w: &ProfileWriter{Getenv: profileEnv(dir)},
 			c: &exchange.Credentials{Sections: profileSections("a", false),
-				Env: []exchange.Variable{exchange.SecretVariable("AWS_SECRET_ACCESS_KEY", exchange.NewSecret(profileSecret))}}},
+				Env: []exchange.Variable{exchange.SecretVariable("AWS_SECRET_ACCESS_KEY", exchange.NewSecret(sharedinitest.Secret))}}},
 		{name: "one file for both", w: &ProfileWriter{Getenv: same}, c: &exchange.Credentials{Sections: profileSections("a", false)}},
 		{name: "no home", w: &ProfileWriter{Getenv: func(string) string { return "" }},
 			c: &exchange.Credentials{Sections: profileSections("a", false)}},

@@ -9,6 +9,7 @@ import (
 	"gopkg.in/ini.v1"
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/internal/sharedini/sharedinitest"
 )
 
 // FuzzMergeSections: the shared file is untrusted input (the user, an
@@ -19,7 +20,7 @@ import (
 // must leave the others as they were too.
 func FuzzMergeSections(f *testing.F) {
 	for _, seed := range []string{
-		"", userConfig, "[a]\nk=v\n", "[profile dev]\nregion = x\n", "[profile x]\nk = old\n# c\n",
+		"", sharedinitest.UserConfig, "[a]\nk=v\n", "[profile dev]\nregion = x\n", "[profile x]\nk = old\n# c\n",
 		"[a]\r\nk = v # c\r\n; x\r\n", "\xef\xbb\xbf[a]\nk=v\n", "[a] ; c\nk: v\n", "# only a comment\n",
 		"[a]\n[a]\nk = 1\nk = 2\n", "[a]\n- = 1\n- = 2\n", "[a]\ns3 =\n  x = 1\n  # c\n\ty = 2\n", "[a]\nk =\n  \n",
 		"[a]\nk = \"v\"\n", "[a]\nk = 'v' ; c\n", "[a.b]\nk = v\n[a]\nj = w\n", "[ a ]\n k = v\n", "[a]\nk = v\\\n  w\n",
@@ -32,9 +33,9 @@ func FuzzMergeSections(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	ours := []exchange.Section{
-		configSection("dev"),
+		sharedinitest.ConfigSection("dev", false),
 		{File: "aws-config", PathEnv: "AWS_CONFIG_FILE", Name: "profile x", Replace: true,
-			Keys: []exchange.Variable{exchange.SecretVariable("k", exchange.NewSecret(sharedSecret))}},
+			Keys: []exchange.Variable{exchange.SecretVariable("k", exchange.NewSecret(sharedinitest.Secret))}},
 	}
 	names := []string{"profile dev", "profile x"}
 	read := func(t *testing.T, what string, b []byte) map[string][]string {
@@ -56,7 +57,7 @@ func FuzzMergeSections(f *testing.F) {
 	f.Fuzz(func(t *testing.T, content []byte) {
 		out, err := Merge(content, ours, "AWS_CONFIG_FILE", "/x")
 		if err != nil {
-			if strings.Contains(err.Error(), sharedSecret) {
+			if strings.Contains(err.Error(), sharedinitest.Secret) {
 				t.Fatalf("error %q contains a secret", err)
 			}
 			return

@@ -12,59 +12,10 @@ import (
 
 	"github.com/oidc-exchange/oidc-exchange/exchange"
 	"github.com/oidc-exchange/oidc-exchange/exchange/exchangetest"
+	"github.com/oidc-exchange/oidc-exchange/internal/sharedini/sharedinitest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// Fake values with the characters real ones have: AWS secret keys are
-// base64 with '/', '+' and '='.
-const (
-	sharedKeyID   = "FAKEAKIAEXAMPLE0001"
-	sharedSecret  = "FAKE/wJalrXUtnFEMI+K7MDENG/bPxRfiCY=="
-	sharedToken   = "FAKE-session/token+IQoJb3JpZ2luX2VjE=="
-	sharedProcess = `"/tmp/x y/oidc-exchange" aws --role-arn arn:aws:iam::123456789012:role/a --role-session-name ci#1;x`
-)
-
-// configSection is a config-file profile as the AWS provider writes one.
-func configSection(profile string) exchange.Section {
-	return exchange.Section{File: "aws-config", PathEnv: "AWS_CONFIG_FILE", Name: "profile " + profile,
-		Keys: []exchange.Variable{
-			exchange.PlainVariable("region", "eu-west-1"),
-			exchange.PlainVariable("credential_process", sharedProcess),
-		}}
-}
-
-// credentialsSection is a credentials-file profile with fake secrets.
-func credentialsSection(profile string) exchange.Section {
-	return exchange.Section{File: "aws-credentials", PathEnv: "AWS_SHARED_CREDENTIALS_FILE", Name: profile,
-		Keys: []exchange.Variable{
-			exchange.SecretVariable("aws_access_key_id", exchange.NewSecret(sharedKeyID)),
-			exchange.SecretVariable("aws_secret_access_key", exchange.NewSecret(sharedSecret)),
-			exchange.SecretVariable("aws_session_token", exchange.NewSecret(sharedToken)),
-		}}
-}
-
-// userConfig is a config file a user or an earlier step wrote: comments,
-// nested values, values with '#', ';' and quotes, and a profile named like
-// the one the tests write.
-const userConfig = `# Written by hand; keep this comment.
-[default]
-region = us-east-1
-output=json
-
-; The user's own profile.
-[profile user]
-region = eu-central-1
-s3 =
-  max_concurrent_requests = 20
-  addressing_style = path
-credential_process = /opt/bin/helper "a b" --tag x#1;y
-role_arn = 'arn:aws:iam::123456789012:role/quoted'
-
-[sso-session corp]
-sso_start_url = https://example.localhost/start
-# A comment at the end of the file.
-`
 
 func TestMergeSectionsGolden(t *testing.T) {
 	t.Parallel()
@@ -74,12 +25,12 @@ func TestMergeSectionsGolden(t *testing.T) {
 		sections     []exchange.Section
 	}{
 		{name: "new config file", golden: "new_config.golden",
-			sections: []exchange.Section{configSection("a"), configSection("b")}},
+			sections: []exchange.Section{sharedinitest.ConfigSection("a", false), sharedinitest.ConfigSection("b", false)}},
 		{name: "new credentials file", golden: "new_credentials.golden",
-			sections: []exchange.Section{credentialsSection("a")}},
-		{name: "merge into a user's file", golden: "merge_user.golden", content: userConfig,
-			sections: []exchange.Section{configSection("dev")}},
-		{name: "replace in place", golden: "replace.golden", content: userConfig,
+			sections: []exchange.Section{sharedinitest.CredentialsSection("a", false)}},
+		{name: "merge into a user's file", golden: "merge_user.golden", content: sharedinitest.UserConfig,
+			sections: []exchange.Section{sharedinitest.ConfigSection("dev", false)}},
+		{name: "replace in place", golden: "replace.golden", content: sharedinitest.UserConfig,
 			sections: []exchange.Section{{File: "aws-config", PathEnv: "AWS_CONFIG_FILE", Name: "profile user", Replace: true,
 				Keys: []exchange.Variable{exchange.PlainVariable("region", "ap-south-1")}}}},
 	}
@@ -103,11 +54,11 @@ func TestMergeSectionsGolden(t *testing.T) {
 // checks that every section of the user's file reads as before.
 func TestMergeSectionsKeepsOthers(t *testing.T) {
 	t.Parallel()
-	before, err := loadINI([]byte(userConfig))
+	before, err := loadINI([]byte(sharedinitest.UserConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := Merge([]byte(userConfig), []exchange.Section{configSection("dev")}, "AWS_CONFIG_FILE", "/x")
+	out, err := Merge([]byte(sharedinitest.UserConfig), []exchange.Section{sharedinitest.ConfigSection("dev", false)}, "AWS_CONFIG_FILE", "/x")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +67,7 @@ func TestMergeSectionsKeepsOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := readSections(before)
-	want["profile dev"] = []Key{{Name: "region", Value: "eu-west-1"}, {Name: "credential_process", Value: sharedProcess}}
+	want["profile dev"] = []Key{{Name: "region", Value: "eu-west-1"}, {Name: "credential_process", Value: sharedinitest.Process}}
 	if diff := cmp.Diff(want, readSections(after), cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("sections (-want +got):\n%s", diff)
 	}
@@ -138,24 +89,24 @@ func TestMergeSectionsRefuses(t *testing.T) {
 		sections []exchange.Section
 		wantErr  error
 	}{
-		{name: "section exists", content: userConfig, sections: []exchange.Section{configSection("user")}},
-		{name: "backquoted value", content: "[a]\nk = `v`\n", sections: []exchange.Section{configSection("dev")},
+		{name: "section exists", content: sharedinitest.UserConfig, sections: []exchange.Section{sharedinitest.ConfigSection("user", false)}},
+		{name: "backquoted value", content: "[a]\nk = `v`\n", sections: []exchange.Section{sharedinitest.ConfigSection("dev", false)},
 			wantErr: errINIQuoting},
-		{name: "triple quotes", content: "[a]\nk = \"\"\"v\n\"\"\"\n", sections: []exchange.Section{configSection("dev")},
+		{name: "triple quotes", content: "[a]\nk = \"\"\"v\n\"\"\"\n", sections: []exchange.Section{sharedinitest.ConfigSection("dev", false)},
 			wantErr: errINIQuoting},
-		{name: "quoted key", content: "[a]\n\"k\" = v\n", sections: []exchange.Section{configSection("dev")},
+		{name: "quoted key", content: "[a]\n\"k\" = v\n", sections: []exchange.Section{sharedinitest.ConfigSection("dev", false)},
 			wantErr: errINIQuoting},
-		{name: "quote in a key", content: "[a]\nk\"x = v\n", sections: []exchange.Section{configSection("dev")},
+		{name: "quote in a key", content: "[a]\nk\"x = v\n", sections: []exchange.Section{sharedinitest.ConfigSection("dev", false)},
 			wantErr: errINIQuoting},
-		{name: "keys outside a section", content: "k = v\n[a]\n", sections: []exchange.Section{configSection("dev")},
+		{name: "keys outside a section", content: "k = v\n[a]\n", sections: []exchange.Section{sharedinitest.ConfigSection("dev", false)},
 			wantErr: errINIGlobalKeys},
-		{name: "DEFAULT section", content: "[a]\nx = 1\n[DEFAULT]\nk = v\n", sections: []exchange.Section{configSection("dev")},
+		{name: "DEFAULT section", content: "[a]\nx = 1\n[DEFAULT]\nk = v\n", sections: []exchange.Section{sharedinitest.ConfigSection("dev", false)},
 			wantErr: errINIGlobalKeys},
-		{name: "line without a delimiter", content: "[a]\n" + secretLine + "\n", sections: []exchange.Section{configSection("dev")},
+		{name: "line without a delimiter", content: "[a]\n" + secretLine + "\n", sections: []exchange.Section{sharedinitest.ConfigSection("dev", false)},
 			wantErr: errINIParse},
-		{name: "unclosed section", content: "[a\nk = " + secretLine + "\n", sections: []exchange.Section{configSection("dev")},
+		{name: "unclosed section", content: "[a\nk = " + secretLine + "\n", sections: []exchange.Section{sharedinitest.ConfigSection("dev", false)},
 			wantErr: errINIParse},
-		{name: "empty section name", content: "[]\nk = " + secretLine + "\n", sections: []exchange.Section{configSection("dev")},
+		{name: "empty section name", content: "[]\nk = " + secretLine + "\n", sections: []exchange.Section{sharedinitest.ConfigSection("dev", false)},
 			wantErr: errINIParse},
 	}
 	for _, tc := range tests {
@@ -183,7 +134,7 @@ func TestMergeSectionsRefuses(t *testing.T) {
 func TestCheckSection(t *testing.T) {
 	t.Parallel()
 	with := func(f func(*exchange.Section)) exchange.Section {
-		s := credentialsSection("dev")
+		s := sharedinitest.CredentialsSection("dev", false)
 		s.Keys = append([]exchange.Variable(nil), s.Keys...)
 		f(&s)
 		return s
@@ -196,8 +147,8 @@ func TestCheckSection(t *testing.T) {
 		section exchange.Section
 		wantMsg string // "" means valid
 	}{
-		{name: "credentials", section: credentialsSection("dev")},
-		{name: "config", section: configSection("dev")},
+		{name: "credentials", section: sharedinitest.CredentialsSection("dev", false)},
+		{name: "config", section: sharedinitest.ConfigSection("dev", false)},
 		{name: "secret with / + =", section: value("FAKE/a+b=c==")},
 		{name: "inner quotes and '#'", section: value(`FAKE"x"#y;z`)},
 		{name: "quote at one end only", section: value(`"FAKE x`)},
@@ -264,7 +215,7 @@ func TestCheckSection(t *testing.T) {
 
 func TestRemoveSections(t *testing.T) {
 	t.Parallel()
-	merged, err := Merge([]byte(userConfig), []exchange.Section{configSection("a"), configSection("b")},
+	merged, err := Merge([]byte(sharedinitest.UserConfig), []exchange.Section{sharedinitest.ConfigSection("a", false), sharedinitest.ConfigSection("b", false)},
 		"AWS_CONFIG_FILE", "/x")
 	if err != nil {
 		t.Fatal(err)
@@ -280,7 +231,7 @@ func TestRemoveSections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := loadINI([]byte(userConfig + "[profile later]\nregion = sa-east-1\n"))
+	want, err := loadINI([]byte(sharedinitest.UserConfig + "[profile later]\nregion = sa-east-1\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,13 +245,13 @@ func TestRemoveSections(t *testing.T) {
 	}
 
 	// Nothing of ours: unchanged.
-	same, removed, _, err := Remove([]byte(userConfig), []string{"profile a"})
-	if err != nil || removed || string(same) != userConfig {
+	same, removed, _, err := Remove([]byte(sharedinitest.UserConfig), []string{"profile a"})
+	if err != nil || removed || string(same) != sharedinitest.UserConfig {
 		t.Errorf("Remove without our sections = %q, %v, %v", same, removed, err)
 	}
 
 	// Only ours: empty.
-	onlyOurs, err := Merge(nil, []exchange.Section{credentialsSection("a")}, "AWS_SHARED_CREDENTIALS_FILE", "/x")
+	onlyOurs, err := Merge(nil, []exchange.Section{sharedinitest.CredentialsSection("a", false)}, "AWS_SHARED_CREDENTIALS_FILE", "/x")
 	if err != nil {
 		t.Fatal(err)
 	}

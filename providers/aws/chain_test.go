@@ -141,7 +141,8 @@ func TestChainFailures(t *testing.T) {
 		},
 		"environment keys unknown to STS": {
 			source: func(*testEnv) *SourceCredentials {
-				return &SourceCredentials{exchange.NewSecret("ASIAUNKNOWNKEY000001"), exchange.NewSecret("c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"), exchange.NewSecret("IQoJb3JpZ2luX2VjEunknownsession")}
+				// Keys STS never issued, shaped to say so.
+				return &SourceCredentials{exchange.NewSecret("FAKE-NEVER-ISSUED-KEY"), exchange.NewSecret("FAKE-never-issued-secret"), exchange.NewSecret("FAKE-never-issued-session-token")}
 			},
 			wantCode: "InvalidClientTokenId", wantKind: exchange.ErrProviderRejected, wantHint: "output-env-credentials", wantCalls: 1,
 		},

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/oidc-exchange/oidc-exchange/cmd/internal/apptest"
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/internal/sharedini/sharedinitest"
 	"github.com/oidc-exchange/oidc-exchange/providers/aws/stsfake"
 )
 
@@ -42,14 +42,7 @@ func cliProfileRun(t *testing.T, h *harness, args ...string) (r cliRun, dir, aud
 // sdkReads reads profile from dir's files as an SDK client would.
 func sdkReads(t *testing.T, dir, profile string) config.SharedConfig {
 	t.Helper()
-	cfg, err := config.LoadSharedConfigProfile(context.Background(), profile, func(o *config.LoadSharedConfigOptions) {
-		o.ConfigFiles = []string{filepath.Join(dir, "config")}
-		o.CredentialsFiles = []string{filepath.Join(dir, "credentials")}
-	})
-	if err != nil {
-		t.Fatalf("the SDK cannot load profile %q: %v", profile, err)
-	}
-	return cfg
+	return sharedinitest.LoadProfile(t, profile, filepath.Join(dir, "config"), filepath.Join(dir, "credentials"))
 }
 
 // TestCLIRoles: two roles from one token, fetched once, written as two

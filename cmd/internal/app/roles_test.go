@@ -8,11 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-
 	"github.com/oidc-exchange/oidc-exchange/ci/github/githubtest"
 	"github.com/oidc-exchange/oidc-exchange/cmd/internal/apptest"
 	"github.com/oidc-exchange/oidc-exchange/exchange"
+	"github.com/oidc-exchange/oidc-exchange/internal/sharedini/sharedinitest"
 	"github.com/oidc-exchange/oidc-exchange/providers/aws/stsfake"
 )
 
@@ -77,13 +76,7 @@ func TestActionRoles(t *testing.T) {
 			continue
 		}
 		// As the AWS SDKs read it.
-		sdk, err := config.LoadSharedConfigProfile(t.Context(), profile, func(o *config.LoadSharedConfigOptions) {
-			o.ConfigFiles = []string{res.Env["AWS_CONFIG_FILE"]}
-			o.CredentialsFiles = []string{res.Env["AWS_SHARED_CREDENTIALS_FILE"]}
-		})
-		if err != nil {
-			t.Fatalf("the SDK reads profile %s: %v", profile, err)
-		}
+		sdk := sharedinitest.LoadProfile(t, profile, res.Env["AWS_CONFIG_FILE"], res.Env["AWS_SHARED_CREDENTIALS_FILE"])
 		if sdk.Region != "eu-west-1" || sdk.Credentials.AccessKeyID != c.AccessKeyID || sdk.Credentials.SecretAccessKey != c.SecretAccessKey || sdk.Credentials.SessionToken != c.SessionToken {
 			t.Errorf("the SDK reads profile %s as another session or region", profile)
 		}

@@ -228,13 +228,13 @@ func TestAssumeRoleSDK(t *testing.T) {
 		{
 			name:  "unknown key",
 			in:    sts.AssumeRoleInput{RoleArn: aws.String(chainedRole)},
-			creds: func(c *stsfake.Credentials) { c.AccessKeyID = "ASIAUNKNOWNUNKNOWN12" },
+			creds: func(c *stsfake.Credentials) { c.AccessKeyID = "FAKE-NEVER-ISSUED-KEY" },
 			code:  "InvalidClientTokenId", msg: "The security token included in the request is invalid.",
 		},
 		{
 			name:  "another session's token",
 			in:    sts.AssumeRoleInput{RoleArn: aws.String(chainedRole)},
-			creds: func(c *stsfake.Credentials) { c.SessionToken = "IQoJb3JpZ2luX2VjEother" },
+			creds: func(c *stsfake.Credentials) { c.SessionToken = "FAKE-another-session-token" },
 			code:  "InvalidClientTokenId",
 		},
 		{
@@ -719,7 +719,7 @@ func TestSignature(t *testing.T) {
 		{name: "signed header changed", edit: func(r *http.Request) { r.Header.Set("Content-Type", "application/x-www-form-urlencoded") }, status: 403, code: "SignatureDoesNotMatch"},
 		{name: "signed headers reordered", edit: replaceAuth("content-length;content-type", "content-type;content-length"), status: 403, code: "SignatureDoesNotMatch"},
 		{name: "wrong secret", sign: func(s *signing) { s.creds.SecretAccessKey += "x" }, status: 403, code: "SignatureDoesNotMatch"},
-		{name: "unknown key", sign: func(s *signing) { s.creds.AccessKeyID = "ASIAUNKNOWNUNKNOWN12" }, status: 403, code: "InvalidClientTokenId"},
+		{name: "unknown key", sign: func(s *signing) { s.creds.AccessKeyID = "FAKE-NEVER-ISSUED-KEY" }, status: 403, code: "InvalidClientTokenId"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
