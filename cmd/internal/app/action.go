@@ -157,14 +157,20 @@ func runAction(ctx context.Context, e *env, post bool) error {
 		}
 	}
 
-	cfg, err := readActionConfig(ctx, e.getenv, client, logger, func(cfg *actionConfig, pc *providers.Config) error {
-		if cfg.provider != providers.AWS || !pc.AWS.Refresh {
-			return nil
+	var refresh *refreshPlan
+	cfg, err := readActionConfig(ctx, e.getenv, client, logger, func(cfg *actionConfig, pc *providers.Config) (err error) {
+		if cfg.provider == providers.AWS && pc.AWS.Refresh {
+			refresh, err = planRefresh(e, edge, logger, cfg, &pc.AWS)
 		}
-		return prepareRefresh(e, edge, logger, cfg, &pc.AWS)
+		return err
 	})
 	if err != nil {
 		return reportAction(e, logger, err)
+	}
+	if refresh != nil {
+		if err := refresh.install(); err != nil {
+			return reportAction(e, logger, err)
+		}
 	}
 	var tokens exchange.TokenSource = edge
 	platform := string(ci.GitHubActions)

@@ -111,53 +111,63 @@ func flagValues(k input.Kind, v string) []string {
 // directory, so that every refresh leaves a record.
 const refreshAuditFile = "oidc-exchange-audit.jsonl"
 
-// prepareRefresh installs the copy of this program that later steps run
-// as credential_process, and gives the provider the command line of each
-// role's profile.
-func prepareRefresh(e *env, edge *github.Edge, logger *slog.Logger, cfg *actionConfig, aws *awsprovider.Config) error {
-	// Everything that can be refused is, before anything is installed.
+// refreshPlan is refresh in two moves: while the settings are read, the
+// provider is given a command line for each role's profile (a closure over
+// the plan), and only once every setting is valid is the copy installed
+// that those lines run. Nothing is installed for a run that is refused.
+type refreshPlan struct {
+	e      *env
+	edge   *github.Edge
+	logger *slog.Logger
+	cfg    *actionConfig
+	// Filled by install.
+	bin, auditLog string
+}
+
+// planRefresh gives aws its command lines, to be completed by install.
+func planRefresh(e *env, edge *github.Edge, logger *slog.Logger, cfg *actionConfig, aws *awsprovider.Config) (*refreshPlan, error) {
 	if err := refreshable(e.getenv); err != nil {
-		return err
+		return nil, err
 	}
-	probe := *aws
-	probe.CredentialProcess = func(string) string { return "" }
-	if err := probe.Validate(); err != nil {
-		return err
+	plan := &refreshPlan{e: e, edge: edge, logger: logger, cfg: cfg}
+	aws.CredentialProcess = func(role string) string {
+		// install rendered every setting once, so this cannot fail.
+		line, _ := plan.command(role)
+		return line
 	}
-	exe, err := e.executable()
+	return plan, nil
+}
+
+func (p *refreshPlan) command(role string) (string, error) {
+	return refreshCommand(p.bin, role, p.cfg.audience, p.cfg.issuer.String(), p.auditLog, actionSource(p.e.getenv), p.e.getenv)
+}
+
+// install copies this program where later steps run it, settles the audit
+// log the refreshes append to, and renders a line once to report a
+// setting that cannot be passed on.
+func (p *refreshPlan) install() error {
+	exe, err := p.e.executable()
 	if err != nil {
 		return fmt.Errorf("refresh: locating this program: %w", err)
 	}
-	inst, err := edge.InstallExecutable(exe)
+	inst, err := p.edge.InstallExecutable(exe)
 	if err != nil {
 		return fmt.Errorf("refresh: %w", err)
 	}
-	logger.Info(fmt.Sprintf("oidc-exchange: refreshing profiles run %s (sha256 %s)", inst.Host, inst.SHA256))
+	p.logger.Info(fmt.Sprintf("oidc-exchange: refreshing profiles run %s (sha256 %s)", inst.Host, inst.SHA256))
 	// The records of later refreshes go to the same file as this step's,
 	// under the path later steps see.
-	if cfg.auditLog == "" {
-		cfg.auditLog = filepath.Join(filepath.Dir(inst.Container), refreshAuditFile)
+	if p.cfg.auditLog == "" {
+		p.cfg.auditLog = filepath.Join(filepath.Dir(inst.Container), refreshAuditFile)
 	}
-	audit, err := edge.AuditFile(cfg.auditLog)
+	audit, err := p.edge.AuditFile(p.cfg.auditLog)
 	if err != nil {
 		return err
 	}
-	hostAudit, err := edge.HostPath(audit.Path)
-	if err != nil {
+	if p.auditLog, err = p.edge.HostPath(audit.Path); err != nil {
 		return fmt.Errorf("refresh: the audit log's path for later steps: %w", err)
 	}
-	src := actionSource(e.getenv)
-	render := func(role string) (string, error) {
-		return refreshCommand(inst.Host, role, cfg.audience, cfg.issuer.String(), hostAudit, src, e.getenv)
-	}
-	// Render once to report a setting that cannot be passed on; the
-	// provider renders each role's line again.
-	if _, err := render(aws.RoleARN); err != nil {
-		return err
-	}
-	aws.CredentialProcess = func(role string) string {
-		line, _ := render(role)
-		return line
-	}
-	return nil
+	p.bin = inst.Host
+	_, err = p.command("")
+	return err
 }

@@ -251,3 +251,27 @@ func TestRefreshCommand(t *testing.T) {
 		})
 	}
 }
+
+// TestRefreshRefusedInstallsNothing: a refresh the settings refuse fails
+// before any copy of the program is placed for later steps.
+func TestRefreshRefusedInstallsNothing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{mountRunnerTemp: true})
+	h.executable = os.Args[0]
+	res, err := h.run(githubtest.Main, map[string]string{"refresh": "true", "output-credentials": "true"})
+	if got := exitCode(err); got != exitInput {
+		t.Fatalf("exit %d (%v), want %d\n%s", got, err, exitInput, res.MaskedStdout)
+	}
+	entries, err := os.ReadDir(h.runner.HostTemp())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "oidc-exchange-") {
+			t.Errorf("a refused refresh left %s", e.Name())
+		}
+	}
+	if _, ok := res.State["files"]; ok {
+		t.Error("a refused refresh saved files for the post step")
+	}
+}
